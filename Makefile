@@ -1,0 +1,71 @@
+# tap-oracle-wms: the commands a newcomer guesses.
+#   make demo   sandbox -> Meltano -> target-jsonl, prints rows per stream
+#   make test   the whole test suite, end-to-end Meltano/PostgreSQL test included
+#   make bench  bench/run.py
+#   make lint   ruff check + ruff format --check
+# Two virtualenvs, both git-ignored: .venv (the project, [dev] or [sandbox] extra) and
+# .meltano-venv (Meltano, which pins many packages of its own). Meltano keeps its
+# plugins' virtualenvs under .meltano/.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+MELTANO_VENV ?= .meltano-venv
+MELTANO_SPEC ?= meltano>=4.4,<5
+SANDBOX_PORT ?= 8700
+PYTEST_ARGS ?=
+
+BIN := $(VENV)/bin
+MELTANO := $(MELTANO_VENV)/bin/meltano
+DEMO_PLUGINS := tap-oracle-wms target-jsonl
+TEST_PLUGINS := tap-oracle-wms tap-oracle-wms--full-sync target-postgres
+
+.PHONY: help demo test bench lint install install-dev meltano clean
+
+help:
+	@echo "make demo   run the sandbox through Meltano into target-jsonl (output/sandbox/)"
+	@echo "make test   run the test suite (pytest, e2e through Meltano into PostgreSQL)"
+	@echo "make bench  run bench/run.py"
+	@echo "make lint   ruff check + ruff format --check"
+	@echo "make clean  remove the virtualenvs, .meltano/ and output/"
+
+$(BIN)/python:
+	bash scripts/mkvenv.sh $(PYTHON) $(VENV)
+
+# Stamps: reinstall when pyproject.toml changes.
+$(VENV)/.installed-sandbox: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[sandbox]"
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@ $(VENV)/.installed-sandbox
+
+$(MELTANO):
+	bash scripts/mkvenv.sh $(PYTHON) $(MELTANO_VENV)
+	$(MELTANO_VENV)/bin/python -m pip install --quiet "$(MELTANO_SPEC)"
+
+install: $(VENV)/.installed-sandbox
+install-dev: $(VENV)/.installed-dev
+meltano: $(MELTANO)
+
+demo: $(VENV)/.installed-sandbox $(MELTANO)
+	$(MELTANO) install $(DEMO_PLUGINS)
+	VENV=$(VENV) MELTANO=$(MELTANO) SANDBOX_PORT=$(SANDBOX_PORT) bash scripts/demo.sh
+
+# The e2e test installs its Meltano plugins itself (session fixture, skipped when current).
+test: $(VENV)/.installed-dev $(MELTANO)
+	MELTANO_BIN=$(abspath $(MELTANO)) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/python bench/run.py
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+clean:
+	rm -rf $(VENV) $(MELTANO_VENV) .meltano output

@@ -1,0 +1,183 @@
+"""Sandbox state shared by the web app, the activity simulator and the Python API.
+
+Knobs, users, the SQLite database, OAuth tokens and the request log.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from tap_oracle_wms.sandbox import data
+
+FAULT_KINDS = ("500", "503", "429", "409", "drop", "truncate", "slow")
+CHOICES = {
+    "sequenced_ordering": ("honour", "ignore"),
+    "page_size_over_max": ("clamp", "reject"),
+    "catalog_shape": ("object", "list"),
+    "describe_dialect": ("lgf", "django"),
+    "datetime_output": ("offset", "naive"),
+}
+MAX_PAGE_SIZE = 1250
+OAUTH_CLIENT = ("sandbox-client", "sandbox-secret")
+OAUTH_SCOPE = "urn:resource:fusion:scm:logistics:wms:lgfapi/"
+
+
+@dataclass
+class SandboxConfig:
+    """Every knob of the sandbox, with its default (also CLI flags and POST /_admin/config)."""
+
+    seed: int = 7  # data and fault-choice seed
+    scale: int = 200  # rows of order_dtl; other entities are proportional (~5x rows in all)
+    env: str = "sandbox"  # environment path segment: /{env}/wms/lgfapi/v10/
+    host: str = "127.0.0.1"
+    port: int = 0  # 0 = a free port chosen by the OS
+    latency_ms: float = 0.0  # added to every API request (async: concurrent requests overlap)
+    fault_rate: float = 0.0  # probability 0..1 that an API request gets a fault
+    faults: tuple[str, ...] = ("500", "503", "429")  # subset of FAULT_KINDS to draw from
+    retry_after_s: int = 1  # Retry-After of 429 and 503 answers
+    slow_body_s: float = 2.0  # how long a "slow" fault takes to send its body
+    max_concurrency: int = 0  # API requests in flight above this get 429 (0 = unlimited)
+    sequenced_ordering: str = "honour"  # honour | ignore `ordering` in page_mode=sequenced
+    page_size_over_max: str = "clamp"  # clamp | reject page_size above 1250
+    catalog_shape: str = "object"  # object {name: url} | list [name, ...] for entity/
+    describe_dialect: str = "lgf"  # lgf ("relation", "datetime", ...) | django (ForeignKey, ...)
+    datetime_output: str = "offset"  # offset (+HH:MM) | naive (user's local time, no offset)
+    token_ttl_s: int = 3600  # OAuth2 access-token lifetime (expires_in)
+    rows_per_page: int = 25  # default page_size (the API user's "Rows per Page")
+
+    def validated(self) -> SandboxConfig:
+        """Check enumerations and ranges; raise ValueError naming the bad knob."""
+        for name, allowed in CHOICES.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, not {getattr(self, name)!r}")
+        self.faults = tuple(str(f) for f in self.faults)
+        bad = set(self.faults) - set(FAULT_KINDS)
+        if bad:
+            raise ValueError(f"faults: unknown kinds {sorted(bad)}; allowed {FAULT_KINDS}")
+        if not 0.0 <= float(self.fault_rate) <= 1.0:
+            raise ValueError("fault_rate must be within 0..1")
+        if self.scale < 1 or self.rows_per_page < 1 or self.max_concurrency < 0:
+            raise ValueError("scale and rows_per_page must be >= 1, max_concurrency >= 0")
+        return self
+
+
+def knob_names() -> list[str]:
+    """Names of all knobs."""
+    return [f.name for f in dataclasses.fields(SandboxConfig)]
+
+
+@dataclass(frozen=True)
+class User:
+    """An API user: read permission, eligible facilities/companies, default-facility zone."""
+
+    name: str
+    password: str
+    read: bool = True
+    facilities: frozenset[int] | None = None  # None = all
+    companies: frozenset[int] | None = None
+    tz: str = "America/New_York"  # default facility DC01
+    denied: frozenset[str] = frozenset()  # entities without read permission
+
+
+USERS = {u.name: u for u in (
+    User("admin", "admin-password"),
+    User("limited", "limited-password", facilities=frozenset({1}), companies=frozenset({1}),
+         denied=frozenset({"user"})),
+    User("noaccess", "noaccess-password", read=False),
+    User("saopaulo", "saopaulo-password", tz="America/Sao_Paulo"),  # default facility DC02
+)}
+
+
+@dataclass
+class RequestLogEntry:
+    """One request the sandbox answered (or dropped)."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    status: int
+    user: str = ""
+
+
+@dataclass
+class State:
+    """Everything the app mutates; one SQLite connection guarded by `lock`."""
+
+    config: SandboxConfig
+    initial: SandboxConfig = field(init=False)
+    lock: threading.RLock = field(default_factory=threading.RLock)
+    tokens: dict[str, tuple[str, float]] = field(default_factory=dict)
+    log: list[RequestLogEntry] = field(default_factory=list)
+    inflight: int = 0
+    last_us: int = 0
+    conn: sqlite3.Connection = field(init=False)
+    pristine: sqlite3.Connection = field(init=False)
+    built_for: tuple[int, int] = field(init=False)
+    rng: random.Random = field(init=False)
+    runner: Any = None  # (thread, stop event, totals) of the continuous activity simulator
+    bursts: int = 0  # seeds the activity row picks reproducibly
+
+    def __post_init__(self) -> None:
+        self.config.validated()
+        self.initial = dataclasses.replace(self.config)
+        self.pristine = data.build(self.config.seed, self.config.scale)
+        self.built_for = (self.config.seed, self.config.scale)
+        self.conn = data.copy_of(self.pristine)
+        self.rng = random.Random(self.config.seed)
+
+    def configure(self, **knobs: Any) -> SandboxConfig:
+        """Change knobs at run time; a new seed or scale regenerates the data."""
+        unknown = set(knobs) - set(knob_names())
+        if unknown:
+            raise ValueError(f"unknown knobs: {sorted(unknown)}")
+        if "faults" in knobs and isinstance(knobs["faults"], str):
+            knobs["faults"] = tuple(k for k in knobs["faults"].split(",") if k)
+        new = dataclasses.replace(self.config, **knobs).validated()
+        with self.lock:
+            self.config = new
+            if "seed" in knobs:
+                self.rng = random.Random(new.seed)
+            if (new.seed, new.scale) != self.built_for:
+                self.reload_data()
+        return new
+
+    def reload_data(self) -> None:
+        """Restore the pristine seed (regenerate when seed/scale changed)."""
+        with self.lock:
+            if (self.config.seed, self.config.scale) != self.built_for:
+                self.pristine.close()
+                self.pristine = data.build(self.config.seed, self.config.scale)
+                self.built_for = (self.config.seed, self.config.scale)
+            self.conn.close()
+            self.conn = data.copy_of(self.pristine)
+            self.bursts = 0
+
+    def reset(self) -> None:
+        """Initial knobs, pristine data, no tokens, empty log."""
+        with self.lock:
+            self.config = dataclasses.replace(self.initial)
+            self.rng = random.Random(self.config.seed)
+            self.reload_data()
+            self.tokens.clear()
+            self.log.clear()
+
+    def now_us(self) -> int:
+        """Wall-clock UTC microseconds, strictly increasing across calls."""
+        with self.lock:
+            self.last_us = max(time.time_ns() // 1000, self.last_us + 1)
+            return self.last_us
+
+    def pick_fault(self) -> str:
+        """Seeded, reproducible fault draw for one API request ('' = none)."""
+        cfg = self.config
+        with self.lock:
+            if cfg.fault_rate <= 0 or not cfg.faults:
+                return ""
+            hit = self.rng.random() < cfg.fault_rate
+            return self.rng.choice(sorted(cfg.faults)) if hit else ""
