@@ -19,7 +19,14 @@ class WMSOAuthAuthenticator(OAuthAuthenticator):
     """Client-credentials token, cached until shortly before `expires_in`, refreshed once on a 401."""
 
     def __init__(
-        self, *, token_url: str, client_id: str, client_secret: str, scope: str, **kwargs: Any
+        self,
+        *,
+        token_url: str,
+        client_id: str,
+        client_secret: str,
+        scope: str,
+        verify: bool | str = True,
+        **kwargs: Any,
     ) -> None:
         basic = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode("ascii")
         super().__init__(
@@ -32,6 +39,7 @@ class WMSOAuthAuthenticator(OAuthAuthenticator):
             **kwargs,
         )
         self._lock = threading.Lock()
+        self._session.verify = verify  # the token request trusts the same CAs as the API calls
 
     @override
     def authenticate_request(self, request: Any) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import decimal
 import json
@@ -20,16 +21,19 @@ import requests
 from singer_sdk import RESTStream
 from singer_sdk.authenticators import BasicAuthenticator
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.helpers.types import Context
 from singer_sdk.pagination import BaseHATEOASPaginator
 from typing_extensions import override
 
 from tap_oracle_wms.auth import WMSOAuthAuthenticator
+from tap_oracle_wms.schema_breaks import RecordChecker, Unparsable
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Generator, Iterable, Mapping
     from urllib.parse import ParseResult
 
+    from singer_sdk.singerlib import Catalog
     from singer_sdk.streams.rest import HTTPRequest, PageContext
     from singer_sdk.tap_base import Tap
 
@@ -66,6 +70,7 @@ def make_authenticator(config: Mapping[str, Any]) -> BasicAuthenticator | WMSOAu
             client_id=config["oauth_client_id"],
             client_secret=config["oauth_client_secret"],
             scope=config["oauth_scope"],
+            verify=config.get("ca_bundle") or True,
         )
     return BasicAuthenticator(username=config["username"], password=config["password"])
 
@@ -107,6 +112,12 @@ class WMSStream(RESTStream["ParseResult | None"]):
     # Retry-less waits are exponential from this base; Retry-After wins when the server sends it.
     backoff_base_seconds: ClassVar[float] = 1.0
     backoff_cap_seconds: ClassVar[float] = 120.0
+    # A STATE message every this many records (SDK default 10,000): a killed sorted run
+    # resumes from its last checkpoint, so it redoes at most this many rows (issue 6).
+    STATE_MSG_FREQUENCY: ClassVar[int] = 1000
+    # post_process builds every value to the catalog schema and drops unknown fields, so the
+    # SDK's per-value conformance pass (about half the CPU of a sync, measured) is redundant.
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
     def __init__(
         self,
@@ -172,9 +183,16 @@ class WMSStream(RESTStream["ParseResult | None"]):
             # Rows changed after the run started belong to the next run, not to a page we
             # may already have passed.
             params[f"{self.replication_key}__lt"] = api_timestamp(self.run.started_at)
-        if context:
-            params.update(context)
+        params.update(self.partition_filters(context))
         return params
+
+    def probe_filters(self) -> dict[str, Any] | None:
+        """Filters an unfiltered list needs (wms-api.md 6.1); None when it cannot be listed at all."""
+        return {}
+
+    def partition_filters(self, context: Context | None) -> dict[str, Any]:
+        """The list filters that select one partition; a partition is its filters by default."""
+        return dict(context or {})
 
     @override
     def get_http_request(self, *, page: PageContext) -> HTTPRequest:
@@ -225,15 +243,47 @@ class WMSStream(RESTStream["ParseResult | None"]):
                 filters[f"{key}__code__in"] = ",".join(codes)
         return filters
 
-    def fetch_json(self, path: str) -> Any:
+    def fetch_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
         """One GET outside paging (catalog, describe) with the same auth, retries and checks."""
+        return self.payload(self.fetch(self.url_base + path, params, missing_ok=False))
+
+    def fetch(self, url: str, params: dict[str, Any] | None, *, missing_ok: bool) -> requests.Response:
+        """Send one GET through the SDK's retry decorator; a 404 is an error unless `missing_ok`."""
         request = self.build_prepared_request(
-            method="GET", url=self.url_base + path, headers=self.http_headers
+            method="GET", url=url, params=params or {}, headers=self.http_headers
         )
         response = self.request_decorator(self._request)(request, None)
-        if response.status_code == HTTPStatus.NOT_FOUND:
+        if response.status_code == HTTPStatus.NOT_FOUND and not missing_ok:
             raise FatalAPIError(self.error_message(response))
-        return self.payload(response)
+        return response
+
+    def list_rows(self, entity: str, fields: str) -> list[dict[str, Any]]:
+        """Every row of a small entity, raw (e.g. the facilities the user sees, with their codes)."""
+        url: str | None = f"{self.url_base}entity/{entity}/"
+        params: dict[str, Any] | None = {"page_mode": "sequenced", "page_size": 1250, "fields": fields}
+        values: list[dict[str, Any]] = []
+        while url:
+            response = self.fetch(url, params, missing_ok=True)
+            values.extend(self.parse_response(response))
+            found = response.status_code != HTTPStatus.NOT_FOUND
+            url = self.payload(response).get("next_page") if found else None
+            if url:
+                self.check_same_origin(url)
+            params = None
+        return values
+
+    @override
+    def request_records(self, context: Context | None) -> Iterable[dict]:
+        """Rows from pages fetched ahead by background threads (tap_oracle_wms.pages).
+
+        The SDK's version sends one request at a time and only after the previous page was
+        emitted, so a run waits pages x latency; the prefetcher keeps `concurrency` requests
+        in flight (next pages, key-range partitions, following streams) through this
+        stream's own retrying `_request`, and still hands pages over strictly in order.
+        """
+        from tap_oracle_wms import pages  # pages imports this module
+
+        yield from pages.stream_records(self, context, self.get_url_params(context, None))
 
     # --- responses ----------------------------------------------------------------------
 
@@ -241,7 +291,10 @@ class WMSStream(RESTStream["ParseResult | None"]):
         """Decoded JSON body, decoded once per response and shared by every hook."""
         cached_response, cached = self._decoded
         if cached_response is not response:
-            cached = _decoder.decode(response.content)
+            try:
+                cached = _decoder.decode(response.content)
+            except RecursionError:  # msgspec's own limit on nesting depth
+                raise msgspec.DecodeError("JSON nested too deeply") from None
             self._decoded = (response, cached)
         return cached
 
@@ -288,7 +341,7 @@ class WMSStream(RESTStream["ParseResult | None"]):
         """The lgfapi error object {reference, code, message, details}, if that is the body."""
         try:
             body = _decoder.decode(response.content)
-        except msgspec.DecodeError:
+        except (msgspec.DecodeError, RecursionError):
             return None
         if isinstance(body, dict) and ("code" in body or "message" in body or "detail" in body):
             return body
@@ -328,7 +381,11 @@ class WMSStream(RESTStream["ParseResult | None"]):
             )
         if status == HTTPStatus.BAD_REQUEST:
             return f"HTTP 400 from {where}: the API refused the request;{server}"
-        return f"HTTP {status} from {where}:{server or ' ' + response.reason}"
+        try:  # HTTP/2 and some proxies send no reason phrase
+            reason = response.reason or HTTPStatus(status).phrase
+        except ValueError:
+            reason = "unexpected status"
+        return f"HTTP {status} from {where}:{server or ' ' + reason}"
 
     @override
     def parse_response(self, response: requests.Response) -> Iterable[dict]:
@@ -339,9 +396,33 @@ class WMSStream(RESTStream["ParseResult | None"]):
         if not isinstance(results, list):
             msg = f"Stream '{self.name}': the page has no 'results' list; is base_url right?"
             raise FatalAPIError(msg)
+        odd = next((row for row in results if not isinstance(row, dict)), _MISSING)
+        if odd is not _MISSING:
+            msg = f"Stream '{self.name}': the page's 'results' holds a {type(odd).__name__}, not an object."
+            raise FatalAPIError(msg)
+        next_page = payload.get("next_page")
+        if next_page is not None and not isinstance(next_page, str):
+            msg = f"Stream '{self.name}': the page's 'next_page' is a {type(next_page).__name__}, not a link."
+            raise FatalAPIError(msg)
         return results
 
     # --- retries --------------------------------------------------------------------------
+
+    @override
+    def request_decorator(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        """The SDK's retries, minus TLS failures: a certificate does not heal by waiting."""
+
+        def no_retry_on_tls(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return func(*args, **kwargs)
+            except requests.exceptions.SSLError:
+                msg = (
+                    f"TLS certificate verification failed for {urlparse(self.url_base).netloc}; if a "
+                    "proxy re-signs TLS traffic, set ca_bundle to its CA certificate file"
+                )
+                raise FatalAPIError(msg) from None
+
+        return super().request_decorator(no_retry_on_tls)
 
     @override
     def backoff_max_tries(self) -> int:
@@ -357,10 +438,8 @@ class WMSStream(RESTStream["ParseResult | None"]):
             response = getattr(exc, "response", None)
             retry_after = response.headers.get("Retry-After") if response is not None else None
             if retry_after:
-                try:
+                with contextlib.suppress(ValueError):  # an HTTP-date: keep the exponential wait
                     wait = float(retry_after)
-                except ValueError:
-                    pass
             attempt += 1
             exc = yield wait
 
@@ -378,9 +457,35 @@ class WMSStream(RESTStream["ParseResult | None"]):
         return self.incremental and self.ordering_honoured()
 
     @property
+    @override
+    def check_sorted(self) -> bool:
+        """Off for sorted runs: they re-read rows older than the bookmark on purpose.
+
+        The lower bound is the bookmark minus lookback_seconds, truncated to the second, so a
+        sorted run starts below the input bookmark and the SDK's check (against that bookmark)
+        would fail every incremental run (issue 6). Ordering is verified by the probe instead.
+        Unsorted runs keep the check on: with it the SDK keeps the greatest value seen.
+        """
+        return not self.is_sorted
+
+    @property
     def incremental(self) -> bool:
         """Bounded by mod_ts; a FULL_TABLE sync (e.g. for ACTIVATE_VERSION) reads every row by id."""
         return bool(self.replication_key) and self.replication_method == "INCREMENTAL"
+
+    @override
+    def apply_catalog(self, catalog: Catalog) -> None:
+        """The SDK's, except that FULL_TABLE forced in the stream's metadata always wins.
+
+        Discovery writes replication_method INCREMENTAL on every entry and the SDK prefers that
+        field to the metadata's forced-replication-method, so a catalog forcing a full sync only
+        through metadata (a weekly full sync for ACTIVATE_VERSION) stayed incremental (issue 6).
+        """
+        super().apply_catalog(catalog)
+        entry = catalog.get_stream(self.name)
+        root = entry.metadata.get(()) if entry else None
+        if getattr(root, "forced_replication_method", None) == "FULL_TABLE":
+            self.forced_replication_method = "FULL_TABLE"
 
     def ordering_honoured(self) -> bool:
         """Whether sequenced mode keeps our `ordering` (wms-api.md 2.2 GAP), probed once a run."""
@@ -394,15 +499,13 @@ class WMSStream(RESTStream["ParseResult | None"]):
 
     def probe_ordering(self) -> bool | None:
         """Ask for two rows by descending id: ids ascending means `ordering` was ignored."""
-        request = self.build_prepared_request(
-            method="GET",
-            url=self.get_url(None),
-            params={"page_mode": "sequenced", "page_size": 2, "ordering": "-id", "fields": "id"},
-            headers=self.http_headers,
-        )
-        response = self.request_decorator(self._request)(request, None)
-        rows = list(self.parse_response(response))
-        if len(rows) < 2:  # noqa: PLR2004 - two rows make an order
+        probe = {"page_mode": "sequenced", "page_size": 2, "ordering": "-id", "fields": "id"}
+        filters = self.probe_filters()
+        if filters is None:
+            return None
+        probe.update(filters)
+        rows = list(self.parse_response(self.fetch(self.get_url(None), probe, missing_ok=True)))
+        if len(rows) < 2:
             self.logger.info("Too few rows in '%s' to probe ordering; assuming unsorted.", self.name)
             return None
         honoured = rows[0]["id"] > rows[1]["id"]
@@ -453,7 +556,14 @@ class WMSStream(RESTStream["ParseResult | None"]):
                 self.note_unknown_field(name)
             else:
                 convert(out, name, value)  # type: ignore[operator]
-        return out
+        return self.record_checker.check(out)
+
+    @cached_property
+    def record_checker(self) -> RecordChecker:
+        """Repairs or skips records that break the schema, or stops if strict (schema_breaks.py)."""
+        return RecordChecker(
+            self.name, self.schema, strict=bool(self.config.get("strict_schema")), logger=self.logger
+        )
 
     def note_unknown_field(self, name: str) -> None:
         """Warn once per field that the API sends but the catalog does not know (schema drift)."""
@@ -503,7 +613,7 @@ def _aware_timestamp(tz: ZoneInfo) -> Callable[[dict, str, Any], None]:
             try:
                 value = dt.datetime.fromisoformat(value).replace(tzinfo=tz).isoformat()
             except ValueError:
-                pass
+                value = Unparsable(value)  # reported by the RecordChecker
         out[name] = value
 
     return convert
@@ -517,11 +627,12 @@ def _utc_timestamp(tz: ZoneInfo) -> Callable[[dict, str, Any], None]:
             try:
                 parsed = dt.datetime.fromisoformat(value)
             except ValueError:
-                out[name] = value
+                out[name] = Unparsable(value)  # reported by the RecordChecker, never a bookmark
                 return
             if parsed.tzinfo is None:
                 parsed = parsed.replace(tzinfo=tz)
-            value = parsed.astimezone(UTC).isoformat()
+            with contextlib.suppress(OverflowError):  # e.g. year 1 with a positive offset: keep as sent
+                value = parsed.astimezone(UTC).isoformat()
         out[name] = value
 
     return convert

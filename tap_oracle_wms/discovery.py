@@ -213,7 +213,7 @@ def describe_all(
     def one(name: str) -> tuple[str, Any]:
         try:
             return name, fetch(name)
-        except Exception as exc:  # noqa: BLE001 - the caller decides per entity
+        except Exception as exc:
             return name, exc
 
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from singer_sdk import Tap
+from singer_sdk import RESTStream, Tap
 from singer_sdk import typing as th
-from singer_sdk.contrib.msgspec import MsgSpecWriter
 from typing_extensions import override
 
-from tap_oracle_wms import discovery
+from tap_oracle_wms import discovery, pages
 from tap_oracle_wms.client import SyncRun, WMSStream
-from tap_oracle_wms.config import validate_settings
-from tap_oracle_wms.streams import CORE_STREAMS
+from tap_oracle_wms.config import check_entity_selection, register_secrets, run_cli, validate_settings
+from tap_oracle_wms.output import BufferedMsgSpecWriter
+from tap_oracle_wms.streams import CORE_STREAMS, SPECIAL_STREAMS
 
 if TYPE_CHECKING:
     from singer_sdk.streams import Stream
@@ -26,7 +26,7 @@ class TapOracleWMS(Tap):
 
     name = "tap-oracle-wms"
     package_name = "tap-oracle-wms"
-    message_writer_class = MsgSpecWriter
+    message_writer_class = BufferedMsgSpecWriter
 
     config_jsonschema = th.PropertiesList(
         th.Property("base_url", th.URIType, required=True, title="Tenant environment URL",
@@ -63,7 +63,8 @@ class TapOracleWMS(Tap):
                     description="Only rows of these company codes (entities with company_id)."),
         th.Property("stream_filters", th.ObjectType(additional_properties=th.ObjectType()),
                     default={},
-                    description='Extra lgfapi filters per stream, e.g. {"order_hdr": {"status_id__lt": 90}}.'),
+                    description="Extra lgfapi filters per stream, "
+                    'e.g. {"order_hdr": {"status_id__lt": 90}}.'),
         th.Property("lookback_seconds", th.IntegerType, default=300,
                     description="Incremental runs re-read this many seconds before the bookmark, for "
                     "rows committed late with an older mod_ts."),
@@ -87,12 +88,22 @@ class TapOracleWMS(Tap):
                     description="Where the describe cache lives (default: the system temp dir)."),
         th.Property("concurrency", th.IntegerType, default=4,
                     description="Requests in flight at once across streams (backs off on 429)."),
+        th.Property("inventory_history_status_ids", th.ArrayType(th.IntegerType), default=[],
+                    description="Status ids to extract inventory_history for: the API needs facility, "
+                    "company, history activity and status on every list call. Empty: the stream is skipped."),
+        th.Property("emit_activate_version_messages", th.BooleanType, default=False,
+                    description="Send ACTIVATE_VERSION on FULL_TABLE syncs so a target with hard_delete "
+                    "drops rows deleted at the source (use with a weekly full sync)."),
         th.Property("ca_bundle", th.StringType,
                     description="Path to a CA bundle for TLS verification (verification is always on)."),
         th.Property("allow_insecure_http", th.BooleanType, default=False,
                     description="Allow http:// base_url on non-loopback hosts (credentials in clear!)."),
         th.Property("tenant_timezone", th.StringType, default="UTC",
                     description="Zone of naive date-times the API may send (the API user's facility zone)."),
+        th.Property("strict_schema", th.BooleanType, default=False,
+                    description="Stop the sync on a record that breaks the catalog schema (a value of the "
+                    "wrong type, a null id). Off: such a value is coerced without loss or emitted as null, "
+                    "and a record without id is skipped, each with a warning."),
     ).to_dict()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -101,15 +112,44 @@ class TapOracleWMS(Tap):
 
     @override
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        """The SDK's JSON Schema check, then the rules a schema cannot say (one line each)."""
-        errors = super()._validate_config(raise_errors=raise_errors)
-        return errors + validate_settings(self.config, raise_errors=raise_errors)
+        """Schema and rules in one pass, each error naming a setting; secrets noted for redaction.
+
+        Every config passes here first, so this is where its secret values are registered.
+        """
+        register_secrets(self._config)
+        schema = self.config_jsonschema
+        self.append_builtin_config(schema)
+        return validate_settings(
+            self._config, schema, raise_errors=raise_errors, logger=self.logger
+        )
 
     @override
     def discover_streams(self) -> list[Stream]:
         if self.input_catalog is not None:
             return self.streams_from_catalog()
         return self.streams_from_tenant()
+
+    @override
+    def sync_all(self) -> None:
+        """The SDK's sync, with pages prefetched in background threads (tap_oracle_wms.pages).
+
+        The prefetcher and its threads end with the sync, however it ends (an error, a
+        record limit); buffered output is flushed so no emitted record is lost.
+        """
+        # Only streams read as one listing are queued ahead; asking for `partitions` may do I/O.
+        upcoming = [
+            s for s in self.streams.values()
+            if isinstance(s, WMSStream) and s.selected and not s.parent_stream_type
+            and type(s).partitions is RESTStream.partitions
+        ]
+        pages.start(self.run, self.config["concurrency"], self.config["page_size"], upcoming)
+        try:
+            super().sync_all()
+        finally:
+            pages.stop(self.run)
+            flush = getattr(self.message_writer, "flush", None)
+            if flush is not None:
+                flush()
 
     def streams_from_catalog(self) -> list[Stream]:
         """A sync with --catalog: build streams from it, no describe round trips."""
@@ -123,6 +163,7 @@ class TapOracleWMS(Tap):
         """Discovery: the tenant's entity catalog, filtered by settings, each described."""
         reader = WMSStream(self, name="entity", schema={"properties": {}}, run=self.run)
         names = discovery.catalog_entity_names(reader.fetch_json("entity/"))
+        check_entity_selection(names, self.config["entities_include"], self.config["entities_exclude"])
         wanted = discovery.select_entities(
             names, self.config["entities_include"], self.config["entities_exclude"]
         )
@@ -139,18 +180,18 @@ class TapOracleWMS(Tap):
 
     def make_stream(self, name: str, schema: dict[str, Any]) -> WMSStream:
         """A core stream class where there is one, else the generic entity stream."""
-        cls = next((c for c in CORE_STREAMS if c.name == name), discovery.EntityStream)
+        classes = (*CORE_STREAMS, *SPECIAL_STREAMS)
+        cls = next((c for c in classes if c.name == name), discovery.EntityStream)
         stream = cls(self, name=name, schema=schema, run=self.run)
-        if "mod_ts" not in schema.get("properties", {}):
+        if stream.replication_key not in schema.get("properties", {}):
             stream.replication_key = None  # lookup tables have no mod_ts: full table
+            stream.forced_replication_method = "FULL_TABLE"
         return stream
 
 
 def main() -> None:
-    """Console entry point: the SDK's CLI with user errors shown as one line."""
-    from tap_oracle_wms.config import run_cli
-
-    run_cli(TapOracleWMS.cli)
+    """Console entry point: the SDK's CLI, with bad input and failures shown as one line."""
+    run_cli(TapOracleWMS)
 
 
 if __name__ == "__main__":

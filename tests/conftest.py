@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 from typing import TYPE_CHECKING
 
 import pytest
-
-from tap_oracle_wms.sandbox import Sandbox, SandboxConfig
+from session_sandbox import SANDBOX
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-_stack = contextlib.ExitStack()
-SANDBOX: Sandbox = _stack.enter_context(Sandbox(SandboxConfig(scale=100, seed=7)))
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    _stack.close()
+    from tap_oracle_wms.sandbox import Sandbox
 
 
 @pytest.fixture(scope="session")

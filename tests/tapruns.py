@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+from collections.abc import Callable
 from contextlib import redirect_stdout
 from dataclasses import dataclass
 from decimal import Decimal
@@ -50,9 +51,20 @@ class SyncOutput:
         return self.last_state["bookmarks"][stream].get("replication_key_value")
 
 
-def sync(config: dict[str, Any], *, state: dict | None = None, catalog: dict | None = None) -> SyncOutput:
-    """One tap run in this process, as `tap-oracle-wms --config --state --catalog` would do it."""
+def sync(
+    config: dict[str, Any],
+    *,
+    state: dict | None = None,
+    catalog: dict | None = None,
+    prepare: Callable[[TapOracleWMS], None] | None = None,
+) -> SyncOutput:
+    """One tap run in this process, as `tap-oracle-wms --config --state --catalog` would do it.
+
+    `prepare` sees the tap after start-up, before the sync (e.g. to plant a stale token).
+    """
     tap = TapOracleWMS(config=config, state=state, catalog=catalog, validate_config=True)
+    if prepare is not None:
+        prepare(tap)
     buffer = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
     with redirect_stdout(buffer):
         tap.sync_all()
@@ -96,8 +108,98 @@ def utc(value: str) -> str:
 
 
 def page_requests(sandbox: Any, entity: str) -> list[Any]:
-    """The list requests of one entity the sandbox answered, without the tap's ordering probe."""
+    """The sequenced list requests of one entity the sandbox answered, without the tap's probes."""
     return [
         r for r in sandbox.requests
-        if r.path.rstrip("/").endswith(f"entity/{entity}") and r.query.get("ordering") != "-id"
+        if r.path.rstrip("/").endswith(f"entity/{entity}")
+        and r.query.get("page_mode") == "sequenced"
+        and r.query.get("ordering") != "-id"
     ]
+
+
+# --- no-row-lost helpers (tests/test_no_row_lost.py) ------------------------------------------
+
+
+def instant(value: Any, tz: str = "UTC") -> Any:
+    """An ISO date-time string as an aware UTC datetime (naive ones read in `tz`); else as is."""
+    from zoneinfo import ZoneInfo
+
+    if not isinstance(value, str):
+        return value
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return value
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=ZoneInfo(tz))
+    return parsed.astimezone(dt.timezone.utc)
+
+
+def latest_by_id(records: list[dict[str, Any]]) -> dict[Any, dict[str, Any]]:
+    """What a target keeps after deduplicating on id: the version with the greatest mod_ts."""
+    latest: dict[Any, dict[str, Any]] = {}
+    for record in records:
+        kept = latest.get(record["id"])
+        if kept is None or instant(record["mod_ts"]) >= instant(kept["mod_ts"]):
+            latest[record["id"]] = record
+    return latest
+
+
+def comparable(record: dict[str, Any], schema: dict[str, Any], tz: str = "UTC") -> dict[str, Any]:
+    """A record with its date-times as UTC instants, so naive and offset renderings compare."""
+    props = schema["properties"]
+    return {
+        name: instant(value, tz) if props.get(name, {}).get("format") == "date-time" else value
+        for name, value in record.items()
+    }
+
+
+def lost_rows(
+    records: list[dict[str, Any]], truth: list[dict[str, Any]], schema: dict[str, Any], tz: str = "UTC"
+) -> dict[str, list[Any]]:
+    """Truth rows missing from the emitted records, or present only in an older (stale) version."""
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(tz)
+    latest = latest_by_id(records)
+    missing, stale = [], []
+    for row in truth:
+        aware = dict(row)
+        # The truth renders naive date-times when the sandbox does; give them the tenant zone.
+        for name, value in row.items():
+            if schema["properties"].get(name, {}).get("format") == "date-time" and isinstance(value, str):
+                parsed = instant(value, tz)
+                if isinstance(parsed, dt.datetime):
+                    aware[name] = parsed.astimezone(zone).isoformat()
+        got = latest.get(row["id"])
+        if got is None:
+            missing.append(row["id"])
+        elif comparable(got, schema, tz) != comparable(shaped(aware, schema), schema, tz):
+            stale.append(row["id"])
+    return {"missing": missing, "stale": stale}
+
+
+def settle(after: dt.datetime | None = None) -> None:
+    """Sleep until the wall clock is in a later whole second than `after` (default: now).
+
+    A run's upper bound is its start truncated to the second, so a change made in the same
+    second as the next run's start is (by design) left for the run after it.
+    """
+    import time
+
+    after = after or dt.datetime.now(dt.timezone.utc)
+    target = after.replace(microsecond=0) + dt.timedelta(seconds=1, milliseconds=20)
+    time.sleep(max(0.0, (target - dt.datetime.now(dt.timezone.utc)).total_seconds()))
+
+
+def changed_ids(burst: dict[str, Any], kind: str) -> list[int]:
+    """Ids of one activity burst ('inserted', 'updated', 'deleted'), whichever key spelling."""
+    return list(burst.get(f"{kind}_ids", burst.get(kind, [])))
+
+
+def next_second() -> None:
+    """Wait for the next whole second: the tap's upper bound is the run start floored to seconds
+    (wms-api.md 2.8 GAP), so a change made in the same second as a run start belongs to the run after."""
+    import time
+
+    time.sleep(1.001 - time.time() % 1)

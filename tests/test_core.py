@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import SANDBOX
+from session_sandbox import SANDBOX
 from singer_sdk.testing import SuiteConfig, get_tap_test_class
 from tapruns import tap_config
 

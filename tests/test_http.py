@@ -111,7 +111,7 @@ def test_basic_auth_syncs(sandbox):
 
 def test_rejected_basic_credentials_are_fatal_and_say_so(sandbox):
     """401: one clear error naming username and password; never retried."""
-    with pytest.raises(FatalAPIError, match="HTTP 401.*username and password"):
+    with pytest.raises(FatalAPIError, match=r"HTTP 401.*username and password"):
         sync(tap_config(sandbox, "wave", password="wrong"))
 
 
@@ -151,20 +151,45 @@ def test_oauth2_token_refreshed_before_expiry(sandbox):
 
 def test_oauth2_token_refreshed_once_on_401(sandbox, waits):
     """A token the API rejects is dropped and fetched again once; the run goes on."""
+    import datetime as dt
+
     from tapruns import discover
 
-    config = oauth_config(sandbox, "wave")
+    from tap_oracle_wms.client import make_authenticator
+
+    config = oauth_config(sandbox, "wave", sequenced_ordering="honoured")
     catalog = discover(config)
-    sandbox.revoke_tokens()
-    out = sync(config, catalog=catalog)
+
+    def plant_stale_token(tap):
+        auth = make_authenticator(tap.config)
+        auth.access_token = "revoked-by-the-tenant"
+        auth.last_refreshed = dt.datetime.now(dt.timezone.utc)
+        auth.expires_in = 3600
+        tap.run.authenticator = auth
+
+    sandbox.clear_requests()
+    out = sync(config, catalog=catalog, prepare=plant_stale_token)
     assert out.records("wave")
-    assert [r.status for r in list_requests(sandbox, "wave")][:2] == [401, 200]
+    statuses = [r.status for r in sandbox.requests if r.path.rstrip("/").endswith("entity/wave")]
+    assert statuses[:2] == [401, 200]
+    assert len(token_requests(sandbox)) == 1
+
+
+def test_oauth2_token_rejected_twice_is_fatal(sandbox, waits):
+    """A fresh token that the API rejects too is a fatal 401 naming the WMS user mapping."""
+    config = oauth_config(sandbox, "wave", sequenced_ordering="honoured")
+    from tapruns import discover
+
+    catalog = discover(config)
+    sandbox.configure(token_ttl_s=0)
+    with pytest.raises(FatalAPIError, match="user mapping"):
+        sync(config, catalog=catalog)
 
 
 def test_oauth2_bad_client_secret_names_the_token_request(sandbox):
     """A rejected token request says it was the token request and which settings to check."""
     config = oauth_config(sandbox, "wave", oauth_client_secret="wrong")
-    with pytest.raises(FatalAPIError, match="token request.*oauth_client_id and oauth_client_secret"):
+    with pytest.raises(FatalAPIError, match=r"token request.*oauth_client_id and oauth_client_secret"):
         sync(config)
 
 
@@ -215,11 +240,13 @@ def test_gives_up_after_max_retries(sandbox, waits):
     assert len(list_requests(sandbox, "wave")) == 3
 
 
-def test_next_page_link_to_another_host_is_refused(sandbox):
-    """Credentials are never sent to a host other than base_url's."""
-    stream = WMSStream.__new__(WMSStream)
-    stream._config = {"base_url": "https://a.example.com/env", "api_version": "v10"}  # noqa: SLF001
-    stream.name = "wave"
+def test_next_page_link_to_another_host_is_refused():
+    """Credentials are never sent to a host other than base_url's (an explicit :443 is the same)."""
+    from tap_oracle_wms.tap import TapOracleWMS
+
+    config = {"base_url": "https://a.example.com/env", "username": "u", "password": "p"}
+    tap = TapOracleWMS(config=config, catalog={"streams": []})
+    stream = WMSStream(tap, name="wave", schema={"properties": {}})
     with pytest.raises(FatalAPIError, match="refusing"):
         stream.check_same_origin("https://evil.example.com/env/wms/lgfapi/v10/entity/wave/?cursor=x")
     stream.check_same_origin("https://a.example.com:443/env/wms/lgfapi/v10/entity/wave/?cursor=x")

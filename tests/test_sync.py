@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from tapruns import page_requests, shaped, sync, tap_config, utc
+from tapruns import next_second, page_requests, shaped, sync, tap_config, utc
 
 from tap_oracle_wms.streams import CORE_STREAMS
 
@@ -48,6 +48,7 @@ def test_incremental_run_emits_changed_rows_and_not_the_rest(sandbox):
     """After activity, a run from the last state delivers the changed rows, not the whole table."""
     first = sync(tap_config(sandbox, "order_dtl"))
     changed = sandbox.activity(entity="order_dtl", inserts=3, updates=7, deletes=0)
+    next_second()
     second = sync(tap_config(sandbox, "order_dtl", lookback_seconds=0), state=first.last_state)
     ids = {r["id"] for r in second.records("order_dtl")}
     assert set(changed["inserted_ids"]) | set(changed["updated_ids"]) <= ids
@@ -95,6 +96,7 @@ def test_rows_changed_during_a_run_arrive_in_the_next_run(sandbox):
     """A row updated after the run started is not lost: the next incremental run delivers it."""
     first = sync(tap_config(sandbox, "item"))
     changed = sandbox.activity(entity="item", inserts=0, updates=5, deletes=0)
+    next_second()
     second = sync(tap_config(sandbox, "item"), state=first.last_state)
     assert set(changed["updated_ids"]) <= {r["id"] for r in second.records("item")}
 

@@ -88,8 +88,8 @@ def burst(state: State, entity: str = "inventory", inserts: int = 5, updates: in
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-    return {"entity": target.name, "inserted": inserted, "updated": updated, "deleted": deleted,
-            "mod_ts_us": mod_ts}
+    return {"entity": target.name, "inserted_ids": inserted, "updated_ids": updated,
+            "deleted_ids": deleted, "mod_ts_us": mod_ts}
 
 
 def start(state: State, interval_s: float = 0.05, entities: list[str] | None = None,
@@ -108,7 +108,7 @@ def start(state: State, interval_s: float = 0.05, entities: list[str] | None = N
                 out = burst(state, name, inserts, updates, deletes)
                 totals["bursts"] += 1
                 for key in ("inserted", "updated", "deleted"):
-                    totals[key] += len(out[key])
+                    totals[key] += len(out[f"{key}_ids"])
             halt.wait(interval_s)
 
     thread = threading.Thread(target=run, name="wms-sandbox-activity", daemon=True)

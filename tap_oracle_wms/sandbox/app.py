@@ -99,6 +99,8 @@ def api_handler(state: State) -> Endpoint:
             return error(404, "NOT_FOUND", "Not found.")
         if len(parts) == 1:
             return catalog(state, api_base)
+        if parts[1] in extra_entity_names(state):
+            return extra_entity(parts)
         entity = BY_NAME.get(parts[1])
         if entity is None or not entity.exposed or len(parts) > 3:
             return error(404, "NOT_FOUND", f"Unknown entity '{parts[1]}'.")
@@ -122,9 +124,27 @@ def api_handler(state: State) -> Endpoint:
     return api
 
 
+def extra_entity_names(state: State) -> set[str]:
+    """Names of the knob's padding entities: ext_entity_001, ext_entity_002, ..."""
+    return {f"ext_entity_{i:03d}" for i in range(1, state.config.extra_entities + 1)}
+
+
+def extra_entity(parts: list[str]) -> Response:
+    """A padding entity: a small describe, and no rows (every list and retrieve is a 404)."""
+    if len(parts) == 3 and parts[2] == "describe":
+        fields = {
+            "id": {"type": "primary key", "required": True},
+            "code": {"type": "string", "required": True, "max_length": 30, "allow_blank": False},
+            "create_ts": {"type": "datetime", "required": False, "default": "now"},
+            "mod_ts": {"type": "datetime", "required": False, "default": "now"},
+        }
+        return JSONResponse({"parameters": list(fields), "fields": fields})
+    return error(404, "NOT_FOUND", "No records found.")
+
+
 def catalog(state: State, api_base: str) -> Response:
     """Entity catalog sorted by name: flat {name: url} or a list (knob catalog_shape, 1.4)."""
-    names = [e.name for e in exposed_entities()]
+    names = sorted([e.name for e in exposed_entities()] + list(extra_entity_names(state)))
     if state.config.catalog_shape == "list":
         return JSONResponse(names)
     return JSONResponse({n: f"{api_base}entity/{n}" for n in names})

@@ -31,6 +31,7 @@ HELP = {
     "datetime_output": "date-times with UTC offset, or naive local time of the user's facility",
     "token_ttl_s": "OAuth2 access-token lifetime in seconds (expires_in)",
     "rows_per_page": "default page_size (the API user's 'Rows per Page')",
+    "extra_entities": "extra empty entities ext_entity_NNN in the catalog (a real tenant lists ~300)",
 }
 
 

@@ -38,7 +38,7 @@ def row_count(entity: Entity, scale: int) -> int:
     if entity.table:
         return 0
     if entity.static:
-        return len(entity.static)
+        return max(row["id"] for row in entity.static)  # ids may have gaps (history_activity)
     return max(entity.min_rows, scale // entity.per)
 
 
@@ -120,6 +120,9 @@ def insert_rows(conn: sqlite3.Connection, entity: Entity, lo: int, hi: int,
             if sets:
                 conn.execute(f'UPDATE "{entity.name}" SET {sets} WHERE id = ?',
                              [v for k, v in row.items() if k != "id"] + [row["id"]])
+    if entity.static:  # a fixed table holds exactly its declared rows
+        ids = ",".join(str(row["id"]) for row in entity.static)
+        conn.execute(f'DELETE FROM "{entity.name}" WHERE id BETWEEN {lo} AND {hi} AND id NOT IN ({ids})')
 
 
 def refresh_ts_text(conn: sqlite3.Connection, entity: Entity, where: str) -> None:

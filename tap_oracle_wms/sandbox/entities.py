@@ -230,7 +230,8 @@ ENTITIES: tuple[Entity, ...] = (
         dec("unit_cost", "printf('%d.%02d', 1 + H51 % 300, H52 % 100)"),
         dec("unit_weight", "printf('%d.%d', H53 % 40, H54 % 10)"),
         flg("is_serial_tracked_flg", "H55 % 7 = 0"),
-        txt("image_data", 200, "printf('iVBORw0KGgoAAAANSUhEUgAA%08d', i)"),
+        Field("image_data", "string", "printf('iVBORw0KGgoAAAANSUhEUgAA%08d', i)", max_length=200,
+              default="", on_request=True),
     ), per=10, min_rows=10, key="x.code", company_col="company_id"),
     Entity("location", (
         pk(), *audit(), fk("facility_id", "facility", FAC),

@@ -140,6 +140,11 @@ class Sandbox:
         with self.state.lock:
             return list(self.state.log)
 
+    def revoke_tokens(self) -> None:
+        """Invalidate every issued OAuth token now: the next Bearer request gets a 401."""
+        with self.state.lock:
+            self.state.tokens.clear()
+
     def clear_requests(self) -> None:
         """Empty the request log."""
         with self.state.lock:

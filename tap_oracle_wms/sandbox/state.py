@@ -50,6 +50,7 @@ class SandboxConfig:
     datetime_output: str = "offset"  # offset (+HH:MM) | naive (user's local time, no offset)
     token_ttl_s: int = 3600  # OAuth2 access-token lifetime (expires_in)
     rows_per_page: int = 25  # default page_size (the API user's "Rows per Page")
+    extra_entities: int = 0  # extra empty entities in the catalog (a real tenant lists ~300)
 
     def validated(self) -> SandboxConfig:
         """Check enumerations and ranges; raise ValueError naming the bad knob."""

@@ -5,12 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from sandbox_helpers import ADMIN, basic
 from starlette.testclient import TestClient
 
 from tap_oracle_wms.sandbox.app import create_app
 from tap_oracle_wms.sandbox.state import SandboxConfig, State
-
-from sandbox_helpers import ADMIN, basic
 
 
 @pytest.fixture(scope="module")
