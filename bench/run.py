@@ -62,9 +62,12 @@ class SandboxProcess:
 
     def admin(self, path: str, body: dict | None = None) -> Any:
         data = json.dumps(body).encode() if body is not None else None
-        req = urllib.request.Request(self.root + "/_admin/" + path, data=data,  # noqa: S310 - loopback
-                                     headers={"Content-Type": "application/json"},
-                                     method="POST" if data is not None else "GET")
+        req = urllib.request.Request(  # noqa: S310 - loopback
+            self.root + "/_admin/" + path,
+            data=data,
+            headers={"Content-Type": "application/json"},
+            method="POST" if data is not None else "GET",
+        )
         with urllib.request.urlopen(req, timeout=120) as resp:  # noqa: S310 - loopback
             raw = resp.read()
         return json.loads(raw) if raw else None
@@ -134,8 +137,11 @@ class Result:
 
 def measure(name: str, cmd: list[str], env: dict[str, str] | None = None, runs: int = RUNS) -> Result:
     result = Result(name, [run_child(cmd, env) for _ in range(runs)])
-    print(f"  {name}: {result.records} records, wall {result.median('wall'):.2f}s, "
-          f"cpu {result.median('cpu'):.2f}s, rss {result.median('rss_mb'):.0f}MB", flush=True)
+    print(
+        f"  {name}: {result.records} records, wall {result.median('wall'):.2f}s, "
+        f"cpu {result.median('cpu'):.2f}s, rss {result.median('rss_mb'):.0f}MB",
+        flush=True,
+    )
     return result
 
 
@@ -144,12 +150,20 @@ def measure(name: str, cmd: list[str], env: dict[str, str] | None = None, runs: 
 
 def tap_files(sb: SandboxProcess, entities: list[str], tmp: Path, **extra: Any) -> list[str]:
     """Config and a catalog with every stream selected, from one --discover."""
-    config = {"base_url": sb.base_url, "username": "admin", "password": "admin-password",
-              "entities_include": entities, **extra}
+    config = {
+        "base_url": sb.base_url,
+        "username": "admin",
+        "password": "admin-password",
+        "entities_include": entities,
+        **extra,
+    }
     cfg = tmp / f"tap-{len(list(tmp.iterdir()))}.json"
     cfg.write_text(json.dumps(config))
-    catalog = json.loads(subprocess.run([*TAP, "--config", str(cfg), "--discover"], check=True,
-                                        capture_output=True, cwd=ROOT).stdout)
+    catalog = json.loads(
+        subprocess.run(
+            [*TAP, "--config", str(cfg), "--discover"], check=True, capture_output=True, cwd=ROOT
+        ).stdout
+    )
     for stream in catalog["streams"]:
         for entry in stream["metadata"]:
             if entry["breadcrumb"] == []:
@@ -163,14 +177,28 @@ def msdk_args(sb: SandboxProcess, entities: list[str], tmp: Path, *, small: bool
     """tap-rest-api-msdk at its best here: follows next_page (hateoas_body), sequenced, 1250 rows."""
     prefix = sb.base_url.split("/", 3)[3]  # "sandbox": msdk puts the link's path after api_url
     config = {
-        "api_url": sb.root, "auth_method": "basic", "username": "admin", "password": "admin-password",
-        "pagination_request_style": "default", "pagination_response_style": "hateoas_body",
+        "api_url": sb.root,
+        "auth_method": "basic",
+        "username": "admin",
+        "password": "admin-password",
+        "pagination_request_style": "default",
+        "pagination_response_style": "hateoas_body",
         "next_page_token_path": "$.next_page",
-        "streams": [{"name": e, "path": f"/{prefix}/wms/lgfapi/v10/entity/{e}/", "primary_keys": ["id"],
-                     "records_path": "$.results[*]",
-                     "params": {"page_mode": "sequenced", "page_size": 1250, "ordering": "id",
-                                **({"id__lte": 111_111} if small else {})}}
-                    for e in entities],
+        "streams": [
+            {
+                "name": e,
+                "path": f"/{prefix}/wms/lgfapi/v10/entity/{e}/",
+                "primary_keys": ["id"],
+                "records_path": "$.results[*]",
+                "params": {
+                    "page_mode": "sequenced",
+                    "page_size": 1250,
+                    "ordering": "id",
+                    **({"id__lte": 111_111} if small else {}),
+                },
+            }
+            for e in entities
+        ],
     }
     cfg = tmp / f"msdk-{len(list(tmp.iterdir()))}.json"
     cfg.write_text(json.dumps(config))
@@ -185,8 +213,9 @@ def ensure_msdk() -> None:
     subprocess.run([str(MSDK_VENV / "bin" / "pip"), "install", "-q", "tap-rest-api-msdk==1.4.2"], check=True)
 
 
-def contenders(sb: SandboxProcess, entities: list[str], tmp: Path, *, extra: dict | None = None
-               ) -> dict[str, tuple[list[str], dict[str, str] | None]]:
+def contenders(
+    sb: SandboxProcess, entities: list[str], tmp: Path, *, extra: dict | None = None
+) -> dict[str, tuple[list[str], dict[str, str] | None]]:
     tap = tap_files(sb, entities, tmp, **(extra or {}))
     return {
         "tap-oracle-wms (defaults)": ([*TAP, *tap], None),
@@ -200,15 +229,19 @@ def contenders(sb: SandboxProcess, entities: list[str], tmp: Path, *, extra: dic
 
 
 def table(results: list[Result], base: Result) -> list[str]:
-    rows = ["| contender | records | wall s | CPU s | records/s (wall) | records/CPU-s | peak RSS MB "
-            "| wall vs defaults | records/CPU-s vs defaults |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    rows = [
+        "| contender | records | wall s | CPU s | records/s (wall) | records/CPU-s | peak RSS MB "
+        "| wall vs defaults | records/CPU-s vs defaults |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     b_wall, b_rate = base.median("wall"), base.records / base.median("cpu")
     for r in results:
         wall, cpu = r.median("wall"), r.median("cpu")
-        rows.append(f"| {r.name} | {r.records:,} | {wall:.2f} | {cpu:.2f} | {r.records / wall:,.0f} | "
-                    f"{r.records / cpu:,.0f} | {r.median('rss_mb'):.0f} | {wall / b_wall:.2f}x | "
-                    f"{(r.records / cpu) / b_rate:.2f}x |")
+        rows.append(
+            f"| {r.name} | {r.records:,} | {wall:.2f} | {cpu:.2f} | {r.records / wall:,.0f} | "
+            f"{r.records / cpu:,.0f} | {r.median('rss_mb'):.0f} | {wall / b_wall:.2f}x | "
+            f"{(r.records / cpu) / b_rate:.2f}x |"
+        )
     return rows
 
 
@@ -227,17 +260,27 @@ def scenario_cpu(tmp: Path, out: list[str]) -> None:
     try:
         print(f"S1 CPU-bound: order_dtl, scale {S1_SCALE} (sandbox built in {sb.build_s:.0f}s)", flush=True)
         results = [measure(n, c, e) for n, (c, e) in contenders(sb, ["order_dtl"], tmp).items()]
-        levers = [Result("SDK defaults: SingerWriter, RECURSIVE, SDK paging (contender b)",
-                         results[1].runs), *lever_rows(sb, tmp)]
+        levers = [
+            Result("SDK defaults: SingerWriter, RECURSIVE, SDK paging (contender b)", results[1].runs),
+            *lever_rows(sb, tmp),
+        ]
     finally:
         sb.close()
     base = results[0]
-    out += ["## 1. CPU-bound: one wide stream, no latency", "",
-            f"Sandbox scale {S1_SCALE}: `order_dtl`, {base.records:,} rows, 32 fields, page_size 1250, "
-            "no added latency.", "", *table(results, base), "",
-            "### What each lever buys (same data, this tap; each row adds one lever to the row above; "
-            "one run each)", "",
-            *table(levers, base), ""]
+    out += [
+        "## 1. CPU-bound: one wide stream, no latency",
+        "",
+        f"Sandbox scale {S1_SCALE}: `order_dtl`, {base.records:,} rows, 32 fields, page_size 1250, "
+        "no added latency.",
+        "",
+        *table(results, base),
+        "",
+        "### What each lever buys (same data, this tap; each row adds one lever to the row above; "
+        "one run each)",
+        "",
+        *table(levers, base),
+        "",
+    ]
 
 
 def lever_rows(sb: SandboxProcess, tmp: Path) -> list[Result]:
@@ -246,10 +289,14 @@ def lever_rows(sb: SandboxProcess, tmp: Path) -> list[Result]:
     steps = [
         ("+ msgspec writer", {**SDK_DEFAULTS, "BENCH_WRITER": "msgspec"}),
         ("+ buffered msgspec writer (flush on STATE / 64 KiB)", {**SDK_DEFAULTS, "BENCH_WRITER": "buffered"}),
-        ("+ TYPE_CONFORMANCE_LEVEL NONE", {"BENCH_WRITER": "buffered", "BENCH_CONFORMANCE": "NONE",
-                                           "BENCH_PREFETCH": "0"}),
-        ("+ prefetch and key-range partitions", {"BENCH_WRITER": "buffered", "BENCH_CONFORMANCE": "NONE",
-                                                 "BENCH_PREFETCH": "1"}),
+        (
+            "+ TYPE_CONFORMANCE_LEVEL NONE",
+            {"BENCH_WRITER": "buffered", "BENCH_CONFORMANCE": "NONE", "BENCH_PREFETCH": "0"},
+        ),
+        (
+            "+ prefetch and key-range partitions",
+            {"BENCH_WRITER": "buffered", "BENCH_CONFORMANCE": "NONE", "BENCH_PREFETCH": "1"},
+        ),
     ]
     return [measure(name, [*VARIANT, *args], env, runs=1) for name, env in steps]
 
@@ -262,14 +309,20 @@ def scenario_latency(tmp: Path, out: list[str]) -> None:
         sizes = {e: sb.rows(e) for e in CORE}
         cands = contenders(sb, CORE, tmp)
         results = [measure(n, c, e) for n, (c, e) in cands.items()]
-        tap_args = cands["tap-oracle-wms (defaults)"][0][len(TAP):]
-        seq = measure("tap-oracle-wms, sequential (SDK paging, one request at a time)",
-                      [*VARIANT, *tap_args], {"BENCH_PREFETCH": "0"})
+        tap_args = cands["tap-oracle-wms (defaults)"][0][len(TAP) :]
+        seq = measure(
+            "tap-oracle-wms, sequential (SDK paging, one request at a time)",
+            [*VARIANT, *tap_args],
+            {"BENCH_PREFETCH": "0"},
+        )
         conc8 = tap_files(sb, CORE, tmp, concurrency=8)
         c8 = measure("tap-oracle-wms, concurrency 8 (1 run)", [*TAP, *conc8], runs=1)
         sb.admin("config", {"max_concurrency": 2, "retry_after_s": 1})
-        throttled = measure("tap-oracle-wms (defaults) vs a tenant that 429s above 2 in flight (1 run)",
-                            [*TAP, *tap_args], runs=1)
+        throttled = measure(
+            "tap-oracle-wms (defaults) vs a tenant that 429s above 2 in flight (1 run)",
+            [*TAP, *tap_args],
+            runs=1,
+        )
         sb.admin("config", {"max_concurrency": 0})
     finally:
         sb.close()
@@ -277,16 +330,22 @@ def scenario_latency(tmp: Path, out: list[str]) -> None:
     bound = pages * latency / 1000 / 4
     base = results[0]
     tap_wall, seq_wall = base.median("wall"), seq.median("wall")
-    out += ["## 2. Latency-bound: eight core streams, 300 ms per request", "",
-            f"Sandbox scale {S2_SCALE}, latency {latency} ms on every request, page_size 1250. Rows: "
-            + ", ".join(f"{e} {n:,}" for e, n in sizes.items())
-            + f" ({sum(sizes.values()):,} rows, {pages} pages at 1250).", "",
-            *table([*results, seq, c8, throttled], base), "",
-            f"- Bound `pages x latency / concurrency` = {pages} x {latency / 1000} s / 4 = "
-            f"**{bound:.2f} s**; this tap with defaults: {tap_wall:.2f} s = "
-            f"**{tap_wall / bound:.2f}x the bound** (goal <= 1.25x).",
-            f"- Sequential extraction (the SDK's one request at a time): {seq_wall:.2f} s; defaults are "
-            f"**{seq_wall / tap_wall:.2f}x shorter** (goal >= 4x).", ""]
+    out += [
+        "## 2. Latency-bound: eight core streams, 300 ms per request",
+        "",
+        f"Sandbox scale {S2_SCALE}, latency {latency} ms on every request, page_size 1250. Rows: "
+        + ", ".join(f"{e} {n:,}" for e, n in sizes.items())
+        + f" ({sum(sizes.values()):,} rows, {pages} pages at 1250).",
+        "",
+        *table([*results, seq, c8, throttled], base),
+        "",
+        f"- Bound `pages x latency / concurrency` = {pages} x {latency / 1000} s / 4 = "
+        f"**{bound:.2f} s**; this tap with defaults: {tap_wall:.2f} s = "
+        f"**{tap_wall / bound:.2f}x the bound** (goal <= 1.25x).",
+        f"- Sequential extraction (the SDK's one request at a time): {seq_wall:.2f} s; defaults are "
+        f"**{seq_wall / tap_wall:.2f}x shorter** (goal >= 4x).",
+        "",
+    ]
 
 
 def scenario_memory(tmp: Path, out: list[str]) -> None:
@@ -299,29 +358,41 @@ def scenario_memory(tmp: Path, out: list[str]) -> None:
         rows = [
             measure("tap-oracle-wms (defaults), 1M rows", [*TAP, *big]),
             measure("tap-oracle-wms (defaults), 100k rows", [*TAP, *small]),
-            measure("floor, 1M rows (1 run)", [PY, str(BENCH / "floor.py"), sb.base_url, "order_dtl"],
-                    runs=1),
+            measure(
+                "floor, 1M rows (1 run)", [PY, str(BENCH / "floor.py"), sb.base_url, "order_dtl"], runs=1
+            ),
             measure("tap-rest-api-msdk, 100k rows", [*MSDK, *msdk_args(sb, ["order_dtl"], tmp, small=True)]),
         ]
     finally:
         sb.close()
     big_rss, small_rss = rows[0].median("rss_mb"), rows[1].median("rss_mb")
-    out += ["## 3. Memory: 1M-row stream vs 100k-row stream", "",
-            f"Sandbox scale {S3_SCALE}: `order_dtl` {rows[0].records:,} rows; the 100k run is the same "
-            "stream with `stream_filters` `id__lte=111111`.", "", *table(rows, rows[0]), "",
-            f"- Peak RSS 1M / 100k: {big_rss:.0f} MB / {small_rss:.0f} MB = **{big_rss / small_rss:.2f}x** "
-            f"(goal <= 1.2x, and < 200 MB: {'met' if big_rss < 200 else 'missed'}).",
-            "- tap-rest-api-msdk ran at 100k rows only (1M rows takes it minutes per run) and the floor "
-            "once, to keep `make bench` under 15 minutes.", ""]
+    out += [
+        "## 3. Memory: 1M-row stream vs 100k-row stream",
+        "",
+        f"Sandbox scale {S3_SCALE}: `order_dtl` {rows[0].records:,} rows; the 100k run is the same "
+        "stream with `stream_filters` `id__lte=111111`.",
+        "",
+        *table(rows, rows[0]),
+        "",
+        f"- Peak RSS 1M / 100k: {big_rss:.0f} MB / {small_rss:.0f} MB = **{big_rss / small_rss:.2f}x** "
+        f"(goal <= 1.2x, and < 200 MB: {'met' if big_rss < 200 else 'missed'}).",
+        "- tap-rest-api-msdk ran at 100k rows only (1M rows takes it minutes per run) and the floor "
+        "once, to keep `make bench` under 15 minutes.",
+        "",
+    ]
 
 
 def scenario_incremental(tmp: Path, out: list[str]) -> None:
-    out += ["## 4. Incremental run with nothing changed", "",
-            "A full sync writes STATE; a second run with that state (nothing changed) is counted at the "
-            "sandbox's request log. Requests per stream:", "",
-            "| scale | rows (8 core streams) | tap defaults: requests per stream, 2nd run | "
-            "SDK-defaults variant, 2nd run | floor / tap-rest-api-msdk (no incremental): requests |",
-            "|---:|---:|---|---|---:|"]
+    out += [
+        "## 4. Incremental run with nothing changed",
+        "",
+        "A full sync writes STATE; a second run with that state (nothing changed) is counted at the "
+        "sandbox's request log. Requests per stream:",
+        "",
+        "| scale | rows (8 core streams) | tap defaults: requests per stream, 2nd run | "
+        "SDK-defaults variant, 2nd run | floor / tap-rest-api-msdk (no incremental): requests |",
+        "|---:|---:|---|---|---:|",
+    ]
     for scale in S4_SCALES:
         sb = SandboxProcess(scale=scale)
         try:
@@ -331,13 +402,23 @@ def scenario_incremental(tmp: Path, out: list[str]) -> None:
             counts = []
             for env in (None, SDK_DEFAULTS):
                 state = tmp / f"state-{scale}-{bool(env)}.json"
-                first = subprocess.run([*VARIANT, *args], capture_output=True, check=True, cwd=ROOT,
-                                       env={**os.environ, **(env or {})}).stdout.splitlines()
+                first = subprocess.run(
+                    [*VARIANT, *args],
+                    capture_output=True,
+                    check=True,
+                    cwd=ROOT,
+                    env={**os.environ, **(env or {})},
+                ).stdout.splitlines()
                 last = [json.loads(line)["value"] for line in first if b'"STATE"' in line][-1]
                 state.write_text(json.dumps(last))
                 sb.admin("requests/clear", {})
-                subprocess.run([*VARIANT, *args, "--state", str(state)], capture_output=True, check=True,
-                               cwd=ROOT, env={**os.environ, **(env or {})})
+                subprocess.run(
+                    [*VARIANT, *args, "--state", str(state)],
+                    capture_output=True,
+                    check=True,
+                    cwd=ROOT,
+                    env={**os.environ, **(env or {})},
+                )
                 log = sb.admin("requests")["requests"]
                 per = {e: sum(1 for r in log if f"/entity/{e}/" in r["path"]) for e in CORE}
                 counts.append(", ".join(f"{e} {n}" for e, n in per.items()))
@@ -353,11 +434,15 @@ def scenario_incremental(tmp: Path, out: list[str]) -> None:
 def main() -> None:
     started = time.monotonic()
     ensure_msdk()
-    out = ["# Benchmark results", "",
-           f"`make bench` (= `python bench/run.py`), {time.strftime('%Y-%m-%d %H:%M')}, "
-           f"{os.cpu_count()} CPUs, Python {platform.python_version()}. Medians of {RUNS} runs unless "
-           "noted; CPU and peak RSS are the contender process's own (os.wait4). Output goes to a "
-           "counting pipe. Each scenario has one sandbox, in its own process.", ""]
+    out = [
+        "# Benchmark results",
+        "",
+        f"`make bench` (= `python bench/run.py`), {time.strftime('%Y-%m-%d %H:%M')}, "
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()}. Medians of {RUNS} runs unless "
+        "noted; CPU and peak RSS are the contender process's own (os.wait4). Output goes to a "
+        "counting pipe. Each scenario has one sandbox, in its own process.",
+        "",
+    ]
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
         for scenario in (scenario_cpu, scenario_latency, scenario_memory, scenario_incremental):

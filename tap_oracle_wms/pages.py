@@ -159,9 +159,7 @@ class Prefetcher:
 
     def _take(self, stream: WMSStream, context: Context | None, params: dict[str, Any]) -> _Job:
         with self._cond:
-            while self._jobs and not (
-                self._jobs[0].stream is stream and self._jobs[0].context == context
-            ):
+            while self._jobs and not (self._jobs[0].stream is stream and self._jobs[0].context == context):
                 dropped = self._jobs.popleft()
                 dropped.state = "cancelled"
                 self._buffered -= sum(len(p) for c in dropped.chains for p in c.pages)
@@ -468,9 +466,10 @@ def stream_records(stream: WMSStream, context: Context | None, params: dict[str,
     if prefetcher is not None:
         yield from prefetcher.records(stream, context, params)
         return
-    own = Prefetcher(int(stream.config["concurrency"]),
-                     buffer_rows=int(stream.config["concurrency"]) * PAGES_PER_PARTITION
-                     * int(stream.config["page_size"]))
+    own = Prefetcher(
+        int(stream.config["concurrency"]),
+        buffer_rows=int(stream.config["concurrency"]) * PAGES_PER_PARTITION * int(stream.config["page_size"]),
+    )
     try:
         yield from own.records(stream, context, params)
     finally:

@@ -59,8 +59,9 @@ def test_background_http_error_surfaces_in_sync_thread(sandbox):
 def test_concurrency_bound_is_respected(sandbox):
     """With concurrency 2, a tenant that answers 429 above 2 requests in flight never has to."""
     sandbox.configure(max_concurrency=2, latency_ms=20)
-    config = tap_config(sandbox, "inventory", "order_dtl", "allocation", concurrency=2,
-                        describe_concurrency=2, **PAGED)
+    config = tap_config(
+        sandbox, "inventory", "order_dtl", "allocation", concurrency=2, describe_concurrency=2, **PAGED
+    )
     out = sync(config)
     assert out.records("inventory")
     assert [r for r in sandbox.requests if r.status == 429] == []
