@@ -17,7 +17,7 @@ from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.singerlib.messages import SingerWriter
 
-from tap_oracle_wms.config import run_cli
+from tap_oracle_wms.cli import run_cli
 from tap_oracle_wms.output import BufferedMsgSpecWriter
 from tap_oracle_wms.tap import TapOracleWMS
 

@@ -9,25 +9,26 @@ page after page), so Singer messages are never interleaved and a sequential run'
 STATE are kept. Buffered rows are capped, so memory stays flat however large a table is.
 
 Every request goes through the stream's own `request_decorator(_request)`, so `validate_response`
-and every retry rule (429 Retry-After, 5xx, truncated JSON, OAuth refresh) apply unchanged.
+and every retry rule (429 Retry-After, 5xx, truncated JSON, OAuth refresh) apply unchanged. Each
+attempt also takes a slot from a `Throttle`, which lowers the requests in flight when the server
+answers 429 or 503, so a tenant's throttle is not hit again and again.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
-import math
 import threading
 from collections import deque
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
-from tap_oracle_wms.client import api_timestamp
+from singer_sdk.exceptions import RetriableAPIError
+
+from tap_oracle_wms import ranges
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     import requests
     from singer_sdk.helpers.types import Context
@@ -36,18 +37,75 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("tap-oracle-wms")
 
-# A partition aims at this many pages: few enough that the partitions after the one being
-# emitted fit in the row budget, enough that short last pages cost little.
-PAGES_PER_PARTITION = 4
-MAX_PARTITIONS = 256
-LOOKAHEAD_STREAMS = 2
-UTC = dt.timezone.utc
+# Buffered rows: this many pages per request in flight.
+BUFFER_PAGES = 4
+# After a throttled answer, one more request in flight per this many answered in a row.
+RAISE_AFTER = 16
+LOOKAHEAD = int(__import__("os").environ.get("LOOKAHEAD", "4"))
+THROTTLED = {HTTPStatus.TOO_MANY_REQUESTS, HTTPStatus.SERVICE_UNAVAILABLE}
 _registry: dict[int, Prefetcher] = {}
 _registry_lock = threading.Lock()
 
 
 class PrefetchStoppedError(Exception):
     """The prefetcher was closed while a sync thread still waited on it."""
+
+
+class Throttle:
+    """Requests in flight, halved on a 429/503 answer and raised by one after a calm spell (AIMD).
+
+    A tenant's throttle is unknown: retrying at full concurrency keeps hitting it, and every
+    429 costs its Retry-After wait. Answers to requests sent before the last decrease do not
+    lower it again, so one burst of 429s halves it once. Never below 1, never above `ceiling`.
+    """
+
+    def __init__(self, ceiling: int) -> None:
+        self.ceiling = self.limit = max(1, ceiling)
+        self._cond = threading.Condition()
+        self._in_flight = 0
+        self._calm = 0  # answered requests since the last change
+        self._epoch = 0  # bumped by every decrease
+        self._closed = False
+
+    def acquire(self) -> int:
+        """Wait for a free slot; returns the epoch the request is sent in."""
+        with self._cond:
+            while self._in_flight >= self.limit and not self._closed:
+                self._cond.wait()
+            if self._closed:
+                raise PrefetchStoppedError
+            self._in_flight += 1
+            return self._epoch
+
+    def release(self, epoch: int, *, throttled: bool) -> None:
+        """Free the slot; adapt the limit to the answer."""
+        with self._cond:
+            self._in_flight -= 1
+            if throttled:
+                self.lower(epoch)
+            elif self.limit < self.ceiling:
+                self._calm += 1
+                if self._calm >= RAISE_AFTER:
+                    self._set(self.limit + 1, "no throttling for a while")
+            self._cond.notify_all()
+
+    def lower(self, epoch: int) -> None:
+        """Halve the limit, once per burst of throttled answers (caller holds the lock)."""
+        if epoch == self._epoch:
+            self._epoch += 1
+            self._set(max(1, (self.limit + 1) // 2), "the server throttles (HTTP 429/503)")
+
+    def _set(self, limit: int, why: str) -> None:
+        self._calm = 0
+        if limit != self.limit:
+            self.limit = limit
+            logger.info("Requests in flight: %d of %d (%s).", limit, self.ceiling, why)
+
+    def close(self) -> None:
+        """Wake every waiting request; none is sent any more."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
 
 
 @dataclass
@@ -73,6 +131,10 @@ class _Job:
     chains: list[_Chain] = field(default_factory=list)
     error: BaseException | None = None
     current: int = 0  # index of the chain being emitted
+    key: str | None = None  # split key; the count probe runs alongside the first page
+    probe: str = "none"  # none | wanted | running | done
+    high: tuple[int, Any] | None = None  # the probe's (row count, highest key)
+    probe_error: BaseException | None = None
 
 
 class Prefetcher:
@@ -82,6 +144,7 @@ class Prefetcher:
         self.concurrency = max(1, concurrency)
         self.buffer_rows = buffer_rows
         self.upcoming = list(upcoming or [])
+        self.throttle = Throttle(self.concurrency)
         self._cond = threading.Condition()
         self._jobs: deque[_Job] = deque()
         self._buffered = 0
@@ -136,6 +199,7 @@ class Prefetcher:
                 job.state = "cancelled"
             self._jobs.clear()
             self._cond.notify_all()
+        self.throttle.close()
         for thread in self._threads:
             if thread is not threading.current_thread():
                 thread.join(timeout=30)
@@ -150,7 +214,7 @@ class Prefetcher:
         if stream not in self.upcoming:
             return
         index = self.upcoming.index(stream)
-        for following in self.upcoming[index + 1 : index + 1 + LOOKAHEAD_STREAMS]:
+        for following in self.upcoming[index + 1 : index + 1 + LOOKAHEAD]:
             with self._cond:
                 if any(job.stream is following for job in self._jobs):
                     continue
@@ -213,52 +277,86 @@ class Prefetcher:
                     self._cond.wait()
                     task = self._next_task()
             job, chain = task
-            if chain is None:
+            if chain == "plan":
                 self._plan(job)
+            elif chain == "probe":
+                self._probe(job)
             else:
                 self._fetch(job, chain)
 
-    def _next_task(self) -> tuple[_Job, _Chain | None] | None:
-        """The first job needing a plan, or its first unstarted chain, in sync order.
+    def _next_task(self) -> tuple[_Job, _Chain | str] | None:
+        """In sync order: a job to plan, a count probe, or the first unstarted chain.
 
         Chains start strictly in sync order, so the chain being emitted has always been
         started before any later one could hold a worker: no deadlock on a full buffer.
+        Probes are one short request each and never wait for room, so they skip the queue.
         """
         if self._closed:
             return None
         for job in self._jobs:
+            if job.state == "ready" and job.probe == "wanted" and job.chains[0].started:
+                job.probe = "running"
+                return job, "probe"
+        full = False
+        for job in self._jobs:
             if job.state == "new":
                 job.state = "planning"
-                return job, None
+                return job, "plan"
             if job.state != "ready":
                 return None  # planning, failed or cancelled: later jobs wait
             for index, chain in enumerate(job.chains):
-                if chain.started:
+                if full or chain.started:
                     continue
                 is_current = job is self._jobs[0] and index == job.current
                 if not is_current and self._buffered >= self.buffer_rows:
-                    return None
+                    full = True
+                    continue
                 chain.started = True
                 return job, chain
         return None
 
     def _plan(self, job: _Job) -> None:
+        """One chain for the whole listing; a count probe too when it may split into ranges."""
+        try:
+            key = ranges.split_key(job.stream, job.params)
+        except BaseException as exc:  # e.g. the ordering probe failed: re-raised in the sync thread
+            with self._cond:
+                job.error, job.state = exc, "failed"
+                self._cond.notify_all()
+            return
         with self._cond:
             if job.state == "planning":
                 job.chains, job.state = [_Chain(job.params, split=True)], "ready"
+                job.key, job.probe = key, "none" if key is None else "wanted"
             self._cond.notify_all()
+
+    def _probe(self, job: _Job) -> None:
+        """Row count and highest key, fetched while the first page is."""
+        high, error = None, None
+        try:
+            assert job.key is not None
+            high = ranges.probe(self.sender(job), job.stream, job.context, job.params, f"-{job.key}")
+        except BaseException as exc:  # re-raised where the split needs it
+            error = exc
+        with self._cond:
+            job.high, job.probe_error, job.probe = high, error, "done"
+            self._cond.notify_all()
+
+    def sender(self, job: _Job) -> Callable[[str, dict[str, Any] | None], requests.Response]:
+        """GET for the job's stream, through its retries and this run's throttle."""
+        return lambda url, params: send(job.stream, url, params, job.context, self.throttle)
 
     def _fetch(self, job: _Job, chain: _Chain) -> None:
         stream = job.stream
         url: str | None = stream.get_url(job.context)
         params: dict[str, Any] | None = chain.params
         paginator = stream.get_new_paginator()
-        stop: Split | None = None
+        stop: ranges.Split | None = None
         try:
             while url is not None:
                 if not self._wait_for_room(job, chain):
                     return
-                response = send(stream, url, params, job.context)
+                response = send(stream, url, params, job.context, self.throttle)
                 rows = list(stream.parse_response(response))
                 url = paginator.get_next_url(response) if rows else None
                 if url is not None:
@@ -267,8 +365,7 @@ class Prefetcher:
                     kept = [row for row in rows if stop.before(row)]
                     url = url if len(kept) == len(rows) else None
                     rows = kept
-                elif chain.split and url is not None and params is not None:
-                    stop = self._split(job, rows)
+                first = chain.split and url is not None and params is not None
                 params = None  # next_page links are followed verbatim
                 with self._cond:
                     if job.state == "cancelled" or self._closed:
@@ -277,6 +374,8 @@ class Prefetcher:
                         chain.pages.append(rows)
                         self._buffered += len(rows)
                     self._cond.notify_all()
+                if first:
+                    stop = self._split(job, rows)
         except BaseException as exc:  # re-raised in the sync thread
             with self._cond:
                 chain.error = exc
@@ -286,12 +385,19 @@ class Prefetcher:
             chain.done = True
             self._cond.notify_all()
 
-    def _split(self, job: _Job, first_page: list[dict]) -> Split | None:
+    def _split(self, job: _Job, first_page: list[dict]) -> ranges.Split | None:
         """After a full first page: queue the rest of the stream as key ranges, if it pays.
 
         The first chain keeps following its links but ends at the first range's start.
         """
-        split = plan_split(job.stream, job.context, job.params, first_page)
+        with self._cond:
+            while job.probe in {"wanted", "running"} and job.state != "cancelled" and not self._closed:
+                self._cond.wait()
+            if job.probe_error is not None:
+                raise job.probe_error
+            if job.key is None or job.probe != "done":
+                return None
+        split = ranges.plan_split(job.stream, job.key, job.params, first_page, job.high)
         if split is None:
             return None
         with self._cond:
@@ -313,131 +419,29 @@ class Prefetcher:
 
 
 def send(
-    stream: WMSStream, url: str, params: dict[str, Any] | None, context: Context | None
+    stream: WMSStream,
+    url: str,
+    params: dict[str, Any] | None,
+    context: Context | None,
+    throttle: Throttle,
 ) -> requests.Response:
-    """One GET with the stream's auth, validation and retries (the SDK's decorated `_request`)."""
-    request = stream.build_prepared_request(method="GET", url=url, params=params, headers=stream.http_headers)
-    return stream.request_decorator(stream._request)(request, context)  # the SDK's own retry path
+    """One GET with the stream's auth, validation and retries (the SDK's decorated `_request`).
 
-
-# --- partitions -------------------------------------------------------------------------
-
-
-@dataclass
-class Split:
-    """The rest of a stream as key ranges; the first chain keeps rows before `bound` only."""
-
-    key: str
-    bound: Any  # int id, or an aware datetime for a timestamp key
-    tz: ZoneInfo
-    later: list[dict[str, Any]]
-
-    def before(self, row: dict) -> bool:
-        """Whether a row of the first chain lies before the first split-off range."""
-        value = row.get(self.key)
-        if self.key == "id":
-            return isinstance(value, int) and value < self.bound
-        parsed = _parse(value, self.tz)
-        return parsed is not None and parsed < self.bound
-
-
-def plan_split(
-    stream: WMSStream, context: Context | None, params: dict[str, Any], first_page: list[dict]
-) -> Split | None:
-    """Ranges of the first `ordering` key (id, or mod_ts when incremental) after the first page.
-
-    Read one after the other, the ranges give the same order as one sequential listing, so
-    bookmarks stay resumable. One paged-mode probe (page_size 1, descending) gives the row
-    count and the highest key. Only when the server is known to honour `ordering`, and no user
-    filter constrains the key; small remainders stay one listing.
+    Each attempt holds a throttle slot only while it is on the wire, not while it backs off.
     """
-    key = str(params.get("ordering", "")).split(",")[0]
-    if key not in {"id", stream.replication_key} or not first_page or not stream.ordering_honoured():
-        return None
-    user_filters = stream.config.get("stream_filters", {}).get(stream.name, {})
-    if any(name == key or name.startswith(f"{key}__") for name in user_filters):
-        return None
-    high = probe(stream, context, params, f"-{key}")
-    if high is None:
-        return None
-    count, last = high
-    page_size = int(params["page_size"])
-    parts = min(MAX_PARTITIONS, math.ceil((count - len(first_page)) / (page_size * PAGES_PER_PARTITION)))
-    if parts < 2:  # one range is the plain listing
-        return None
-    tz = ZoneInfo(stream.config["tenant_timezone"])
-    first = first_page[-1].get(key)
-    if key == "id":
-        bounds: list[Any] = split_ids(first, last, parts)
-        values: list[Any] = bounds
-    else:
-        points = split_points(first, last, parts, tz)
-        bounds, values = [api_timestamp(p) for p in points], points
-    if not bounds:
-        return None
-    later = []
-    for index, bound in enumerate(bounds):
-        part = {**params, f"{key}__gte": bound}
-        if index + 1 < len(bounds):
-            part[f"{key}__lt"] = bounds[index + 1]
-        later.append(part)
-    logger.info("Stream '%s': ~%d rows read as %d %s ranges.", stream.name, count, len(later) + 1, key)
-    return Split(key, values[0], tz, later)
+    request = stream.build_prepared_request(method="GET", url=url, params=params, headers=stream.http_headers)
 
+    def attempt(prepared: requests.PreparedRequest, context: Context | None) -> requests.Response:
+        epoch, throttled = throttle.acquire(), False
+        try:
+            return stream._request(prepared, context)  # the SDK's own request and validation
+        except RetriableAPIError as exc:
+            throttled = getattr(exc.response, "status_code", None) in THROTTLED
+            raise
+        finally:
+            throttle.release(epoch, throttled=throttled)
 
-def probe(
-    stream: WMSStream, context: Context | None, params: dict[str, Any], ordering: str
-) -> tuple[int, Any] | None:
-    """(row count, first key value) of the stream's query in `ordering`; None when empty."""
-    key = ordering.lstrip("-")
-    query = {
-        **params,
-        "page_mode": "paged",
-        "page_size": 1,
-        "ordering": ordering,
-        "fields": ",".join(dict.fromkeys(["id", key])),
-    }
-    response = send(stream, stream.get_url(context), query, context)
-    if response.status_code == HTTPStatus.NOT_FOUND:
-        return None
-    payload = stream.payload(response)
-    rows = payload.get("results") if isinstance(payload, dict) else None
-    count = payload.get("result_count") if isinstance(payload, dict) else None
-    if not rows or not isinstance(count, int) or rows[0].get(key) is None:
-        return None
-    return count, rows[0][key]
-
-
-def split_ids(first: Any, last: Any, parts: int) -> list[int]:
-    """Ascending integer bounds strictly inside (first, last]."""
-    if not (isinstance(first, int) and isinstance(last, int)) or last <= first:
-        return []
-    step = (last - first) / parts
-    return sorted({first + math.ceil(step * i) for i in range(1, parts)} - {first})
-
-
-def split_points(first: Any, last: Any, parts: int, tz: ZoneInfo) -> list[dt.datetime]:
-    """Ascending whole-second bounds (the API's filter precision) in (first, last]."""
-    low, high = _parse(first, tz), _parse(last, tz)
-    if low is None or high is None:
-        return []
-    start = low.replace(microsecond=0)
-    span = (high - start).total_seconds()
-    if span < parts:
-        return []
-    points = {start + dt.timedelta(seconds=math.ceil(span * i / parts)) for i in range(1, parts)}
-    return [p for p in sorted(points) if low < p <= high]
-
-
-def _parse(value: Any, tz: ZoneInfo) -> dt.datetime | None:
-    """An API timestamp as an aware datetime (naive ones are in the tenant's zone)."""
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=tz)
+    return stream.request_decorator(attempt)(request, context)
 
 
 # --- one prefetcher per tap run -----------------------------------------------------------
@@ -445,7 +449,7 @@ def _parse(value: Any, tz: ZoneInfo) -> dt.datetime | None:
 
 def start(run: object, concurrency: int, page_size: int, upcoming: list[WMSStream]) -> Prefetcher:
     """The run's prefetcher: `concurrency` requests in flight, ~concurrency partitions buffered."""
-    prefetcher = Prefetcher(concurrency, concurrency * PAGES_PER_PARTITION * page_size, upcoming)
+    prefetcher = Prefetcher(concurrency, concurrency * BUFFER_PAGES * page_size, upcoming)
     with _registry_lock:
         _registry[id(run)] = prefetcher
     return prefetcher
@@ -468,7 +472,7 @@ def stream_records(stream: WMSStream, context: Context | None, params: dict[str,
         return
     own = Prefetcher(
         int(stream.config["concurrency"]),
-        buffer_rows=int(stream.config["concurrency"]) * PAGES_PER_PARTITION * int(stream.config["page_size"]),
+        buffer_rows=int(stream.config["concurrency"]) * BUFFER_PAGES * int(stream.config["page_size"]),
     )
     try:
         yield from own.records(stream, context, params)

@@ -9,9 +9,11 @@ from singer_sdk import typing as th
 from typing_extensions import override
 
 from tap_oracle_wms import discovery, pages
+from tap_oracle_wms.cli import run_cli
 from tap_oracle_wms.client import SyncRun, WMSStream
-from tap_oracle_wms.config import check_entity_selection, register_secrets, run_cli, validate_settings
+from tap_oracle_wms.config import check_entity_selection, validate_settings
 from tap_oracle_wms.output import BufferedMsgSpecWriter
+from tap_oracle_wms.redaction import register_secrets
 from tap_oracle_wms.streams import CORE_STREAMS, SPECIAL_STREAMS
 
 if TYPE_CHECKING:

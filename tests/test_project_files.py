@@ -10,7 +10,15 @@ from pathlib import Path
 from tap_oracle_wms.tap import TapOracleWMS
 
 ROOT = Path(__file__).resolve().parent.parent
-OWN_SETTINGS = set(TapOracleWMS.config_jsonschema["properties"])
+
+def _sdk_builtin_settings() -> set[str]:
+    """Settings the SDK adds to every tap (stream maps, flattening, batch...): not ours to list."""
+    schema: dict = {"properties": {}}
+    TapOracleWMS.append_builtin_config(schema)
+    return set(schema["properties"]) - {"emit_activate_version_messages"}
+
+
+OWN_SETTINGS = set(TapOracleWMS.config_jsonschema["properties"]) - _sdk_builtin_settings()
 SECRETS = {n for n, p in TapOracleWMS.config_jsonschema["properties"].items() if p.get("secret")}
 
 

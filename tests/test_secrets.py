@@ -18,7 +18,7 @@ import pytest
 from tapruns import tap_config
 from test_bad_input import PREFIX, TapRun, run_tap
 
-from tap_oracle_wms.config import redact, register_secrets
+from tap_oracle_wms.redaction import redact, register_secrets
 from tap_oracle_wms.tap import TapOracleWMS
 
 ROOT = Path(__file__).resolve().parents[1]
