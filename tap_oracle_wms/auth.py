@@ -38,7 +38,8 @@ class WMSOAuthAuthenticator(OAuthAuthenticator):
             default_expiration=3600,  # IDCS default when expires_in is missing (wms-api.md 3.2 INF)
             **kwargs,
         )
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._renewed_after_401 = False
         self._session.verify = verify  # the token request trusts the same CAs as the API calls
 
     @override
@@ -63,10 +64,26 @@ class WMSOAuthAuthenticator(OAuthAuthenticator):
         age = (dt.datetime.now(dt.timezone.utc) - self.last_refreshed).total_seconds()
         return age < self.expires_in - min(REFRESH_MARGIN_SECONDS, self.expires_in / 2)
 
-    def invalidate(self) -> None:
-        """Forget the token so the next request fetches a new one."""
-        self.access_token = None
-        self.last_refreshed = None
+    def retry_after_401(self, authorization: str | None) -> bool:
+        """A request sent with `authorization` got a 401: retry it, or give up?
+
+        Retry when another request already replaced that token, or after dropping it so the
+        next request fetches a fresh one; give up when a token fetched after a 401 is
+        rejected too (the client is not mapped to a WMS user). Safe across threads.
+        """
+        with self._lock:
+            if authorization != f"Bearer {self.access_token}":
+                return True
+            if self._renewed_after_401:
+                return False
+            self._renewed_after_401 = True
+            self.access_token = None
+            self.last_refreshed = None
+            return True
+
+    def accepted(self) -> None:
+        """The API accepted the current token: a later 401 may renew it once again."""
+        self._renewed_after_401 = False
 
     @override
     def handle_error(self, *, content: str, status_code: int | None) -> None:

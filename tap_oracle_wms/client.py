@@ -133,7 +133,6 @@ class WMSStream(RESTStream["ParseResult | None"]):
         self.requests_session.verify = self.config.get("ca_bundle") or True
         self._decoded: tuple[requests.Response | None, Any] = (None, None)
         self._unknown_fields: set[str] = set()
-        self._401_retried = False
 
     # --- HTTP -------------------------------------------------------------------------
 
@@ -218,16 +217,18 @@ class WMSStream(RESTStream["ParseResult | None"]):
             )
             raise FatalAPIError(msg)
 
-    def requested_fields(self) -> list[str] | None:
-        """`fields=` for a partial selection; None when every property is wanted."""
+    def requested_fields(self) -> list[str]:
+        """`fields=`: always the selected columns, named explicitly.
+
+        Some fields only come back when asked for by name (item `image_data`, ib_shipment
+        `lpn_count`; wms-api.md 2.4), and a partial selection should not download the rest.
+        """
         props = self.schema.get("properties", {})
-        selected = [
-            name for name in props if self.mask.get(("properties", name), True)
-        ]
-        if len(selected) == len(props):
-            return None
-        wanted = {name[: -len("_key")] if name.endswith("_key") and name[:-4] in props else name
-                  for name in selected}
+        wanted = {
+            name[: -len("_key")] if name.endswith("_key") and name[:-4] in props else name
+            for name in props
+            if self.mask.get(("properties", name), True)
+        }
         wanted.update(self.primary_keys)
         if self.replication_key:
             wanted.add(self.replication_key)
@@ -306,13 +307,14 @@ class WMSStream(RESTStream["ParseResult | None"]):
             return  # a list that matches nothing (wms-api.md 2.11)
         if status in {408, 409, 429} or status >= HTTPStatus.INTERNAL_SERVER_ERROR:
             raise RetriableAPIError(self.error_message(response), response)
-        if status == HTTPStatus.UNAUTHORIZED and self.refresh_token_once():
+        if status == HTTPStatus.UNAUTHORIZED and self.retry_with_new_token(response):
             raise RetriableAPIError(self.error_message(response), response)
         if status in {HTTPStatus.FORBIDDEN, HTTPStatus.METHOD_NOT_ALLOWED}:
             raise AccessDeniedError(self.error_message(response))
         if status >= HTTPStatus.BAD_REQUEST:
             raise FatalAPIError(self.error_message(response))
-        self._401_retried = False
+        if isinstance(self.authenticator, WMSOAuthAuthenticator):
+            self.authenticator.accepted()
         if not self.looks_like_json(response):
             raise FatalAPIError(self.error_message(response))
         try:
@@ -321,14 +323,12 @@ class WMSStream(RESTStream["ParseResult | None"]):
             msg = f"Stream '{self.name}': incomplete or invalid JSON page ({exc}); retrying."
             raise RetriableAPIError(msg, response) from None
 
-    def refresh_token_once(self) -> bool:
-        """On a 401 with OAuth2, drop the token and retry once with a fresh one."""
+    def retry_with_new_token(self, response: requests.Response) -> bool:
+        """On a 401 with OAuth2, retry with a fresh token, once per token (never with Basic)."""
         auth = self.authenticator
-        if not isinstance(auth, WMSOAuthAuthenticator) or self._401_retried:
+        if not isinstance(auth, WMSOAuthAuthenticator):
             return False
-        self._401_retried = True
-        auth.invalidate()
-        return True
+        return auth.retry_after_401(response.request.headers.get("Authorization"))
 
     @staticmethod
     def looks_like_json(response: requests.Response) -> bool:

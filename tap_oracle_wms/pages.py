@@ -41,7 +41,6 @@ logger = logging.getLogger("tap-oracle-wms")
 BUFFER_PAGES = 4
 # After a throttled answer, one more request in flight per this many answered in a row.
 RAISE_AFTER = 16
-LOOKAHEAD = int(__import__("os").environ.get("LOOKAHEAD", "4"))
 THROTTLED = {HTTPStatus.TOO_MANY_REQUESTS, HTTPStatus.SERVICE_UNAVAILABLE}
 _registry: dict[int, Prefetcher] = {}
 _registry_lock = threading.Lock()
@@ -205,7 +204,7 @@ class Prefetcher:
                 thread.join(timeout=30)
 
     def _queue_following(self, stream: WMSStream) -> None:
-        """Queue the streams the SDK will sync next, so their first pages arrive early.
+        """Queue the next `concurrency` streams the SDK will sync, so their first pages arrive early.
 
         Their first-page query needs the starting bookmark, which the SDK writes into state
         only when it reaches the stream; writing it now, in this thread and from the same
@@ -214,7 +213,7 @@ class Prefetcher:
         if stream not in self.upcoming:
             return
         index = self.upcoming.index(stream)
-        for following in self.upcoming[index + 1 : index + 1 + LOOKAHEAD]:
+        for following in self.upcoming[index + 1 : index + 1 + self.concurrency]:
             with self._cond:
                 if any(job.stream is following for job in self._jobs):
                     continue

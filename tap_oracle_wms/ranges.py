@@ -27,9 +27,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("tap-oracle-wms")
 
-# A range aims at this many pages: few enough that idle workers always find a range to
-# fetch, enough that short last pages cost little.
-PAGES_PER_PARTITION = float(__import__("os").environ.get("PPP", "4"))
+# A range aims at this many pages: few enough that a stream's ranges keep every worker busy
+# and none trails alone at the end (4 measured 7.1 s vs 6.5 s at 300 ms latency), enough that
+# short last pages cost little (1 costs ~10% more CPU when latency is nil).
+PAGES_PER_PARTITION = 2
 MAX_PARTITIONS = 256
 
 

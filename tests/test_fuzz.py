@@ -100,7 +100,6 @@ queries = st.dictionaries(st.sampled_from(["page_size", "cursor", "password", "a
 def test_any_response_yields_rows_or_an_api_error(status, body, ctype, query, auth):
     """validate_response then parse_response: rows (objects) or Retriable/FatalAPIError, nothing else."""
     stream = STREAMS[auth]
-    stream._401_retried = False
     response = real_response(status, body, {"Content-Type": ctype}, query)
     try:
         stream.validate_response(response)

@@ -198,3 +198,4 @@ def test_cli_serves_documented_shapes():
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+        proc.stdout.close()
