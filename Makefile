@@ -23,7 +23,7 @@ MELTANO := $(MELTANO_VENV)/bin/meltano
 DEMO_PLUGINS := tap-oracle-wms target-jsonl
 TEST_PLUGINS := tap-oracle-wms tap-oracle-wms--full-sync target-postgres
 
-.PHONY: help demo test bench lint install install-dev meltano clean
+.PHONY: help demo test bench bench-discovery bench-sandbox lint install install-dev meltano clean
 
 help:
 	@echo "make demo   run the sandbox through Meltano into target-jsonl (output/sandbox/)"
@@ -62,6 +62,12 @@ test: $(VENV)/.installed-dev $(MELTANO)
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/run.py
+
+bench-discovery: $(VENV)/.installed-dev
+	$(BIN)/python bench/discovery.py
+
+bench-sandbox: $(VENV)/.installed-dev
+	$(BIN)/python bench/sandbox_rate.py
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

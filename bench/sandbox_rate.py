@@ -41,8 +41,10 @@ def main() -> None:
         runs = [drain(sandbox.api_url) for _ in range(3)]
     rows = runs[0][0]
     rates = [n / s for n, s in runs]
-    print(f"order_dtl: {rows:,} rows x 3 runs; median {statistics.median(rates):,.0f} records/s served "
-          f"(runs: {', '.join(f'{r:,.0f}' for r in rates)})")
+    print(
+        f"order_dtl: {rows:,} rows x 3 runs; median {statistics.median(rates):,.0f} records/s served "
+        f"(runs: {', '.join(f'{r:,.0f}' for r in rates)})"
+    )
 
 
 if __name__ == "__main__":

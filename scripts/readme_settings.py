@@ -14,10 +14,12 @@ def main() -> None:
     """Replace the table between the settings markers."""
     about = subprocess.run(
         [sys.executable, "-m", "tap_oracle_wms", "--about", "--format=markdown"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     first = about.index("| Setting |")
-    table = about[first: about.index("\n\n", first)]
+    table = about[first : about.index("\n\n", first)]
     text = README.read_text()
     head, rest = text.split(START, 1)
     _, tail = rest.split(END, 1)

@@ -65,7 +65,7 @@ class WMSOAuthAuthenticator(OAuthAuthenticator):
         return age < self.expires_in - min(REFRESH_MARGIN_SECONDS, self.expires_in / 2)
 
     def retry_after_401(self, authorization: str | None) -> bool:
-        """A request sent with `authorization` got a 401: retry it, or give up?
+        """Decide whether a request that got a 401 with `authorization` is retried.
 
         Retry when another request already replaced that token, or after dropping it so the
         next request fetches a fresh one; give up when a token fetched after a 401 is

@@ -47,7 +47,7 @@ def option_values(args: list[str], option: str) -> list[str]:
         if arg == option and i + 1 < len(args):
             values.append(args[i + 1])
         elif arg.startswith(option + "="):
-            values.append(arg[len(option) + 1:])
+            values.append(arg[len(option) + 1 :])
     return values
 
 
@@ -125,8 +125,10 @@ def cli_config(tap_class: type[Tap], args: list[str]) -> dict[str, Any]:
             raw = os.environ.get(prefix + name.upper())
             integer = "integer" in str(prop.get("type"))
             if raw is not None and integer and not re.fullmatch(r"\s*-?\d+\s*", raw):
-                raise UserError(f"configuration error: {name} (env {prefix}{name.upper()}) must be "
-                                f"{EXPECTED.get(name, 'an integer')}, got {shown(name, raw)}")
+                raise UserError(
+                    f"configuration error: {name} (env {prefix}{name.upper()}) must be "
+                    f"{EXPECTED.get(name, 'an integer')}, got {shown(name, raw)}"
+                )
         config.update(tap_class._env_var_config)
     return config
 
@@ -181,13 +183,19 @@ def failure_line(exc: BaseException) -> tuple[str, int]:
     if isinstance(exc, FatalAPIError):
         return f"sync failed: {exc}", EXIT_SYNC_FAILED
     if isinstance(exc, requests.exceptions.SSLError):  # the token request (the API's are FatalAPIError)
-        return (f"sync failed: TLS certificate verification failed for {_host_of(exc)}; if a proxy "
-                "re-signs TLS traffic, set ca_bundle to its CA certificate file"), EXIT_SYNC_FAILED
+        return (
+            f"sync failed: TLS certificate verification failed for {_host_of(exc)}; if a proxy "
+            "re-signs TLS traffic, set ca_bundle to its CA certificate file"
+        ), EXIT_SYNC_FAILED
     if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
-        return (f"sync failed: cannot reach {_host_of(exc)} ({type(exc).__name__}) after retrying; "
-                "check base_url, oauth_token_url and the network"), EXIT_SYNC_FAILED
-    return (f"unexpected error ({type(exc).__name__}): {exc}; rerun with "
-            "TAP_ORACLE_WMS_LOGLEVEL=debug for the traceback"), EXIT_SYNC_FAILED
+        return (
+            f"sync failed: cannot reach {_host_of(exc)} ({type(exc).__name__}) after retrying; "
+            "check base_url, oauth_token_url and the network"
+        ), EXIT_SYNC_FAILED
+    return (
+        f"unexpected error ({type(exc).__name__}): {exc}; rerun with "
+        "TAP_ORACLE_WMS_LOGLEVEL=debug for the traceback"
+    ), EXIT_SYNC_FAILED
 
 
 def _host_of(exc: requests.exceptions.RequestException) -> str:

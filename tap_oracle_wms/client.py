@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import decimal
-import json
 import random
 import re
 import threading
@@ -26,8 +25,9 @@ from singer_sdk.helpers.types import Context
 from singer_sdk.pagination import BaseHATEOASPaginator
 from typing_extensions import override
 
+from tap_oracle_wms import records
 from tap_oracle_wms.auth import WMSOAuthAuthenticator
-from tap_oracle_wms.schema_breaks import RecordChecker, Unparsable
+from tap_oracle_wms.schema_breaks import Converters, RecordChecker
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Generator, Iterable, Mapping
@@ -39,12 +39,9 @@ if TYPE_CHECKING:
 
 UTC = dt.timezone.utc
 _decoder = msgspec.json.Decoder(float_hook=decimal.Decimal)
-_HAS_OFFSET = re.compile(r"(?:Z|[+-]\d\d:?\d\d)$")
 _MISSING = object()
 # Always present self link (wms-api.md 2.10); kept only when describe lists it.
 _SELF_LINK = "url"
-# Columns whose describe type the tap does not know carry any JSON value, emitted as JSON text.
-JSON_TEXT = {"type": "string", "contentMediaType": "application/json"}
 _REDACT = re.compile(r"(?i)(password|secret|token|authorization)")
 
 
@@ -161,9 +158,7 @@ class WMSStream(RESTStream["ParseResult | None"]):
         return NextPageLinkPaginator(self.payload)
 
     @override
-    def get_url_params(
-        self, context: Context | None, next_page_token: ParseResult | None
-    ) -> dict[str, Any]:
+    def get_url_params(self, context: Context | None, next_page_token: ParseResult | None) -> dict[str, Any]:
         params: dict[str, Any] = {
             "page_mode": "sequenced",
             "page_size": self.config["page_size"],
@@ -209,7 +204,9 @@ class WMSStream(RESTStream["ParseResult | None"]):
         base, link = urlparse(self.url_base), urlparse(url)
         default = {"https": 443, "http": 80}
         if (base.scheme, base.hostname, base.port or default.get(base.scheme)) != (
-            link.scheme, link.hostname, link.port or default.get(link.scheme)
+            link.scheme,
+            link.hostname,
+            link.port or default.get(link.scheme),
         ):
             msg = (
                 f"Stream '{self.name}': the server's next_page link points to "
@@ -376,8 +373,7 @@ class WMSStream(RESTStream["ParseResult | None"]):
             return f"HTTP 405 from {where}: entity '{self.name}' does not support listing."
         if status < HTTPStatus.BAD_REQUEST and not self.looks_like_json(response):
             return (
-                f"HTTP {status} from {where} answered HTML, not JSON: a proxy or login page? "
-                "Check base_url."
+                f"HTTP {status} from {where} answered HTML, not JSON: a proxy or login page? Check base_url."
             )
         if status == HTTPStatus.BAD_REQUEST:
             return f"HTTP 400 from {where}: the API refused the request;{server}"
@@ -519,44 +515,25 @@ class WMSStream(RESTStream["ParseResult | None"]):
     # --- record shaping -------------------------------------------------------------------
 
     @cached_property
-    def converters(self) -> dict[str, Callable[[dict, str, Any], None] | None]:
+    def converters(self) -> Converters:
         """Per-property shaping derived from the schema: the catalog is the source of truth."""
-        props: dict[str, Any] = self.schema.get("properties", {})
         tz = ZoneInfo(self.config["tenant_timezone"])
-        table: dict[str, Callable[[dict, str, Any], None] | None] = {}
-        for name, prop in props.items():
-            types = prop.get("type", [])
-            types = types if isinstance(types, list) else [types]
-            fmt = prop.get("format")
-            if name.endswith("_key") and name[:-4] in props:
-                continue
-            if "integer" in types and name.endswith("_id") and name not in {"status_id"}:
-                table[name] = _fk_with_key if f"{name}_key" in props else _fk_id
-            elif "number" in types:
-                table[name] = _decimal
-            elif fmt == "date-time" and name == self.replication_key:
-                table[name] = _utc_timestamp(tz)
-            elif fmt == "date-time":
-                table[name] = _aware_timestamp(tz)
-            elif prop.get("contentMediaType") == JSON_TEXT["contentMediaType"]:
-                table[name] = _json_text
-            else:
-                table[name] = None
-        return table
+        return Converters(records.converter_table(self.schema, self.replication_key, tz))
 
     @override
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
-        out: dict[str, Any] = {}
-        converters = self.converters
-        for name, value in row.items():
-            convert = converters.get(name, _MISSING)
-            if convert is None:
-                out[name] = value
-            elif convert is _MISSING:
-                self.note_unknown_field(name)
-            else:
-                convert(out, name, value)  # type: ignore[operator]
-        return self.record_checker.check(out)
+        """Shape the decoded row in place: drop unknown fields, convert the typed ones.
+
+        The steps are planned once per field layout (rows of a stream share a few), so a
+        row costs one tuple lookup plus its conversions, not a lookup per field.
+        """
+        unknown, steps = self.converters.plan(row)
+        for name in unknown:
+            self.note_unknown_field(name)
+            del row[name]
+        for name, convert in steps:
+            convert(row, name, row[name])
+        return self.record_checker.check(row)
 
     @cached_property
     def record_checker(self) -> RecordChecker:
@@ -576,63 +553,3 @@ class WMSStream(RESTStream["ParseResult | None"]):
             self.name,
             name,
         )
-
-
-def _json_text(out: dict, name: str, value: Any) -> None:
-    out[name] = value if value is None or type(value) is str else json.dumps(value, default=str)
-
-
-def _fk_id(out: dict, name: str, value: Any) -> None:
-    out[name] = value.get("id") if type(value) is dict else value
-
-
-def _fk_with_key(out: dict, name: str, value: Any) -> None:
-    if type(value) is dict:
-        out[name] = value.get("id")
-        out[f"{name}_key"] = value.get("key")
-    else:
-        out[name] = value
-        out[f"{name}_key"] = None
-
-
-def _decimal(out: dict, name: str, value: Any) -> None:
-    if type(value) is str:
-        try:
-            out[name] = decimal.Decimal(value) if value else None
-        except decimal.InvalidOperation:
-            out[name] = value
-    else:
-        out[name] = value
-
-
-def _aware_timestamp(tz: ZoneInfo) -> Callable[[dict, str, Any], None]:
-    """Keep the offset the API sends; give naive values the tenant's zone (wms-api.md 2.8 GAP)."""
-
-    def convert(out: dict, name: str, value: Any) -> None:
-        if type(value) is str and value and not _HAS_OFFSET.search(value):
-            try:
-                value = dt.datetime.fromisoformat(value).replace(tzinfo=tz).isoformat()
-            except ValueError:
-                value = Unparsable(value)  # reported by the RecordChecker
-        out[name] = value
-
-    return convert
-
-
-def _utc_timestamp(tz: ZoneInfo) -> Callable[[dict, str, Any], None]:
-    """The bookmark column in UTC: the SDK compares bookmarks as text, across DST changes too."""
-
-    def convert(out: dict, name: str, value: Any) -> None:
-        if type(value) is str and value:
-            try:
-                parsed = dt.datetime.fromisoformat(value)
-            except ValueError:
-                out[name] = Unparsable(value)  # reported by the RecordChecker, never a bookmark
-                return
-            if parsed.tzinfo is None:
-                parsed = parsed.replace(tzinfo=tz)
-            with contextlib.suppress(OverflowError):  # e.g. year 1 with a positive offset: keep as sent
-                value = parsed.astimezone(UTC).isoformat()
-        out[name] = value
-
-    return convert

@@ -49,15 +49,27 @@ EXPECTED: dict[str, str] = {
     "lookback_seconds": "a whole number of seconds >= 0",
     "discovery_cache_ttl": "a whole number of seconds >= 0",
     "tenant_timezone": "an IANA time zone such as America/New_York",
-    "stream_filters": 'an object mapping stream names to filter objects, '
-                      'e.g. {"order_hdr": {"status_id": 10}}',
+    "stream_filters": "an object mapping stream names to filter objects, "
+    'e.g. {"order_hdr": {"status_id": 10}}',
     "ca_bundle": "the path of a readable CA bundle (PEM) file",
     "sequenced_ordering": "auto, honoured or ignored",
 }
-_MINIMUMS = {"request_timeout": 1, "max_retries": 0, "concurrency": 1, "describe_concurrency": 1,
-             "lookback_seconds": 0, "discovery_cache_ttl": 0}
-_TYPE_WORDS = {"integer": "an integer", "boolean": "true or false", "array": "a list of strings",
-               "object": "an object", "string": "a string", "number": "a number"}
+_MINIMUMS = {
+    "request_timeout": 1,
+    "max_retries": 0,
+    "concurrency": 1,
+    "describe_concurrency": 1,
+    "lookback_seconds": 0,
+    "discovery_cache_ttl": 0,
+}
+_TYPE_WORDS = {
+    "integer": "an integer",
+    "boolean": "true or false",
+    "array": "a list of strings",
+    "object": "an object",
+    "string": "a string",
+    "number": "a number",
+}
 
 
 class UserError(Exception):
@@ -133,8 +145,10 @@ def _url_errors(name: str, value: Any, *, allow_http: bool) -> list[str]:
     if url.query or url.fragment:
         return [f"{name} must not have a query string or fragment, e.g. {EXPECTED[name].split('e.g. ')[-1]}"]
     if url.scheme == "http" and not is_loopback(url.hostname) and not allow_http:
-        return [f"{name} must use https:// (http:// is allowed only for loopback hosts or with "
-                "allow_insecure_http=true)"]
+        return [
+            f"{name} must use https:// (http:// is allowed only for loopback hosts or with "
+            "allow_insecure_http=true)"
+        ]
     return []
 
 
@@ -173,11 +187,15 @@ def settings_errors(config: Mapping[str, Any], *, skip: Iterable[str] = ()) -> l
             )
     bundle = config.get("ca_bundle")
     if bundle and "ca_bundle" not in skipped and not (os.path.isfile(bundle) and os.access(bundle, os.R_OK)):
-        errors.append(f"ca_bundle must be {EXPECTED['ca_bundle']}, got {shown('ca_bundle', bundle)} "
-                      "(no such readable file)")
+        errors.append(
+            f"ca_bundle must be {EXPECTED['ca_bundle']}, got {shown('ca_bundle', bundle)} "
+            "(no such readable file)"
+        )
     filters = config.get("stream_filters")
-    if filters is not None and "stream_filters" not in skipped and not (
-        isinstance(filters, dict) and all(isinstance(v, dict) for v in filters.values())
+    if (
+        filters is not None
+        and "stream_filters" not in skipped
+        and not (isinstance(filters, dict) and all(isinstance(v, dict) for v in filters.values()))
     ):
         errors.append(f"stream_filters must be {EXPECTED['stream_filters']}")
     return errors
@@ -190,9 +208,7 @@ def _auth_errors(config: Mapping[str, Any], skipped: set[str], *, allow_http: bo
     needed, other = BASIC_SETTINGS, OAUTH_SETTINGS
     if method == "oauth2":
         needed, other = other, needed
-    errors = [
-        f"{name} is required when auth_method={method}" for name in needed if not config.get(name)
-    ]
+    errors = [f"{name} is required when auth_method={method}" for name in needed if not config.get(name)]
     conflicting = [name for name in other if config.get(name)]
     if conflicting:
         switch = "oauth2" if method == "basic" else "basic"
@@ -209,14 +225,22 @@ def _auth_errors(config: Mapping[str, Any], skipped: set[str], *, allow_http: bo
 def _number_errors(config: Mapping[str, Any], skipped: set[str]) -> list[str]:
     errors = []
     page_size = config.get("page_size")
-    if page_size is not None and "page_size" not in skipped and (
-        isinstance(page_size, bool) or not isinstance(page_size, int) or not 1 <= page_size <= MAX_PAGE_SIZE
+    if (
+        page_size is not None
+        and "page_size" not in skipped
+        and (
+            isinstance(page_size, bool)
+            or not isinstance(page_size, int)
+            or not 1 <= page_size <= MAX_PAGE_SIZE
+        )
     ):
         errors.append(f"page_size must be {EXPECTED['page_size']}, got {shown('page_size', page_size)}")
     for name, minimum in _MINIMUMS.items():
         value = config.get(name)
-        if value is not None and name not in skipped and (
-            isinstance(value, bool) or not isinstance(value, int) or value < minimum
+        if (
+            value is not None
+            and name not in skipped
+            and (isinstance(value, bool) or not isinstance(value, int) or value < minimum)
         ):
             errors.append(f"{name} must be {EXPECTED[name]}, got {shown(name, value)}")
     return errors
@@ -258,14 +282,17 @@ def entity_selection_errors(names: Iterable[str], include: list[str], exclude: l
                     f"{setting} names '{pattern}', which is not an entity of this tenant{hint}; "
                     "use an exact entity name or a glob pattern such as 'order_*'"
                 )
+
     def kept(name: str) -> bool:
         return any(fnmatch.fnmatchcase(name, p) for p in include) and not any(
             fnmatch.fnmatchcase(name, p) for p in exclude
         )
 
     if not errors and not any(kept(name) for name in known):
-        errors.append("entities_include and entities_exclude select no entity of this tenant; "
-                      "widen entities_include or narrow entities_exclude")
+        errors.append(
+            "entities_include and entities_exclude select no entity of this tenant; "
+            "widen entities_include or narrow entities_exclude"
+        )
     return errors
 
 

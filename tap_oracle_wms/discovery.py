@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tap_oracle_wms.client import JSON_TEXT, AccessDeniedError, WMSStream
+from tap_oracle_wms.client import AccessDeniedError, WMSStream
+from tap_oracle_wms.records import JSON_TEXT
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping
@@ -29,13 +30,37 @@ logger = logging.getLogger("tap-oracle-wms")
 # Normalised spelling (lower case, no spaces/underscores/dashes, "field" suffix dropped) -> kind.
 _TYPE_KINDS: dict[str, str] = {
     **dict.fromkeys(
-        ["integer", "int", "bigint", "smallint", "positiveinteger", "positivesmallinteger",
-         "bigautofield", "autofield", "auto", "primarykey", "pk", "serial", "long"],
+        [
+            "integer",
+            "int",
+            "bigint",
+            "smallint",
+            "positiveinteger",
+            "positivesmallinteger",
+            "bigautofield",
+            "autofield",
+            "auto",
+            "primarykey",
+            "pk",
+            "serial",
+            "long",
+        ],
         "integer",
     ),
     **dict.fromkeys(
-        ["relation", "foreignkey", "fk", "related", "joinfield", "join", "onetoone",
-         "hyperlinkedrelated", "primarykeyrelated", "nestedobject", "reference"],
+        [
+            "relation",
+            "foreignkey",
+            "fk",
+            "related",
+            "joinfield",
+            "join",
+            "onetoone",
+            "hyperlinkedrelated",
+            "primarykeyrelated",
+            "nestedobject",
+            "reference",
+        ],
         "fk",
     ),
     **dict.fromkeys(["decimal", "number", "numeric", "float", "double", "real", "money"], "decimal"),
@@ -44,8 +69,23 @@ _TYPE_KINDS: dict[str, str] = {
     **dict.fromkeys(["date"], "date"),
     **dict.fromkeys(["time"], "time"),
     **dict.fromkeys(
-        ["string", "str", "text", "char", "varchar", "varchar2", "email", "slug", "url",
-         "choice", "uuid", "regex", "ipaddress", "genericipaddress", "clob"],
+        [
+            "string",
+            "str",
+            "text",
+            "char",
+            "varchar",
+            "varchar2",
+            "email",
+            "slug",
+            "url",
+            "choice",
+            "uuid",
+            "regex",
+            "ipaddress",
+            "genericipaddress",
+            "clob",
+        ],
         "string",
     ),
     **dict.fromkeys(["set", "reverserelation", "list", "manytomany", "manyrelated", "many"], "set"),
@@ -104,7 +144,9 @@ def _field_spec(entity: str, name: str, meta: Mapping[str, Any]) -> FieldSpec:
     elif kind is None:
         logger.warning(
             "Entity '%s' field '%s' has unknown describe type %r; it is typed as a string.",
-            entity, name, meta.get("type"),
+            entity,
+            name,
+            meta.get("type"),
         )
         kind = "text"
     max_length = meta.get("max_length")
@@ -128,8 +170,10 @@ _JSON_TYPES: dict[str, dict[str, Any]] = {
     "string": {"type": "string"},
     # An unknown describe type: any JSON value, emitted as its JSON text.
     "text": JSON_TEXT,
-    "set": {"type": "object", "properties": {"result_count": {"type": ["integer", "null"]},
-                                             "url": {"type": ["string", "null"]}}},
+    "set": {
+        "type": "object",
+        "properties": {"result_count": {"type": ["integer", "null"]}, "url": {"type": ["string", "null"]}},
+    },
 }
 
 
@@ -205,9 +249,7 @@ def select_entities(names: Iterable[str], include: list[str], exclude: list[str]
     ]
 
 
-def describe_all(
-    names: list[str], fetch: Callable[[str], Any], *, concurrency: int
-) -> dict[str, Any]:
+def describe_all(names: list[str], fetch: Callable[[str], Any], *, concurrency: int) -> dict[str, Any]:
     """Describe entities concurrently; each value is a payload or the exception it raised."""
 
     def one(name: str) -> tuple[str, Any]:
@@ -264,9 +306,7 @@ class DescribeCache:
         tmp.replace(self.path)
 
 
-def describe_entities(
-    config: Mapping[str, Any], reader: WMSStream, names: list[str]
-) -> dict[str, Any]:
+def describe_entities(config: Mapping[str, Any], reader: WMSStream, names: list[str]) -> dict[str, Any]:
     """Describe payloads for `names`, from the disk cache where fresh, skipping unreadable ones."""
     who = config.get("username") or config.get("oauth_client_id") or ""
     cache = DescribeCache(
@@ -285,7 +325,8 @@ def describe_entities(
     if denied:
         logger.warning(
             "Skipping %d entities the API user cannot read (403/405): %s",
-            len(denied), ", ".join(denied),
+            len(denied),
+            ", ".join(denied),
         )
     for result in fetched.values():
         if isinstance(result, Exception) and not isinstance(result, AccessDeniedError):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
-from singer_sdk.contrib.msgspec import MsgSpecWriter
+import msgspec
+from singer_sdk.contrib.msgspec import MsgSpecWriter, enc_hook
 from singer_sdk.singerlib.messages import StateMessage
 from typing_extensions import override
 
@@ -13,6 +14,8 @@ if TYPE_CHECKING:
     from singer_sdk.singerlib.encoding.simple import Message
 
 FLUSH_BYTES = 64 * 1024
+# The SDK's msgspec settings (decimals as JSON numbers), encoding straight into our buffer.
+_encoder = msgspec.json.Encoder(enc_hook=enc_hook, decimal_format="number")
 
 
 class BufferedMsgSpecWriter(MsgSpecWriter):
@@ -28,8 +31,10 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
 
     @override
     def write_message(self, message: Message) -> None:
-        self._buffer += self.format_message(message)
-        if len(self._buffer) >= FLUSH_BYTES or isinstance(message, StateMessage):
+        buffer = self._buffer
+        _encoder.encode_into(message.to_dict(), buffer, -1)  # appended, no intermediate copy
+        buffer += b"\n"
+        if len(buffer) >= FLUSH_BYTES or isinstance(message, StateMessage):
             self.flush()
 
     def flush(self) -> None:

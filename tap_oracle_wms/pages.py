@@ -16,16 +16,13 @@ answers 429 or 503, so a tenant's throttle is not hit again and again.
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections import deque
 from dataclasses import dataclass, field
-from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
-from singer_sdk.exceptions import RetriableAPIError
-
 from tap_oracle_wms import ranges
+from tap_oracle_wms.throttle import PrefetchStoppedError, Throttle, send
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -35,76 +32,11 @@ if TYPE_CHECKING:
 
     from tap_oracle_wms.client import WMSStream
 
-logger = logging.getLogger("tap-oracle-wms")
-
 # Buffered rows: this many pages per request in flight.
 BUFFER_PAGES = 4
-# After a throttled answer, one more request in flight per this many answered in a row.
-RAISE_AFTER = 16
-THROTTLED = {HTTPStatus.TOO_MANY_REQUESTS, HTTPStatus.SERVICE_UNAVAILABLE}
+
 _registry: dict[int, Prefetcher] = {}
 _registry_lock = threading.Lock()
-
-
-class PrefetchStoppedError(Exception):
-    """The prefetcher was closed while a sync thread still waited on it."""
-
-
-class Throttle:
-    """Requests in flight, halved on a 429/503 answer and raised by one after a calm spell (AIMD).
-
-    A tenant's throttle is unknown: retrying at full concurrency keeps hitting it, and every
-    429 costs its Retry-After wait. Answers to requests sent before the last decrease do not
-    lower it again, so one burst of 429s halves it once. Never below 1, never above `ceiling`.
-    """
-
-    def __init__(self, ceiling: int) -> None:
-        self.ceiling = self.limit = max(1, ceiling)
-        self._cond = threading.Condition()
-        self._in_flight = 0
-        self._calm = 0  # answered requests since the last change
-        self._epoch = 0  # bumped by every decrease
-        self._closed = False
-
-    def acquire(self) -> int:
-        """Wait for a free slot; returns the epoch the request is sent in."""
-        with self._cond:
-            while self._in_flight >= self.limit and not self._closed:
-                self._cond.wait()
-            if self._closed:
-                raise PrefetchStoppedError
-            self._in_flight += 1
-            return self._epoch
-
-    def release(self, epoch: int, *, throttled: bool) -> None:
-        """Free the slot; adapt the limit to the answer."""
-        with self._cond:
-            self._in_flight -= 1
-            if throttled:
-                self.lower(epoch)
-            elif self.limit < self.ceiling:
-                self._calm += 1
-                if self._calm >= RAISE_AFTER:
-                    self._set(self.limit + 1, "no throttling for a while")
-            self._cond.notify_all()
-
-    def lower(self, epoch: int) -> None:
-        """Halve the limit, once per burst of throttled answers (caller holds the lock)."""
-        if epoch == self._epoch:
-            self._epoch += 1
-            self._set(max(1, (self.limit + 1) // 2), "the server throttles (HTTP 429/503)")
-
-    def _set(self, limit: int, why: str) -> None:
-        self._calm = 0
-        if limit != self.limit:
-            self.limit = limit
-            logger.info("Requests in flight: %d of %d (%s).", limit, self.ceiling, why)
-
-    def close(self) -> None:
-        """Wake every waiting request; none is sent any more."""
-        with self._cond:
-            self._closed = True
-            self._cond.notify_all()
 
 
 @dataclass
@@ -130,10 +62,7 @@ class _Job:
     chains: list[_Chain] = field(default_factory=list)
     error: BaseException | None = None
     current: int = 0  # index of the chain being emitted
-    key: str | None = None  # split key; the count probe runs alongside the first page
-    probe: str = "none"  # none | wanted | running | done
-    high: tuple[int, Any] | None = None  # the probe's (row count, highest key)
-    probe_error: BaseException | None = None
+    key: str | None = None  # the key its listing may be split on
 
 
 class Prefetcher:
@@ -278,24 +207,17 @@ class Prefetcher:
             job, chain = task
             if chain == "plan":
                 self._plan(job)
-            elif chain == "probe":
-                self._probe(job)
             else:
                 self._fetch(job, chain)
 
     def _next_task(self) -> tuple[_Job, _Chain | str] | None:
-        """In sync order: a job to plan, a count probe, or the first unstarted chain.
+        """In sync order: a job to plan, or the first unstarted chain.
 
         Chains start strictly in sync order, so the chain being emitted has always been
         started before any later one could hold a worker: no deadlock on a full buffer.
-        Probes are one short request each and never wait for room, so they skip the queue.
         """
         if self._closed:
             return None
-        for job in self._jobs:
-            if job.state == "ready" and job.probe == "wanted" and job.chains[0].started:
-                job.probe = "running"
-                return job, "probe"
         full = False
         for job in self._jobs:
             if job.state == "new":
@@ -315,7 +237,7 @@ class Prefetcher:
         return None
 
     def _plan(self, job: _Job) -> None:
-        """One chain for the whole listing; a count probe too when it may split into ranges."""
+        """One chain for the whole listing, and the key it may be split on."""
         try:
             key = ranges.split_key(job.stream, job.params)
         except BaseException as exc:  # e.g. the ordering probe failed: re-raised in the sync thread
@@ -325,20 +247,7 @@ class Prefetcher:
             return
         with self._cond:
             if job.state == "planning":
-                job.chains, job.state = [_Chain(job.params, split=True)], "ready"
-                job.key, job.probe = key, "none" if key is None else "wanted"
-            self._cond.notify_all()
-
-    def _probe(self, job: _Job) -> None:
-        """Row count and highest key, fetched while the first page is."""
-        high, error = None, None
-        try:
-            assert job.key is not None
-            high = ranges.probe(self.sender(job), job.stream, job.context, job.params, f"-{job.key}")
-        except BaseException as exc:  # re-raised where the split needs it
-            error = exc
-        with self._cond:
-            job.high, job.probe_error, job.probe = high, error, "done"
+                job.chains, job.state, job.key = [_Chain(job.params, split=True)], "ready", key
             self._cond.notify_all()
 
     def sender(self, job: _Job) -> Callable[[str, dict[str, Any] | None], requests.Response]:
@@ -387,16 +296,13 @@ class Prefetcher:
     def _split(self, job: _Job, first_page: list[dict]) -> ranges.Split | None:
         """After a full first page: queue the rest of the stream as key ranges, if it pays.
 
-        The first chain keeps following its links but ends at the first range's start.
+        The first chain keeps following its links but ends at the first range's start. The
+        count probe is sent only now, so one-page streams cost none.
         """
-        with self._cond:
-            while job.probe in {"wanted", "running"} and job.state != "cancelled" and not self._closed:
-                self._cond.wait()
-            if job.probe_error is not None:
-                raise job.probe_error
-            if job.key is None or job.probe != "done":
-                return None
-        split = ranges.plan_split(job.stream, job.key, job.params, first_page, job.high)
+        if job.key is None:
+            return None
+        high = ranges.probe(self.sender(job), job.stream, job.context, job.params, f"-{job.key}")
+        split = ranges.plan_split(job.stream, job.key, job.params, first_page, high)
         if split is None:
             return None
         with self._cond:
@@ -415,32 +321,6 @@ class Prefetcher:
                 if current or self._buffered < self.buffer_rows:
                     return True
                 self._cond.wait()
-
-
-def send(
-    stream: WMSStream,
-    url: str,
-    params: dict[str, Any] | None,
-    context: Context | None,
-    throttle: Throttle,
-) -> requests.Response:
-    """One GET with the stream's auth, validation and retries (the SDK's decorated `_request`).
-
-    Each attempt holds a throttle slot only while it is on the wire, not while it backs off.
-    """
-    request = stream.build_prepared_request(method="GET", url=url, params=params, headers=stream.http_headers)
-
-    def attempt(prepared: requests.PreparedRequest, context: Context | None) -> requests.Response:
-        epoch, throttled = throttle.acquire(), False
-        try:
-            return stream._request(prepared, context)  # the SDK's own request and validation
-        except RetriableAPIError as exc:
-            throttled = getattr(exc.response, "status_code", None) in THROTTLED
-            raise
-        finally:
-            throttle.release(epoch, throttled=throttled)
-
-    return stream.request_decorator(attempt)(request, context)
 
 
 # --- one prefetcher per tap run -----------------------------------------------------------

@@ -31,6 +31,8 @@ logger = logging.getLogger("tap-oracle-wms")
 # and none trails alone at the end (4 measured 7.1 s vs 6.5 s at 300 ms latency), enough that
 # short last pages cost little (1 costs ~10% more CPU when latency is nil).
 PAGES_PER_PARTITION = 2
+# Below this many pages after the first, one listing (following next_page links) is kept.
+MIN_SPLIT_PAGES = 3
 MAX_PARTITIONS = 256
 
 
@@ -80,8 +82,9 @@ def plan_split(
         return None
     count, last = high
     page_size = int(params["page_size"])
-    parts = min(MAX_PARTITIONS, math.ceil((count - len(first_page)) / (page_size * PAGES_PER_PARTITION)))
-    if parts < 2:  # one range is the plain listing
+    remaining = count - len(first_page)
+    parts = min(MAX_PARTITIONS, math.ceil(remaining / (page_size * PAGES_PER_PARTITION)))
+    if parts < 2 or remaining <= page_size * MIN_SPLIT_PAGES:  # one range is the plain listing
         return None
     tz = ZoneInfo(stream.config["tenant_timezone"])
     first = first_page[-1].get(key)
@@ -163,5 +166,3 @@ def _parse(value: Any, tz: ZoneInfo) -> dt.datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=tz)
-
-

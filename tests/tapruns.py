@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from tap_oracle_wms.client import JSON_TEXT
+from tap_oracle_wms.records import JSON_TEXT
 from tap_oracle_wms.tap import TapOracleWMS
 
 
@@ -110,7 +110,8 @@ def utc(value: str) -> str:
 def page_requests(sandbox: Any, entity: str) -> list[Any]:
     """The sequenced list requests of one entity the sandbox answered, without the tap's probes."""
     return [
-        r for r in sandbox.requests
+        r
+        for r in sandbox.requests
         if r.path.rstrip("/").endswith(f"entity/{entity}")
         and r.query.get("page_mode") == "sequenced"
         and r.query.get("ordering") != "-id"

@@ -45,16 +45,20 @@ class TapRun:
 
 def run_tap(tmp_path: Path, config: dict | None, *args: str, env: dict | None = None) -> TapRun:
     """Run `tap-oracle-wms --config <file> ARGS` in a subprocess with a clean environment."""
-    clean = {k: v for k, v in os.environ.items()
-             if not k.startswith("TAP_ORACLE_WMS_") and k not in {"LOGLEVEL", "SINGER_SDK_LOG_CONFIG"}}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("TAP_ORACLE_WMS_") and k not in {"LOGLEVEL", "SINGER_SDK_LOG_CONFIG"}
+    }
     clean.update(env or {})
     argv = [TAP]
     if config is not None:
         path = tmp_path / "config.json"
         path.write_text(json.dumps(config))
         argv += ["--config", str(path)]
-    done = subprocess.run([*argv, *args], capture_output=True, env=clean, cwd=tmp_path,
-                          timeout=120, check=False)
+    done = subprocess.run(
+        [*argv, *args], capture_output=True, env=clean, cwd=tmp_path, timeout=120, check=False
+    )
     out, err = (b.decode("utf-8", "replace") for b in (done.stdout, done.stderr))
     return TapRun(done.returncode, out, err, done.stdout + done.stderr)
 
@@ -86,26 +90,43 @@ def config_error(tmp_path: Path, sandbox, message: str, *args: str, **settings) 
 
 def test_missing_base_url_is_named(tmp_path, sandbox):
     """No base_url: says it is required and shows what one looks like."""
-    config_error(tmp_path, sandbox, f"base_url is required: the https URL of the WMS environment, "
-                 f"e.g. {EXAMPLE_URL}", base_url=None)
+    config_error(
+        tmp_path,
+        sandbox,
+        f"base_url is required: the https URL of the WMS environment, e.g. {EXAMPLE_URL}",
+        base_url=None,
+    )
 
 
 def test_base_url_that_is_not_a_url_is_named(tmp_path, sandbox):
     """A base_url without scheme and host: names it, shows the value and an example."""
-    config_error(tmp_path, sandbox, f"base_url must be the https URL of the WMS environment, "
-                 f"e.g. {EXAMPLE_URL}, got 'wms.example.com/env'", base_url="wms.example.com/env")
+    config_error(
+        tmp_path,
+        sandbox,
+        f"base_url must be the https URL of the WMS environment, "
+        f"e.g. {EXAMPLE_URL}, got 'wms.example.com/env'",
+        base_url="wms.example.com/env",
+    )
 
 
 def test_base_url_with_embedded_credentials_is_refused_without_echoing_them(tmp_path, sandbox):
     """user:password@ in base_url is refused, and the password is not repeated in the message."""
-    config_error(tmp_path, sandbox, "base_url must not contain credentials (user:password@); "
-                 "use the credential settings", base_url="https://admin:hunter22@wms.example.com/env")
+    config_error(
+        tmp_path,
+        sandbox,
+        "base_url must not contain credentials (user:password@); use the credential settings",
+        base_url="https://admin:hunter22@wms.example.com/env",
+    )
 
 
 def test_base_url_including_the_api_path_is_refused(tmp_path, sandbox):
     """base_url ends before /wms/lgfapi; the tap adds the API path itself."""
-    config_error(tmp_path, sandbox, f"base_url must stop before /wms/lgfapi, e.g. {EXAMPLE_URL}",
-                 base_url=sandbox.base_url + "/wms/lgfapi/v10")
+    config_error(
+        tmp_path,
+        sandbox,
+        f"base_url must stop before /wms/lgfapi, e.g. {EXAMPLE_URL}",
+        base_url=sandbox.base_url + "/wms/lgfapi/v10",
+    )
 
 
 def test_missing_password_for_basic_auth_is_named(tmp_path, sandbox):
@@ -116,10 +137,13 @@ def test_missing_password_for_basic_auth_is_named(tmp_path, sandbox):
 def test_missing_oauth2_settings_are_each_named(tmp_path, sandbox):
     """auth_method=oauth2 needs the client id, the client secret and the token URL."""
     config_error(
-        tmp_path, sandbox,
+        tmp_path,
+        sandbox,
         "oauth_client_id is required when auth_method=oauth2; oauth_client_secret is required when "
         "auth_method=oauth2; oauth_token_url is required when auth_method=oauth2",
-        auth_method="oauth2", username=None, password=None,
+        auth_method="oauth2",
+        username=None,
+        password=None,
     )
 
 
@@ -131,52 +155,86 @@ def test_unknown_auth_method_lists_the_choices(tmp_path, sandbox):
 @pytest.mark.parametrize("page_size", [0, 1251, -5, "abc"])
 def test_page_size_outside_1_to_1250_is_named(tmp_path, sandbox, page_size):
     """page_size is an integer from 1 to 1250 (the API's maximum)."""
-    config_error(tmp_path, sandbox, f"page_size must be an integer from 1 to 1250, got {page_size!r}",
-                 page_size=page_size)
+    config_error(
+        tmp_path,
+        sandbox,
+        f"page_size must be an integer from 1 to 1250, got {page_size!r}",
+        page_size=page_size,
+    )
 
 
 @pytest.mark.parametrize("start_date", ["yesterday", "2024-13-01", "01/02/2024"])
 def test_bad_start_date_is_named(tmp_path, sandbox, start_date):
     """start_date is an ISO-8601 date or date-time."""
-    config_error(tmp_path, sandbox, "start_date must be an ISO-8601 date or date-time, e.g. 2024-01-31 "
-                 f"or 2024-01-31T00:00:00Z, got {start_date!r}", start_date=start_date)
+    config_error(
+        tmp_path,
+        sandbox,
+        "start_date must be an ISO-8601 date or date-time, e.g. 2024-01-31 "
+        f"or 2024-01-31T00:00:00Z, got {start_date!r}",
+        start_date=start_date,
+    )
 
 
 def test_oauth_settings_with_basic_auth_conflict(tmp_path, sandbox):
     """OAuth2 client settings next to auth_method=basic: say which setting to change."""
-    config_error(tmp_path, sandbox, "oauth_client_id, oauth_client_secret are set but auth_method=basic; "
-                 "set auth_method=oauth2 to use them, or remove them",
-                 oauth_client_id="sandbox-client", oauth_client_secret="sandbox-secret")
+    config_error(
+        tmp_path,
+        sandbox,
+        "oauth_client_id, oauth_client_secret are set but auth_method=basic; "
+        "set auth_method=oauth2 to use them, or remove them",
+        oauth_client_id="sandbox-client",
+        oauth_client_secret="sandbox-secret",
+    )
 
 
 def test_password_with_oauth2_conflicts(tmp_path, sandbox):
     """A basic password next to auth_method=oauth2 is a conflict too, not silently ignored."""
-    config_error(tmp_path, sandbox, "username, password are set but auth_method=oauth2; "
-                 "set auth_method=basic to use them, or remove them",
-                 auth_method="oauth2", oauth_client_id="sandbox-client",
-                 oauth_client_secret="sandbox-secret", oauth_token_url=sandbox.token_url)
+    config_error(
+        tmp_path,
+        sandbox,
+        "username, password are set but auth_method=oauth2; "
+        "set auth_method=basic to use them, or remove them",
+        auth_method="oauth2",
+        oauth_client_id="sandbox-client",
+        oauth_client_secret="sandbox-secret",
+        oauth_token_url=sandbox.token_url,
+    )
 
 
 def test_several_errors_share_one_line(tmp_path, sandbox):
     """Every broken rule is reported at once, on one line, in a stable order."""
-    config_error(tmp_path, sandbox, "page_size must be an integer from 1 to 1250, got 0; "
-                 "tenant_timezone must be an IANA time zone such as America/New_York, got 'Mars/Base'",
-                 page_size=0, tenant_timezone="Mars/Base")
+    config_error(
+        tmp_path,
+        sandbox,
+        "page_size must be an integer from 1 to 1250, got 0; "
+        "tenant_timezone must be an IANA time zone such as America/New_York, got 'Mars/Base'",
+        page_size=0,
+        tenant_timezone="Mars/Base",
+    )
 
 
 def test_discover_checks_settings_before_any_request(tmp_path, sandbox):
     """--discover validates too (the SDK would not), so a bad setting never reaches the tenant."""
-    config_error(tmp_path, sandbox, "page_size must be an integer from 1 to 1250, got 0", "--discover",
-                 page_size=0)
+    config_error(
+        tmp_path, sandbox, "page_size must be an integer from 1 to 1250, got 0", "--discover", page_size=0
+    )
 
 
 def test_bad_integer_in_an_environment_variable_is_named(tmp_path, sandbox):
     """--config ENV: a non-integer TAP_ORACLE_WMS_PAGE_SIZE names the variable and the setting."""
-    env = {"TAP_ORACLE_WMS_BASE_URL": sandbox.base_url, "TAP_ORACLE_WMS_USERNAME": "admin",
-           "TAP_ORACLE_WMS_PASSWORD": "admin-password", "TAP_ORACLE_WMS_PAGE_SIZE": "lots"}
+    env = {
+        "TAP_ORACLE_WMS_BASE_URL": sandbox.base_url,
+        "TAP_ORACLE_WMS_USERNAME": "admin",
+        "TAP_ORACLE_WMS_PASSWORD": "admin-password",
+        "TAP_ORACLE_WMS_PAGE_SIZE": "lots",
+    }
     run = run_tap(tmp_path, None, "--config", "ENV", env=env)
-    assert_one_line_failure(run, "configuration error: page_size (env TAP_ORACLE_WMS_PAGE_SIZE) must be "
-                            "an integer from 1 to 1250, got 'lots'", 2)
+    assert_one_line_failure(
+        run,
+        "configuration error: page_size (env TAP_ORACLE_WMS_PAGE_SIZE) must be "
+        "an integer from 1 to 1250, got 'lots'",
+        2,
+    )
     assert sandbox.requests == []
 
 
@@ -188,8 +246,11 @@ def test_unknown_entity_in_entities_include_is_named_with_a_suggestion(tmp_path,
     config = tap_config(sandbox, "order_hdr", "wavee")
     run = run_tap(tmp_path, config, "--discover")
     assert_one_line_failure(
-        run, "configuration error: entities_include names 'wavee', which is not an entity of this tenant "
-        "(did you mean 'wave'?); use an exact entity name or a glob pattern such as 'order_*'", 2)
+        run,
+        "configuration error: entities_include names 'wavee', which is not an entity of this tenant "
+        "(did you mean 'wave'?); use an exact entity name or a glob pattern such as 'order_*'",
+        2,
+    )
     assert [r.path.rsplit("/v10/", 1)[1] for r in api_requests(sandbox)] == ["entity/"]
 
 
@@ -198,8 +259,11 @@ def test_unknown_entity_in_entities_exclude_is_named(tmp_path, sandbox):
     config = tap_config(sandbox, "wave", "user", entities_exclude=["usr"])
     run = run_tap(tmp_path, config, "--discover")
     assert_one_line_failure(
-        run, "configuration error: entities_exclude names 'usr', which is not an entity of this tenant "
-        "(did you mean 'user'?); use an exact entity name or a glob pattern such as 'order_*'", 2)
+        run,
+        "configuration error: entities_exclude names 'usr', which is not an entity of this tenant "
+        "(did you mean 'user'?); use an exact entity name or a glob pattern such as 'order_*'",
+        2,
+    )
 
 
 def test_glob_pattern_matching_nothing_is_not_an_error(tmp_path, sandbox):
@@ -212,8 +276,12 @@ def test_glob_pattern_matching_nothing_is_not_an_error(tmp_path, sandbox):
 def test_selection_keeping_no_entity_is_an_error(tmp_path, sandbox):
     """Include and exclude patterns that leave nothing to extract fail instead of syncing nothing."""
     run = run_tap(tmp_path, tap_config(sandbox, "wave*", entities_exclude=["w*"]), "--discover")
-    assert_one_line_failure(run, "configuration error: entities_include and entities_exclude select no "
-                            "entity of this tenant; widen entities_include or narrow entities_exclude", 2)
+    assert_one_line_failure(
+        run,
+        "configuration error: entities_include and entities_exclude select no "
+        "entity of this tenant; widen entities_include or narrow entities_exclude",
+        2,
+    )
 
 
 # --- --config, --state and --catalog files --------------------------------------------------------
@@ -264,16 +332,22 @@ def test_state_whose_bookmarks_are_not_objects_is_refused(tmp_path, sandbox):
     """Singer state maps stream names to bookmark objects."""
     path = input_file(tmp_path, json.dumps({"bookmarks": {"wave": "2024-01-01"}}))
     run = run_tap(tmp_path, tap_config(sandbox, "wave"), "--state", str(path))
-    assert_one_line_failure(run, f"--state file '{path}' is not Singer state: 'bookmarks' must map "
-                            "stream names to objects", 2)
+    assert_one_line_failure(
+        run, f"--state file '{path}' is not Singer state: 'bookmarks' must map stream names to objects", 2
+    )
 
 
-@pytest.mark.parametrize(("catalog", "problem"), [
-    ({"entries": []}, "it needs a 'streams' list (write one with --discover)"),
-    ({"streams": [{"schema": {}}]}, "streams[0] has no 'tap_stream_id'"),
-    ({"streams": [{"tap_stream_id": "wave", "schema": []}]},
-     "streams[0] ('wave') has a malformed schema or metadata"),
-])
+@pytest.mark.parametrize(
+    ("catalog", "problem"),
+    [
+        ({"entries": []}, "it needs a 'streams' list (write one with --discover)"),
+        ({"streams": [{"schema": {}}]}, "streams[0] has no 'tap_stream_id'"),
+        (
+            {"streams": [{"tap_stream_id": "wave", "schema": []}]},
+            "streams[0] ('wave') has a malformed schema or metadata",
+        ),
+    ],
+)
 def test_json_that_is_not_a_catalog_is_refused(tmp_path, sandbox, catalog, problem):
     """--catalog must be a Singer catalog: a streams list of entries with id and schema."""
     path = input_file(tmp_path, json.dumps(catalog))
@@ -290,23 +364,36 @@ SYNC_FAILED = "sync failed: HTTP {status} from GET /sandbox/wms/lgfapi/v10/entit
 def test_rejected_basic_credentials_exit_with_one_line(tmp_path, sandbox):
     """401 with HTTP Basic: the credentials were rejected; check username and password."""
     run = run_tap(tmp_path, tap_config(sandbox, "wave", password="wrong-password"), "--discover")
-    assert_one_line_failure(run, SYNC_FAILED.format(status=401)
-                            + ": the API rejected the credentials; check username and password.", 1)
+    assert_one_line_failure(
+        run,
+        SYNC_FAILED.format(status=401) + ": the API rejected the credentials; check username and password.",
+        1,
+    )
     assert "wrong-password" not in run.output
 
 
 def oauth2(sandbox, *entities, **overrides):
-    settings = {"auth_method": "oauth2", "username": None, "password": None,
-                "oauth_client_id": "sandbox-client", "oauth_client_secret": "sandbox-secret",
-                "oauth_token_url": sandbox.token_url, **overrides}
+    settings = {
+        "auth_method": "oauth2",
+        "username": None,
+        "password": None,
+        "oauth_client_id": "sandbox-client",
+        "oauth_client_secret": "sandbox-secret",
+        "oauth_token_url": sandbox.token_url,
+        **overrides,
+    }
     return {k: v for k, v in tap_config(sandbox, *entities, **settings).items() if v is not None}
 
 
 def test_rejected_oauth2_client_names_the_token_request(tmp_path, sandbox):
     """401 from the token endpoint: it was the token request, check the client id and secret."""
     run = run_tap(tmp_path, oauth2(sandbox, "wave", oauth_client_secret="wrong-secret"), "--discover")
-    assert_one_line_failure(run, "sync failed: OAuth2 token request to oauth_token_url was rejected "
-                            "(HTTP 401): check oauth_client_id and oauth_client_secret.", 1)
+    assert_one_line_failure(
+        run,
+        "sync failed: OAuth2 token request to oauth_token_url was rejected "
+        "(HTTP 401): check oauth_client_id and oauth_client_secret.",
+        1,
+    )
     assert api_requests(sandbox) == []
 
 
@@ -331,7 +418,8 @@ def test_missing_read_permission_names_lgfapi_read_access(tmp_path, sandbox):
     assert "Traceback" not in run.output
     assert re.fullmatch(
         re.escape(PREFIX + SYNC_FAILED.format(status=403)) + r"\S*: the API user lacks lgfapi_read_access "
-        r"or is not eligible for this entity's facility/company\..*", run.last_line,
+        r"or is not eligible for this entity's facility/company\..*",
+        run.last_line,
     )
 
 
@@ -377,8 +465,12 @@ def test_html_answer_is_reported_as_a_proxy_or_login_page(tmp_path, login_page):
     """A 200 HTML page instead of JSON: say so and point at base_url, do not fail to decode."""
     config = {"base_url": login_page, "username": "admin", "password": "admin-password"}
     run = run_tap(tmp_path, config, "--discover")
-    assert_one_line_failure(run, "sync failed: HTTP 200 from GET /env/wms/lgfapi/v10/entity/ answered "
-                            "HTML, not JSON: a proxy or login page? Check base_url.", 1)
+    assert_one_line_failure(
+        run,
+        "sync failed: HTTP 200 from GET /env/wms/lgfapi/v10/entity/ answered "
+        "HTML, not JSON: a proxy or login page? Check base_url.",
+        1,
+    )
 
 
 def test_debug_logging_keeps_the_traceback(tmp_path, sandbox):

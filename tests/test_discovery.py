@@ -34,7 +34,10 @@ def test_discover_cli_prints_every_sandbox_entity(sandbox, tmp_path):
     config.write_text(json.dumps(tap_config(sandbox)))
     result = subprocess.run(
         [sys.executable, "-m", "tap_oracle_wms", "--config", str(config), "--discover"],
-        capture_output=True, text=True, check=True, timeout=120,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
     )
     catalog = json.loads(result.stdout)
     names = set(streams_of(catalog))
@@ -75,8 +78,10 @@ def test_both_describe_dialects_give_the_same_schemas(sandbox, dialect):
 def without_descriptions(streams: dict[str, dict]) -> dict[str, dict]:
     """Schemas minus descriptions (they quote the describe type name, which differs by dialect)."""
     return {
-        name: {p: {k: v for k, v in prop.items() if k != "description"}
-               for p, prop in entry["schema"]["properties"].items()}
+        name: {
+            p: {k: v for k, v in prop.items() if k != "description"}
+            for p, prop in entry["schema"]["properties"].items()
+        }
         for name, entry in streams.items()
     }
 
@@ -102,8 +107,12 @@ def test_unreadable_entity_is_skipped_with_one_warning(sandbox, caplog):
 def test_include_and_exclude_globs(sandbox):
     """entities_include / entities_exclude are glob patterns over entity names."""
     config = tap_config(sandbox, "order_*", "purchase_order_*", entities_exclude=["*_dtl"])
-    assert set(streams_of(discover(config))) == {"order_hdr", "order_status", "order_type",
-                                                  "purchase_order_hdr"}
+    assert set(streams_of(discover(config))) == {
+        "order_hdr",
+        "order_status",
+        "order_type",
+        "purchase_order_hdr",
+    }
 
 
 def test_only_included_entities_are_described(sandbox):
@@ -165,7 +174,8 @@ def test_inventory_history_syncs_every_row_through_its_filter_combination(sandbo
     config = tap_config(sandbox, "inventory_history", inventory_history_status_ids=[10, 90])
     out = sync(config)
     assert {r["id"] for r in out.records("inventory_history")} == {
-        r["id"] for r in sandbox.truth("inventory_history")}
+        r["id"] for r in sandbox.truth("inventory_history")
+    }
     assert all(r.status in {200, 404} for r in page_requests(sandbox, "inventory_history"))
 
 

@@ -12,12 +12,25 @@ from tap_oracle_wms.discovery import catalog_entity_names, describe_to_schema, t
 @pytest.mark.parametrize(
     ("type_name", "kind"),
     [
-        ("integer", "integer"), ("IntegerField", "integer"), ("primary key", "integer"),
-        ("AutoField", "integer"), ("relation", "fk"), ("ForeignKey", "fk"), ("join field", "fk"),
-        ("decimal", "decimal"), ("DecimalField", "decimal"), ("number", "decimal"),
-        ("datetime", "datetime"), ("DateTimeField", "datetime"), ("timestamp", "datetime"),
-        ("date", "date"), ("boolean", "boolean"), ("BooleanField", "boolean"),
-        ("string", "string"), ("CharField", "string"), ("text", "string"),
+        ("integer", "integer"),
+        ("IntegerField", "integer"),
+        ("primary key", "integer"),
+        ("AutoField", "integer"),
+        ("relation", "fk"),
+        ("ForeignKey", "fk"),
+        ("join field", "fk"),
+        ("decimal", "decimal"),
+        ("DecimalField", "decimal"),
+        ("number", "decimal"),
+        ("datetime", "datetime"),
+        ("DateTimeField", "datetime"),
+        ("timestamp", "datetime"),
+        ("date", "date"),
+        ("boolean", "boolean"),
+        ("BooleanField", "boolean"),
+        ("string", "string"),
+        ("CharField", "string"),
+        ("text", "string"),
     ],
 )
 def test_every_plausible_type_spelling_is_understood(type_name, kind):
@@ -27,17 +40,21 @@ def test_every_plausible_type_spelling_is_understood(type_name, kind):
 
 def test_schema_types_from_describe():
     """integer, number, boolean, date-time, date and string with maxLength; id required."""
-    schema = describe_to_schema({"fields": {
-        "id": {"type": "primary key", "required": True},
-        "facility_id": {"type": "relation", "required": True},
-        "status_id": {"type": "integer"},
-        "ord_qty": {"type": "decimal"},
-        "stop_ship_flg": {"type": "boolean"},
-        "mod_ts": {"type": "datetime"},
-        "ord_date": {"type": "date"},
-        "order_nbr": {"type": "string", "max_length": 50},
-        "order_dtl_set": {"type": "set"},
-    }})
+    schema = describe_to_schema(
+        {
+            "fields": {
+                "id": {"type": "primary key", "required": True},
+                "facility_id": {"type": "relation", "required": True},
+                "status_id": {"type": "integer"},
+                "ord_qty": {"type": "decimal"},
+                "stop_ship_flg": {"type": "boolean"},
+                "mod_ts": {"type": "datetime"},
+                "ord_date": {"type": "date"},
+                "order_nbr": {"type": "string", "max_length": 50},
+                "order_dtl_set": {"type": "set"},
+            }
+        }
+    )
     props = schema["properties"]
     assert props["id"] == {"type": "integer"}
     assert props["facility_id"]["type"] == ["integer", "null"]

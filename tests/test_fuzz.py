@@ -40,9 +40,14 @@ SCHEMA = {
 
 def make_stream(auth_method: str = "basic") -> WMSStream:
     credentials = (
-        {"username": "etl", "password": "etl-password"} if auth_method == "basic" else
-        {"auth_method": "oauth2", "oauth_client_id": "c", "oauth_client_secret": "s",
-         "oauth_token_url": "https://idcs.example.com/oauth2/v1/token"}
+        {"username": "etl", "password": "etl-password"}
+        if auth_method == "basic"
+        else {
+            "auth_method": "oauth2",
+            "oauth_client_id": "c",
+            "oauth_client_secret": "s",
+            "oauth_token_url": "https://idcs.example.com/oauth2/v1/token",
+        }
     )
     tap = TapOracleWMS(config={"base_url": BASE, **credentials}, validate_config=True, setup_mapper=False)
     return WMSStream(tap, name="inventory", schema=SCHEMA)
@@ -72,31 +77,63 @@ json_values = st.recursive(
 )
 timestamps = st.datetimes(timezones=st.none() | st.timezones()).map(lambda d: d.isoformat())
 field_values = json_values | timestamps | st.sampled_from(["", "NaN", "-0", "1e999", "2024-02-30T00:00:00"])
-rows = st.dictionaries(st.sampled_from([*SCHEMA["properties"], "url", "extra_set", "new_field"]),
-                       field_values, max_size=9)
+rows = st.dictionaries(
+    st.sampled_from([*SCHEMA["properties"], "url", "extra_set", "new_field"]), field_values, max_size=9
+)
 page_bodies = st.one_of(
     st.binary(max_size=300),
     json_values.map(lambda v: json.dumps(v).encode()),
-    st.builds(lambda results, nxt, extra: json.dumps({"results": results, "next_page": nxt, **extra})
-              .encode(),
-              st.lists(rows | json_values, max_size=4),
-              st.none() | st.text(max_size=40) | st.integers() | st.just(f"{BASE}/wms/lgfapi/v10/x?cursor=1"),
-              st.dictionaries(st.sampled_from(["code", "message", "detail", "details", "result_count"]),
-                              json_values, max_size=3)),
-    st.sampled_from([b"<html><body>Sign in</body></html>", b"  <!DOCTYPE html>", b'{"results": [', b"",
-                     b"\xef\xbb\xbf{}", b"null", b'{"results": null}', b"[" * 5000, b'{"a":' * 3000]),
+    st.builds(
+        lambda results, nxt, extra: json.dumps({"results": results, "next_page": nxt, **extra}).encode(),
+        st.lists(rows | json_values, max_size=4),
+        st.none() | st.text(max_size=40) | st.integers() | st.just(f"{BASE}/wms/lgfapi/v10/x?cursor=1"),
+        st.dictionaries(
+            st.sampled_from(["code", "message", "detail", "details", "result_count"]), json_values, max_size=3
+        ),
+    ),
+    st.sampled_from(
+        [
+            b"<html><body>Sign in</body></html>",
+            b"  <!DOCTYPE html>",
+            b'{"results": [',
+            b"",
+            b"\xef\xbb\xbf{}",
+            b"null",
+            b'{"results": null}',
+            b"[" * 5000,
+            b'{"a":' * 3000,
+        ]
+    ),
 )
-content_types = st.sampled_from(["application/json", "application/json; charset=utf-8", "text/html",
-                                 "text/plain", "TEXT/HTML; charset=iso-8859-1", "", "application/xml"])
-statuses = st.sampled_from([200, 201, 204, 301, 400, 401, 403, 404, 405, 408, 409, 429, 500, 502, 503, 504]
-                           ) | st.integers(min_value=100, max_value=599)
-queries = st.dictionaries(st.sampled_from(["page_size", "cursor", "password", "access_token", "mod_ts__gte"]),
-                          st.text(max_size=20), max_size=3)
+content_types = st.sampled_from(
+    [
+        "application/json",
+        "application/json; charset=utf-8",
+        "text/html",
+        "text/plain",
+        "TEXT/HTML; charset=iso-8859-1",
+        "",
+        "application/xml",
+    ]
+)
+statuses = st.sampled_from(
+    [200, 201, 204, 301, 400, 401, 403, 404, 405, 408, 409, 429, 500, 502, 503, 504]
+) | st.integers(min_value=100, max_value=599)
+queries = st.dictionaries(
+    st.sampled_from(["page_size", "cursor", "password", "access_token", "mod_ts__gte"]),
+    st.text(max_size=20),
+    max_size=3,
+)
 
 
 @FUZZ
-@given(status=statuses, body=page_bodies, ctype=content_types, query=queries,
-       auth=st.sampled_from(["basic", "oauth2"]))
+@given(
+    status=statuses,
+    body=page_bodies,
+    ctype=content_types,
+    query=queries,
+    auth=st.sampled_from(["basic", "oauth2"]),
+)
 def test_any_response_yields_rows_or_an_api_error(status, body, ctype, query, auth):
     """validate_response then parse_response: rows (objects) or Retriable/FatalAPIError, nothing else."""
     stream = STREAMS[auth]

@@ -30,8 +30,11 @@ def list_requests(sandbox, entity: str):
 
 def oauth_config(sandbox, *entities, **overrides):
     settings = {
-        "auth_method": "oauth2", "username": None, "password": None,
-        "oauth_client_id": "sandbox-client", "oauth_client_secret": "sandbox-secret",
+        "auth_method": "oauth2",
+        "username": None,
+        "password": None,
+        "oauth_client_id": "sandbox-client",
+        "oauth_client_secret": "sandbox-secret",
         "oauth_token_url": sandbox.token_url,
     }
     return tap_config(sandbox, *entities, **{**settings, **overrides})

@@ -40,7 +40,9 @@ def killed_run(config: dict, state: dict | None, kill_after: int, tmp_path: Path
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
         [TAP, "--config", str(config_file), "--state", str(state_file)],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=env,
     )
     records: list[dict] = []
     last_state = state

@@ -54,8 +54,11 @@ def union(*outputs):
 def tie_straddles(truth, page_size):
     """Page boundaries (in mod_ts,id order) where the rows either side share one mod_ts."""
     order = sorted(truth, key=lambda r: (instant(r["mod_ts"]), r["id"]))
-    return [k for k in range(page_size, len(order), page_size)
-            if instant(order[k - 1]["mod_ts"]) == instant(order[k]["mod_ts"])]
+    return [
+        k
+        for k in range(page_size, len(order), page_size)
+        if instant(order[k - 1]["mod_ts"]) == instant(order[k]["mod_ts"])
+    ]
 
 
 def run_start(sandbox):
@@ -85,13 +88,17 @@ def test_resuming_from_any_record_inside_a_tie_loses_no_row(sandbox, page_size, 
     sandbox.reset()
     sandbox.activity(entity=ENTITY, inserts=tie, updates=tie, deletes=0)
     settle()
-    config = tap_config(sandbox, ENTITY, page_size=page_size, lookback_seconds=0,
-                        sequenced_ordering="honoured")
+    config = tap_config(
+        sandbox, ENTITY, page_size=page_size, lookback_seconds=0, sequenced_ordering="honoured"
+    )
     full = sync(config)
     records = full.records(ENTITY)
     kept = records[: int(cut * len(records))]
-    state = {"bookmarks": {ENTITY: {"replication_key": "mod_ts",
-                                    "replication_key_value": kept[-1]["mod_ts"]}}} if kept else None
+    state = (
+        {"bookmarks": {ENTITY: {"replication_key": "mod_ts", "replication_key_value": kept[-1]["mod_ts"]}}}
+        if kept
+        else None
+    )
     resumed = sync(config, state=state)
     assert_nothing_lost(kept + resumed.records(ENTITY), sandbox.truth(ENTITY), full.schema(ENTITY))
 
@@ -135,8 +142,9 @@ def test_any_activity_burst_pattern_is_caught_up_by_the_next_run(
     sandbox.reset()
     sandbox.configure(latency_ms=5)
     config = tap_config(sandbox, ENTITY, page_size=page_size, lookback_seconds=0)
-    sandbox.start_activity(interval_s=interval, entities=[ENTITY], inserts=inserts,
-                           updates=updates, deletes=0)
+    sandbox.start_activity(
+        interval_s=interval, entities=[ENTITY], inserts=inserts, updates=updates, deletes=0
+    )
     try:
         first = sync(config)
     finally:
@@ -228,8 +236,7 @@ def test_full_then_incremental_run_hold_the_truth_in_every_gap_reality(
 ):
     """Ordering honoured or ignored x naive or offset date-times x look-back 0 or 300 s."""
     sandbox.configure(sequenced_ordering=ordering, datetime_output=datetimes)
-    config = tap_config(sandbox, ENTITY, page_size=9, lookback_seconds=lookback,
-                        tenant_timezone=NEW_YORK)
+    config = tap_config(sandbox, ENTITY, page_size=9, lookback_seconds=lookback, tenant_timezone=NEW_YORK)
     first = sync(config)
     schema = first.schema(ENTITY)
     assert_nothing_lost(first.records(ENTITY), sandbox.truth(ENTITY), schema, NEW_YORK)
@@ -273,8 +280,10 @@ def backdate(sandbox, entity, ids, when):
     micros = int(when.timestamp() * 1_000_000)
     marks = ",".join(str(int(i)) for i in ids)
     with sandbox.state.lock:
-        sandbox.state.conn.execute(f'UPDATE "{entity}" SET mod_ts = ? WHERE id IN ({marks})',  # noqa: S608
-                                   (micros,))
+        sandbox.state.conn.execute(
+            f'UPDATE "{entity}" SET mod_ts = ? WHERE id IN ({marks})',  # noqa: S608
+            (micros,),
+        )
         data.refresh_ts_text(sandbox.state.conn, BY_NAME[entity], f"id IN ({marks})")
 
 
@@ -293,8 +302,7 @@ def full_table_catalog(config, entity):
 
 
 def activate_versions(out, entity):
-    return [m["version"] for m in out.messages
-            if m["type"] == "ACTIVATE_VERSION" and m["stream"] == entity]
+    return [m["version"] for m in out.messages if m["type"] == "ACTIVATE_VERSION" and m["stream"] == entity]
 
 
 def test_full_table_sync_activates_a_version_without_the_deleted_rows(sandbox):
@@ -327,8 +335,11 @@ def test_full_table_sync_has_no_mod_ts_bounds_even_with_a_bookmark(sandbox):
     """FULL_TABLE reads by id with neither mod_ts__lt nor mod_ts__gte, so no current row is left out."""
     config = tap_config(sandbox, ENTITY, emit_activate_version_messages=True, page_size=20)
     catalog = full_table_catalog(config, ENTITY)
-    state = {"bookmarks": {ENTITY: {"replication_key": "mod_ts",
-                                    "replication_key_value": "2030-01-01T00:00:00+00:00"}}}
+    state = {
+        "bookmarks": {
+            ENTITY: {"replication_key": "mod_ts", "replication_key_value": "2030-01-01T00:00:00+00:00"}
+        }
+    }
     sandbox.clear_requests()
     sync(config, catalog=catalog, state=state)
     pages = page_requests(sandbox, ENTITY)
@@ -395,9 +406,11 @@ def test_unknown_field_is_dropped_with_one_warning_naming_it(sandbox, inject, ca
 def test_wrong_type_is_coerced_when_lossless_and_nulled_otherwise_with_one_warning_per_field(
     sandbox, inject, caplog
 ):
-    """"7" in an integer column becomes 7; "abc" in a number column, or a bad date-time, becomes null."""
-    inject((90001, {"seq_nbr": "7", "cost": "abc", "create_ts": "yesterday", "mod_user": 12345}),
-           (90002, {"cost": "xyz"}))
+    """ "7" in an integer column becomes 7; "abc" in a number column, or a bad date-time, becomes null."""
+    inject(
+        (90001, {"seq_nbr": "7", "cost": "abc", "create_ts": "yesterday", "mod_user": 12345}),
+        (90002, {"cost": "xyz"}),
+    )
     out = sync(tap_config(sandbox, ENTITY))
     bad = {r["id"]: r for r in out.records(ENTITY) if r["id"] in (90001, 90002)}
     assert bad[90001]["seq_nbr"] == 7

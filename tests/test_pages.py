@@ -9,7 +9,7 @@ from singer_sdk import RESTStream
 from singer_sdk.exceptions import RetriableAPIError
 from tapruns import sync, tap_config
 
-from tap_oracle_wms import pages
+from tap_oracle_wms import pages, throttle
 from tap_oracle_wms.client import WMSStream
 from tap_oracle_wms.tap import TapOracleWMS
 
@@ -95,7 +95,7 @@ def throttled_sync(sandbox) -> tuple[list, int]:
 def test_throttled_server_lowers_requests_in_flight(sandbox, monkeypatch):
     """On 429 the requests in flight are lowered, so far fewer requests are refused than at a fixed 4."""
     adaptive_rows, adaptive = throttled_sync(sandbox)
-    monkeypatch.setattr(pages.Throttle, "lower", lambda self, epoch: None)
+    monkeypatch.setattr(throttle.Throttle, "lower", lambda self, epoch: None)
     fixed_rows, fixed = throttled_sync(sandbox)
     assert adaptive_rows == fixed_rows
     assert adaptive * 10 <= fixed, (adaptive, fixed)  # measured: ~4 vs ~240
@@ -103,17 +103,17 @@ def test_throttled_server_lowers_requests_in_flight(sandbox, monkeypatch):
 
 def test_throttle_halves_once_per_burst_and_recovers_slowly():
     """One burst of 429s halves the limit once; it climbs back by one per calm spell, up to the setting."""
-    throttle = pages.Throttle(4)
-    epochs = [throttle.acquire() for _ in range(4)]
+    limiter = throttle.Throttle(4)
+    epochs = [limiter.acquire() for _ in range(4)]
     for epoch in epochs:
-        throttle.release(epoch, throttled=True)
-    assert throttle.limit == 2
-    for _ in range(pages.RAISE_AFTER):
-        throttle.release(throttle.acquire(), throttled=False)
-    assert throttle.limit == 3
+        limiter.release(epoch, throttled=True)
+    assert limiter.limit == 2
+    for _ in range(throttle.RAISE_AFTER):
+        limiter.release(limiter.acquire(), throttled=False)
+    assert limiter.limit == 3
     for _ in range(10):
-        throttle.release(throttle.acquire(), throttled=True)
-    assert throttle.limit == 1
-    for _ in range(10 * pages.RAISE_AFTER):
-        throttle.release(throttle.acquire(), throttled=False)
-    assert throttle.limit == 4
+        limiter.release(limiter.acquire(), throttled=True)
+    assert limiter.limit == 1
+    for _ in range(10 * throttle.RAISE_AFTER):
+        limiter.release(limiter.acquire(), throttled=False)
+    assert limiter.limit == 4

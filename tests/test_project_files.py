@@ -11,6 +11,7 @@ from tap_oracle_wms.tap import TapOracleWMS
 
 ROOT = Path(__file__).resolve().parent.parent
 
+
 def _sdk_builtin_settings() -> set[str]:
     """Settings the SDK adds to every tap (stream maps, flattening, batch...): not ours to list."""
     schema: dict = {"properties": {}}
@@ -25,9 +26,12 @@ SECRETS = {n for n, p in TapOracleWMS.config_jsonschema["properties"].items() if
 def about_settings_table() -> str:
     about = subprocess.run(
         [sys.executable, "-m", "tap_oracle_wms", "--about", "--format=markdown"],
-        capture_output=True, text=True, check=True, timeout=60,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     ).stdout
-    return about[about.index("| Setting |"): about.index("\n\n", about.index("| Setting |"))]
+    return about[about.index("| Setting |") : about.index("\n\n", about.index("| Setting |"))]
 
 
 def test_readme_settings_table_is_the_about_output():
@@ -38,18 +42,19 @@ def test_readme_settings_table_is_the_about_output():
 def test_meltano_yml_declares_every_setting_and_marks_secrets_sensitive():
     """Every tap setting is a Meltano setting; passwords and secrets are sensitive."""
     text = (ROOT / "meltano.yml").read_text()
-    extractor = text[text.index("- name: tap-oracle-wms\n"): text.index("- name: tap-oracle-wms--full-sync")]
+    extractor = text[text.index("- name: tap-oracle-wms\n") : text.index("- name: tap-oracle-wms--full-sync")]
     declared = set(re.findall(r"^    - name: (\w+)", extractor, flags=re.MULTILINE))
     assert declared >= OWN_SETTINGS
     for secret in SECRETS:
-        block = extractor[extractor.index(f"- name: {secret}\n"):].split("- name:")[1]
+        block = extractor[extractor.index(f"- name: {secret}\n") :].split("- name:")[1]
         assert "sensitive: true" in block, secret
 
 
 def test_env_example_lists_every_setting_without_secret_values():
     """.env.example names every TAP_ORACLE_WMS_* variable; secret ones are left empty."""
     lines = dict(
-        line.split("=", 1) for line in (ROOT / ".env.example").read_text().splitlines()
+        line.split("=", 1)
+        for line in (ROOT / ".env.example").read_text().splitlines()
         if line.startswith("TAP_ORACLE_WMS_")
     )
     assert {f"TAP_ORACLE_WMS_{name.upper()}" for name in OWN_SETTINGS} <= set(lines)

@@ -47,8 +47,12 @@ def debug_run(tmp_path: Path, config: dict, *args: str) -> TapRun:
     """One run with every kind of debug logging on."""
     log_config = tmp_path / "logging.yml"
     log_config.write_text(LOG_CONFIG)
-    env = {"TAP_ORACLE_WMS_LOGLEVEL": "debug", "TAP_ORACLE_WMS_LOG_LEVEL": "debug", "LOGLEVEL": "DEBUG",
-           "SINGER_SDK_LOG_CONFIG": str(log_config)}
+    env = {
+        "TAP_ORACLE_WMS_LOGLEVEL": "debug",
+        "TAP_ORACLE_WMS_LOG_LEVEL": "debug",
+        "LOGLEVEL": "DEBUG",
+        "SINGER_SDK_LOG_CONFIG": str(log_config),
+    }
     return run_tap(tmp_path, {k: v for k, v in config.items() if v is not None}, *args, env=env)
 
 
@@ -61,9 +65,15 @@ def assert_no_secret(run: TapRun, secrets: list[str]) -> None:
 
 
 def oauth2(sandbox, *entities, **overrides) -> dict:
-    settings = {"auth_method": "oauth2", "username": None, "password": None,
-                "oauth_client_id": "sandbox-client", "oauth_client_secret": CLIENT_SECRET,
-                "oauth_token_url": sandbox.token_url, **overrides}
+    settings = {
+        "auth_method": "oauth2",
+        "username": None,
+        "password": None,
+        "oauth_client_id": "sandbox-client",
+        "oauth_client_secret": CLIENT_SECRET,
+        "oauth_token_url": sandbox.token_url,
+        **overrides,
+    }
     return tap_config(sandbox, *entities, **settings)
 
 
@@ -143,8 +153,9 @@ def test_rejected_client_secret_is_not_echoed(tmp_path, sandbox):
 # --- --about and Meltano ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("about", [["--about"], ["--about", "--format", "json"],
-                                   ["--about", "--format", "markdown"]])
+@pytest.mark.parametrize(
+    "about", [["--about"], ["--about", "--format", "json"], ["--about", "--format", "markdown"]]
+)
 def test_about_shows_no_configured_secret(tmp_path, sandbox, about):
     """--about describes the settings; it never prints configured values."""
     config = tap_config(sandbox, "wave", password="ab0ut-pa55word")
@@ -160,14 +171,20 @@ def test_meltano_config_listing_redacts_secrets():
     env = {**os.environ, "TAP_ORACLE_WMS_OAUTH_CLIENT_SECRET": "env-5ecret-value"}
     outputs = []
     for command in (["config", "list", "tap-oracle-wms"], ["config", "print", "tap-oracle-wms"]):
-        done = subprocess.run([meltano, "--environment=sandbox", *command], capture_output=True,
-                              env=env, cwd=ROOT, timeout=300, check=False)
+        done = subprocess.run(
+            [meltano, "--environment=sandbox", *command],
+            capture_output=True,
+            env=env,
+            cwd=ROOT,
+            timeout=300,
+            check=False,
+        )
         assert done.returncode == 0, done.stderr.decode()[-2000:]
         outputs.append(done.stdout + done.stderr)
     listing, printed = outputs
     assert b"password" in listing
     assert b"(redacted)" in listing
-    assert json.loads(printed[printed.index(b"{"):printed.rindex(b"}") + 1])["password"] == "*****"
+    assert json.loads(printed[printed.index(b"{") : printed.rindex(b"}") + 1])["password"] == "*****"
     for output in outputs:
         assert PASSWORD.encode() not in output
         assert b"env-5ecret-value" not in output
@@ -178,8 +195,11 @@ def test_meltano_config_listing_redacts_secrets():
 
 def test_log_records_of_any_logger_are_redacted(caplog):
     """Known secret values, Basic/Bearer credentials and token fields are masked in every log record."""
-    TapOracleWMS(config={"base_url": "https://wms.example.com/env", "username": "etl",
-                         "password": "L0g-pa55word"}, validate_config=True, setup_mapper=False)
+    TapOracleWMS(
+        config={"base_url": "https://wms.example.com/env", "username": "etl", "password": "L0g-pa55word"},
+        validate_config=True,
+        setup_mapper=False,
+    )
     credential = basic("etl", "L0g-pa55word")
     with caplog.at_level(logging.DEBUG):
         headers = {"Authorization": f"Basic {credential}"}
@@ -199,6 +219,8 @@ def test_log_records_of_any_logger_are_redacted(caplog):
 def test_redaction_leaves_ordinary_text_alone():
     """Words around auth (Basic auth, bearer tokens, password settings) are not mistaken for secrets."""
     register_secrets({"password": "x"})  # too short to redact by value: it would blank out letters
-    text = ("Basic authentication failed; check username and password. The Bearer token expired. "
-            "oauth_token_url https://idcs.example.com/oauth2/v1/token")
+    text = (
+        "Basic authentication failed; check username and password. The Bearer token expired. "
+        "oauth_token_url https://idcs.example.com/oauth2/v1/token"
+    )
     assert redact(text) == text

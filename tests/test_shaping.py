@@ -68,7 +68,8 @@ def test_mod_ts_is_the_same_instant_in_utc(sandbox):
     for record in out.records("order_hdr"):
         assert record["mod_ts"].endswith("+00:00")
         assert dt.datetime.fromisoformat(record["mod_ts"]) == dt.datetime.fromisoformat(
-            truth[record["id"]]["mod_ts"])
+            truth[record["id"]]["mod_ts"]
+        )
 
 
 def test_naive_date_times_get_the_tenant_zone(sandbox):
@@ -90,7 +91,7 @@ def test_set_links_dropped_by_default(sandbox):
 
 
 def test_blank_strings_stay_blank(sandbox):
-    """"" is a value, not null: the tap passes blank strings through."""
+    """ "" is a value, not null: the tap passes blank strings through."""
     out = sync(tap_config(sandbox, "order_hdr"))
     truth = {r["id"]: r for r in sandbox.truth("order_hdr")}
     blanks = [(r["id"], k) for r in truth.values() for k, v in r.items() if v == ""]

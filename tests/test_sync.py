@@ -44,8 +44,9 @@ def test_records_validate_against_their_schema(sandbox):
     for entity in CORE:
         validator = Draft7Validator(out.schema(entity), format_checker=FormatChecker())
         for record in out.records(entity):
-            validator.validate({k: float(v) if type(v).__name__ == "Decimal" else v
-                                for k, v in record.items()})
+            validator.validate(
+                {k: float(v) if type(v).__name__ == "Decimal" else v for k, v in record.items()}
+            )
 
 
 def test_final_state_bookmarks_the_greatest_mod_ts(sandbox):
@@ -86,8 +87,11 @@ def test_bookmark_rows_are_read_again_so_ties_are_never_skipped(sandbox):
 
 def test_lower_bound_is_the_bookmark_minus_the_lookback_window(sandbox):
     """mod_ts__gte = bookmark - lookback_seconds, in whole seconds with an offset."""
-    state = {"bookmarks": {"wave": {"replication_key": "mod_ts",
-                                    "replication_key_value": "2026-01-10T12:00:30.500000+00:00"}}}
+    state = {
+        "bookmarks": {
+            "wave": {"replication_key": "mod_ts", "replication_key_value": "2026-01-10T12:00:30.500000+00:00"}
+        }
+    }
     sync(tap_config(sandbox, "wave", lookback_seconds=600), state=state)
     first_page = page_requests(sandbox, "wave")[0]
     assert first_page.query["mod_ts__gte"] == "2026-01-10T11:50:30+00:00"

@@ -21,8 +21,9 @@ from tap_oracle_wms.tap import TapOracleWMS
 if TYPE_CHECKING:
     from pathlib import Path
 
-HTTP_REFUSED = ("base_url must use https:// (http:// is allowed only for loopback hosts or with "
-                "allow_insecure_http=true)")
+HTTP_REFUSED = (
+    "base_url must use https:// (http:// is allowed only for loopback hosts or with allow_insecure_http=true)"
+)
 
 
 def stream_of(config: dict) -> WMSStream:
@@ -32,8 +33,12 @@ def stream_of(config: dict) -> WMSStream:
 
 
 def tenant(**overrides) -> dict:
-    return {"base_url": "https://xx.wms.ocs.oraclecloud.com/myenv", "username": "etl",
-            "password": "etl-password", **overrides}
+    return {
+        "base_url": "https://xx.wms.ocs.oraclecloud.com/myenv",
+        "username": "etl",
+        "password": "etl-password",
+        **overrides,
+    }
 
 
 # --- verification settings ------------------------------------------------------------------------
@@ -56,8 +61,12 @@ def test_missing_ca_bundle_is_a_config_error(tmp_path, sandbox):
     """A ca_bundle path that is no readable file stops the run before any request."""
     missing = tmp_path / "nope.pem"
     run = run_tap(tmp_path, tap_config(sandbox, "wave", ca_bundle=str(missing)))
-    assert_one_line_failure(run, f"configuration error: ca_bundle must be the path of a readable CA bundle "
-                            f"(PEM) file, got '{missing}' (no such readable file)", 2)
+    assert_one_line_failure(
+        run,
+        f"configuration error: ca_bundle must be the path of a readable CA bundle "
+        f"(PEM) file, got '{missing}' (no such readable file)",
+        2,
+    )
     assert sandbox.requests == []
 
 
@@ -93,9 +102,13 @@ def test_http_to_look_alike_hosts_is_refused(host):
 
 def test_http_token_url_to_a_non_loopback_host_is_refused():
     """The client secret goes to oauth_token_url, so it needs https:// too."""
-    config = {"base_url": "https://xx.wms.ocs.oraclecloud.com/myenv", "auth_method": "oauth2",
-              "oauth_client_id": "c", "oauth_client_secret": "s",
-              "oauth_token_url": "http://idcs.example.com/oauth2/v1/token"}
+    config = {
+        "base_url": "https://xx.wms.ocs.oraclecloud.com/myenv",
+        "auth_method": "oauth2",
+        "oauth_client_id": "c",
+        "oauth_client_secret": "s",
+        "oauth_token_url": "http://idcs.example.com/oauth2/v1/token",
+    }
     assert settings_errors(config) == [
         "oauth_token_url must use https:// (http:// is allowed only for loopback hosts or with "
         "allow_insecure_http=true)"
@@ -112,9 +125,28 @@ def certificate(tmp_path_factory) -> tuple[Path, Path]:
     assert openssl, "the TLS tests need the openssl command"
     folder = tmp_path_factory.mktemp("tls")
     cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
-                    "-out", str(cert), "-days", "2", "-subj", "/CN=127.0.0.1",
-                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    subprocess.run(
+        [
+            openssl,
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "2",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+    )
     return cert, key
 
 
@@ -126,8 +158,11 @@ def tls_proxy(certificate, sandbox):
 
     class Forward(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            answer = requests.get(upstream + self.path, timeout=30,
-                                  headers={"Authorization": self.headers.get("Authorization", "")})
+            answer = requests.get(
+                upstream + self.path,
+                timeout=30,
+                headers={"Authorization": self.headers.get("Authorization", "")},
+            )
             body = answer.content
             self.send_response(answer.status_code)
             self.send_header("Content-Type", answer.headers.get("Content-Type", "application/json"))
@@ -154,8 +189,12 @@ def test_untrusted_certificate_is_refused_with_one_line(tmp_path, sandbox, tls_p
     config = tap_config(sandbox, "wave", base_url=tls_proxy, max_retries=0)
     run = run_tap(tmp_path, config, "--discover")
     host = tls_proxy.split("/")[2]
-    assert_one_line_failure(run, f"sync failed: TLS certificate verification failed for {host}; if a proxy "
-                            "re-signs TLS traffic, set ca_bundle to its CA certificate file", 1)
+    assert_one_line_failure(
+        run,
+        f"sync failed: TLS certificate verification failed for {host}; if a proxy "
+        "re-signs TLS traffic, set ca_bundle to its CA certificate file",
+        1,
+    )
     assert sandbox.requests == []
 
 

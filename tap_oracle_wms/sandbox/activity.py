@@ -17,8 +17,7 @@ from tap_oracle_wms.sandbox import data
 from tap_oracle_wms.sandbox.entities import BY_NAME, Entity
 from tap_oracle_wms.sandbox.state import State
 
-CORE = ("inventory", "order_hdr", "order_dtl", "allocation", "location", "ib_shipment", "wave",
-        "item")
+CORE = ("inventory", "order_hdr", "order_dtl", "allocation", "location", "ib_shipment", "wave", "item")
 
 
 def base_entity(name: str) -> Entity:
@@ -40,15 +39,17 @@ def pick_ids(state: State, entity: Entity, k: int, rng: random.Random) -> list[i
     for _ in range(k * 4):
         if len(found) >= k or top == 0:
             break
-        row = conn.execute(f'SELECT id FROM "{entity.name}" WHERE id >= ? ORDER BY id LIMIT 1',
-                           (rng.randint(1, top),)).fetchone()
+        row = conn.execute(
+            f'SELECT id FROM "{entity.name}" WHERE id >= ? ORDER BY id LIMIT 1', (rng.randint(1, top),)
+        ).fetchone()
         if row:
             found.add(row[0])
     return sorted(found)
 
 
-def burst(state: State, entity: str = "inventory", inserts: int = 5, updates: int = 20,
-          deletes: int = 2) -> dict[str, Any]:
+def burst(
+    state: State, entity: str = "inventory", inserts: int = 5, updates: int = 20, deletes: int = 2
+) -> dict[str, Any]:
     """One burst of activity on one entity; returns the ids touched and the shared mod_ts."""
     target = base_entity(entity)
     counts = data.counts_for(state.config.scale)
@@ -68,14 +69,18 @@ def burst(state: State, entity: str = "inventory", inserts: int = 5, updates: in
                 sets += ", mod_ts = ?, mod_user = 'ACTIVITY'" if has_mod else ""
                 args = (now, now) if has_mod else (now,)
                 conn.execute(f'UPDATE "{target.name}" SET {sets} WHERE id > ?', (*args, top))
-                inserted = [r[0] for r in conn.execute(
-                    f'SELECT id FROM "{target.name}" WHERE id > ? ORDER BY id', (top,))]
+                inserted = [
+                    r[0]
+                    for r in conn.execute(f'SELECT id FROM "{target.name}" WHERE id > ? ORDER BY id', (top,))
+                ]
             updated = pick_ids(state, target, updates, rng) if has_mod and updates > 0 else []
             mod_ts = state.now_us() if updated else None
             if updated:
                 marks = ",".join("?" * len(updated))
-                conn.execute(f'UPDATE "{target.name}" SET mod_ts = ?, mod_user = \'ACTIVITY\' '
-                             f"WHERE id IN ({marks})", (mod_ts, *updated))
+                conn.execute(
+                    f"UPDATE \"{target.name}\" SET mod_ts = ?, mod_user = 'ACTIVITY' WHERE id IN ({marks})",
+                    (mod_ts, *updated),
+                )
             deleted = pick_ids(state, target, deletes, rng) if deletes > 0 else []
             deleted = [i for i in deleted if i not in updated and i not in inserted]
             if deleted:
@@ -88,12 +93,23 @@ def burst(state: State, entity: str = "inventory", inserts: int = 5, updates: in
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-    return {"entity": target.name, "inserted_ids": inserted, "updated_ids": updated,
-            "deleted_ids": deleted, "mod_ts_us": mod_ts}
+    return {
+        "entity": target.name,
+        "inserted_ids": inserted,
+        "updated_ids": updated,
+        "deleted_ids": deleted,
+        "mod_ts_us": mod_ts,
+    }
 
 
-def start(state: State, interval_s: float = 0.05, entities: list[str] | None = None,
-          inserts: int = 1, updates: int = 5, deletes: int = 0) -> None:
+def start(
+    state: State,
+    interval_s: float = 0.05,
+    entities: list[str] | None = None,
+    inserts: int = 1,
+    updates: int = 5,
+    deletes: int = 0,
+) -> None:
     """Run bursts continuously in a daemon thread until stop()."""
     stop(state)
     names = list(entities or CORE)

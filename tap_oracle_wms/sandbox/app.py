@@ -31,8 +31,9 @@ Endpoint = Callable[[Request], Awaitable[Response]]
 API_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 
 
-def error(status: int, code: str, message: str, details: Any = None,
-          headers: dict[str, str] | None = None) -> Response:
+def error(
+    status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
+) -> Response:
     """The documented error body {reference, code, message, details} (wms-api.md 4.2)."""
     body = {"reference": str(uuid.uuid4()), "code": code, "message": message}
     if details is not None:
@@ -42,8 +43,7 @@ def error(status: int, code: str, message: str, details: Any = None,
 
 def json_text(body: str, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """A response whose JSON body is already text."""
-    return Response(body.encode(), status_code=status, headers=headers,
-                    media_type="application/json")
+    return Response(body.encode(), status_code=status, headers=headers, media_type="application/json")
 
 
 def authenticate(state: State, request: Request) -> User | Response:
@@ -68,8 +68,9 @@ def authenticate(state: State, request: Request) -> User | Response:
         if entry[1] < time.monotonic():
             return error(401, "AUTHENTICATION_FAILED", "Access token expired.")
         return USERS[entry[0]]
-    return error(401, "AUTHENTICATION_FAILED", "Authentication credentials were not provided.",
-                 headers=challenge)
+    return error(
+        401, "AUTHENTICATION_FAILED", "Authentication credentials were not provided.", headers=challenge
+    )
 
 
 def api_handler(state: State) -> Endpoint:
@@ -256,6 +257,7 @@ def create_app(state: State) -> Gate:
         Route("/{env}/wms/lgfapi/{version}/{rest:path}", api, methods=API_METHODS),
         *admin_routes(state),
     ]
+
     async def crash(_: Request, exc: Exception) -> Response:
         return error(500, "INTERNAL_ERROR", f"Unhandled error: {type(exc).__name__}")
 

@@ -27,7 +27,7 @@ HELP = {
     "page_size_over_max": "page_size above 1250 is clamped to 1250, or rejected with 400",
     "catalog_shape": "entity/ answers a flat {name: url} object, or a JSON list of names",
     "describe_dialect": "describe field types: lgf ('relation', 'datetime', ...) or django "
-                        "(ForeignKey, DateTimeField, ...)",
+    "(ForeignKey, DateTimeField, ...)",
     "datetime_output": "date-times with UTC offset, or naive local time of the user's facility",
     "token_ttl_s": "OAuth2 access-token lifetime in seconds (expires_in)",
     "rows_per_page": "default page_size (the API user's 'Rows per Page')",
@@ -40,7 +40,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="tap-oracle-wms-sandbox",
         description="Local Oracle WMS Cloud lgfapi v10 emulator for tap-oracle-wms. Knobs can "
-                    "also be changed at run time with POST /_admin/config (JSON body).",
+        "also be changed at run time with POST /_admin/config (JSON body).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     for f in dataclasses.fields(SandboxConfig):
@@ -69,8 +69,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     sandbox = Sandbox(cfg).start()
     print(f"base_url   {sandbox.base_url}")
     print(f"api        {sandbox.api_url}")
-    print(f"token_url  {sandbox.token_url}  (client {OAUTH_CLIENT[0]}/{OAUTH_CLIENT[1]}, "
-          f"scope {OAUTH_SCOPE})")
+    print(
+        f"token_url  {sandbox.token_url}  (client {OAUTH_CLIENT[0]}/{OAUTH_CLIENT[1]}, scope {OAUTH_SCOPE})"
+    )
     print(f"admin      {sandbox.root_url}/_admin/config")
     for user in USERS.values():
         print(f"user       {user.name}/{user.password}")

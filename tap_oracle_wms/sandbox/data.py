@@ -20,17 +20,28 @@ from tap_oracle_wms.sandbox.render import CACHED_TZ, text_column, ts_sql
 T_END_S = int(datetime(2025, 6, 30, tzinfo=timezone.utc).timestamp())
 SPAN_S = 400 * 86400
 T_START_S = T_END_S - SPAN_S
-SQL_TYPES = {"pk": "INTEGER PRIMARY KEY", "fk": "INTEGER", "status": "INTEGER", "int": "INTEGER",
-             "flg": "INTEGER", "ts": "INTEGER", "decimal": "TEXT", "string": "TEXT", "date": "TEXT",
-             "json": "TEXT"}
+SQL_TYPES = {
+    "pk": "INTEGER PRIMARY KEY",
+    "fk": "INTEGER",
+    "status": "INTEGER",
+    "int": "INTEGER",
+    "flg": "INTEGER",
+    "ts": "INTEGER",
+    "decimal": "TEXT",
+    "string": "TEXT",
+    "date": "TEXT",
+    "json": "TEXT",
+}
 
 CTS = f"(({T_START_S} + (i * {SPAN_S}) / N_self) * 1000000 + H1 % 3600000000)"
 # Bulk updates: every 4th group of G consecutive rows shares ONE mod_ts, later than all their
 # create_ts, so ties straddle page boundaries (wms-api.md 2.9).
-MTS = (f"(CASE ((i - 1) / G_self) % 4 WHEN 0 THEN min(({T_START_S} + (((i - 1) / G_self + 1)"
-       f" * G_self * {SPAN_S}) / N_self) * 1000000, {T_END_S * 1000000})"
-       " + 3600000000 + ((i - 1) / G_self) % 997 * 1000 + 123"
-       " WHEN 1 THEN CTS ELSE CTS + H2 % 1728000000000 END)")
+MTS = (
+    f"(CASE ((i - 1) / G_self) % 4 WHEN 0 THEN min(({T_START_S} + (((i - 1) / G_self + 1)"
+    f" * G_self * {SPAN_S}) / N_self) * 1000000, {T_END_S * 1000000})"
+    " + 3600000000 + ((i - 1) / G_self) % 997 * 1000 + 123"
+    " WHEN 1 THEN CTS ELSE CTS + H2 % 1728000000000 END)"
+)
 
 
 def row_count(entity: Entity, scale: int) -> int:
@@ -55,8 +66,7 @@ def group_size(n: int) -> int:
 def hash_sql(salt: int, seed: int) -> str:
     """SQL integer hash of the row number `i`, in 0..2**31-2 (salt mixed in before the square)."""
     x = f"(i + {salt * 1000003 + seed * 7777})"
-    return (f"((({x} % 1000003) * ({x} % 999983) * 7 + {x} * 2654435761) % 2147483647"
-            " * 48271 % 2147483647)")
+    return f"((({x} % 1000003) * ({x} % 999983) * 7 + {x} * 2654435761) % 2147483647 * 48271 % 2147483647)"
 
 
 def expand(sql: str, entity: Entity, counts: dict[str, int], seed: int) -> str:
@@ -99,8 +109,9 @@ def create_indexes(conn: sqlite3.Connection) -> None:
             conn.execute(f'CREATE INDEX "ix_{e.name}_{c}" ON "{e.name}" ("{c}")')
 
 
-def insert_rows(conn: sqlite3.Connection, entity: Entity, lo: int, hi: int,
-                counts: dict[str, int], seed: int) -> None:
+def insert_rows(
+    conn: sqlite3.Connection, entity: Entity, lo: int, hi: int, counts: dict[str, int], seed: int
+) -> None:
     """Generate rows lo..hi (row number = id) of one entity, then run its post updates."""
     fields = stored_fields(entity)
     names = ", ".join(f'"{f.name}"' for f in fields)
@@ -118,8 +129,10 @@ def insert_rows(conn: sqlite3.Connection, entity: Entity, lo: int, hi: int,
         if lo <= row["id"] <= hi:
             sets = ", ".join(f'"{k}" = ?' for k in row if k != "id")
             if sets:
-                conn.execute(f'UPDATE "{entity.name}" SET {sets} WHERE id = ?',
-                             [v for k, v in row.items() if k != "id"] + [row["id"]])
+                conn.execute(
+                    f'UPDATE "{entity.name}" SET {sets} WHERE id = ?',
+                    [v for k, v in row.items() if k != "id"] + [row["id"]],
+                )
     if entity.static:  # a fixed table holds exactly its declared rows
         ids = ",".join(str(row["id"]) for row in entity.static)
         conn.execute(f'DELETE FROM "{entity.name}" WHERE id BETWEEN {lo} AND {hi} AND id NOT IN ({ids})')
@@ -127,8 +140,11 @@ def insert_rows(conn: sqlite3.Connection, entity: Entity, lo: int, hi: int,
 
 def refresh_ts_text(conn: sqlite3.Connection, entity: Entity, where: str) -> None:
     """Re-render the cached date-time text columns of the rows matching `where` (see render.py)."""
-    sets = [f'"{text_column(f.name)}" = {ts_sql(f"{chr(34)}{f.name}{chr(34)}", CACHED_TZ)}'
-            for f in stored_fields(entity) if f.kind == "ts"]
+    sets = [
+        f'"{text_column(f.name)}" = {ts_sql(f"{chr(34)}{f.name}{chr(34)}", CACHED_TZ)}'
+        for f in stored_fields(entity)
+        if f.kind == "ts"
+    ]
     if sets:
         conn.execute(f'UPDATE "{entity.name}" SET {", ".join(sets)} WHERE {where}')
 

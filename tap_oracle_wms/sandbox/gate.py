@@ -17,10 +17,12 @@ from tap_oracle_wms.sandbox.state import RequestLogEntry, State
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
-FAULTS = {"500": (500, "INTERNAL_ERROR", "Unhandled server error."),
-          "503": (503, "SERVICE_UNAVAILABLE", "Service temporarily unavailable."),
-          "429": (429, "TOO_MANY_REQUESTS", "Too many requests."),
-          "409": (409, "RECORD_CHANGED", "Record changed by another user; retry.")}
+FAULTS = {
+    "500": (500, "INTERNAL_ERROR", "Unhandled server error."),
+    "503": (503, "SERVICE_UNAVAILABLE", "Service temporarily unavailable."),
+    "429": (429, "TOO_MANY_REQUESTS", "Too many requests."),
+    "409": (409, "RECORD_CHANGED", "Record changed by another user; retry."),
+}
 
 
 class ConnectionDroppedError(RuntimeError):
@@ -41,8 +43,9 @@ async def abort(send: Any) -> None:
     await asyncio.sleep(0.01)  # let the server notice the lost connection before we return
 
 
-async def send_error(send: Any, status: int, code: str, message: str,
-                     headers: list[tuple[bytes, bytes]] | None = None) -> None:
+async def send_error(
+    send: Any, status: int, code: str, message: str, headers: list[tuple[bytes, bytes]] | None = None
+) -> None:
     """Send an lgfapi error body directly."""
     body = json.dumps({"reference": str(uuid.uuid4()), "code": code, "message": message}).encode()
     head = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
@@ -65,8 +68,7 @@ class Gate:
         state, cfg = self.state, self.state.config
         path = scope["path"]
         is_api = path.startswith(f"/{cfg.env}/wms/")
-        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"),
-                               keep_blank_values=True))
+        query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
         entry = RequestLogEntry(scope["method"], path, query, 0, "")
         if not path.startswith("/_admin"):
             with state.lock:
@@ -86,8 +88,7 @@ class Gate:
             if not over:
                 state.inflight += 1
         if over:
-            await send_error(logged_send, 429, "TOO_MANY_REQUESTS",
-                             "Too many concurrent requests.", retry)
+            await send_error(logged_send, 429, "TOO_MANY_REQUESTS", "Too many concurrent requests.", retry)
             return
         try:
             if cfg.latency_ms > 0:
@@ -98,14 +99,20 @@ class Gate:
             with state.lock:
                 state.inflight -= 1
 
-    async def serve(self, scope: Scope, receive: Any, send: Any, logged_send: Any,
-                    entry: RequestLogEntry, retry: list[tuple[bytes, bytes]]) -> None:
+    async def serve(
+        self,
+        scope: Scope,
+        receive: Any,
+        send: Any,
+        logged_send: Any,
+        entry: RequestLogEntry,
+        retry: list[tuple[bytes, bytes]],
+    ) -> None:
         """Run the app, or replace/alter its answer with the drawn fault."""
         fault = self.state.pick_fault()
         if fault in FAULTS:
             status, code, message = FAULTS[fault]
-            await send_error(logged_send, status, code, message,
-                             retry if fault in ("429", "503") else None)
+            await send_error(logged_send, status, code, message, retry if fault in ("429", "503") else None)
             return
         if fault == "drop":
             entry.status = -1
@@ -131,14 +138,13 @@ class Gate:
         await send({**start, "headers": headers})
         if fault == "truncate":  # promise the full length, send half, then close
             entry.status = -2
-            await send({"type": "http.response.body", "body": body[: len(body) // 2],
-                        "more_body": True})
+            await send({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
             await asyncio.sleep(0.01)
             await abort(send)
             return
         pieces = 10  # slow: the body trickles out over slow_body_s seconds
         step = max(1, -(-len(body) // pieces))
         for n in range(0, len(body), step):
-            await send({"type": "http.response.body", "body": body[n:n + step], "more_body": True})
+            await send({"type": "http.response.body", "body": body[n : n + step], "more_body": True})
             await asyncio.sleep(self.state.config.slow_body_s / pieces)
         await send({"type": "http.response.body", "body": b""})

@@ -63,8 +63,9 @@ def page_size_of(state: State, params: dict[str, str]) -> int:
     size = int(raw)
     if size > MAX_PAGE_SIZE:
         if state.config.page_size_over_max == "reject":
-            raise query.QueryError("Invalid input.",
-                                   {"page_size": f"Ensure this value is at most {MAX_PAGE_SIZE}."})
+            raise query.QueryError(
+                "Invalid input.", {"page_size": f"Ensure this value is at most {MAX_PAGE_SIZE}."}
+            )
         size = MAX_PAGE_SIZE
     return size
 
@@ -85,8 +86,9 @@ def link(url_base: str, params: dict[str, str], **changes: Any) -> str:
     return f"{url_base}?{urlencode(out, safe=',:!')}" if out else url_base
 
 
-def list_page(state: State, entity: Entity, user: User, raw_query: str, url_base: str,
-              api_base: str) -> Result:
+def list_page(
+    state: State, entity: Entity, user: User, raw_query: str, url_base: str, api_base: str
+) -> Result:
     """One list page in paged or sequenced mode."""
     params = last_wins(raw_query)
     mode = params.get("page_mode", "paged")
@@ -111,8 +113,17 @@ def list_page(state: State, entity: Entity, user: User, raw_query: str, url_base
     return sequenced(state, params, size, w, query.keyset_order(terms), js, joins, table, url_base)
 
 
-def paged(state: State, params: dict[str, str], size: int, w: query.Where,
-          terms: list[query.Order], js: str, joins: str, table: str, url_base: str) -> Result:
+def paged(
+    state: State,
+    params: dict[str, str],
+    size: int,
+    w: query.Where,
+    terms: list[query.Order],
+    js: str,
+    joins: str,
+    table: str,
+    url_base: str,
+) -> Result:
     """Paged envelope; no ordering means a stable but not id-sorted order (8.4)."""
     where = " AND ".join(w.clauses) or "1"
     with state.lock:
@@ -126,30 +137,44 @@ def paged(state: State, params: dict[str, str], size: int, w: query.Where,
         page = int(raw)
         order = query.order_by(terms) or "t._ord"
         w.params.update(lim=size, off=(page - 1) * size)
-        ids = [r[0] for r in state.conn.execute(
-            f"SELECT t.id FROM {table} WHERE {where} ORDER BY {order} LIMIT :lim OFFSET :off",
-            w.params)]
+        ids = [
+            r[0]
+            for r in state.conn.execute(
+                f"SELECT t.id FROM {table} WHERE {where} ORDER BY {order} LIMIT :lim OFFSET :off", w.params
+            )
+        ]
         results = render_ids(state, js, joins, table, w.params, ids)
     nxt = link(url_base, params, page=page + 1) if page < pages else None
     prev = link(url_base, params, page=page - 1 if page > 2 else None) if page > 1 else None
-    body = (f'{{"result_count":{total},"page_count":{pages},"page_nbr":{page},'
-            f'"next_page":{json.dumps(nxt)},"previous_page":{json.dumps(prev)},"results":['
-            + results + "]}")
+    body = (
+        f'{{"result_count":{total},"page_count":{pages},"page_nbr":{page},'
+        f'"next_page":{json.dumps(nxt)},"previous_page":{json.dumps(prev)},"results":[' + results + "]}"
+    )
     return Result(200, body, {})
 
 
-def render_ids(state: State, js: str, joins: str, table: str, params: dict[str, Any],
-               ids: list[int]) -> str:
+def render_ids(state: State, js: str, joins: str, table: str, params: dict[str, Any], ids: list[int]) -> str:
     """Rendered rows of `ids`, in that order, as one comma-joined JSON text (no per-row Python)."""
     if not ids:
         return ""
-    sql = (f"SELECT group_concat(j, ',') FROM (SELECT {js} AS j FROM json_each(:ids) p "
-           f"JOIN {table} ON t.id = p.value {joins} ORDER BY p.key)")
+    sql = (
+        f"SELECT group_concat(j, ',') FROM (SELECT {js} AS j FROM json_each(:ids) p "
+        f"JOIN {table} ON t.id = p.value {joins} ORDER BY p.key)"
+    )
     return state.conn.execute(sql, {**params, "ids": json.dumps(ids)}).fetchone()[0] or ""
 
 
-def sequenced(state: State, params: dict[str, str], size: int, w: query.Where,
-              keys: list[query.Order], js: str, joins: str, table: str, url_base: str) -> Result:
+def sequenced(
+    state: State,
+    params: dict[str, str],
+    size: int,
+    w: query.Where,
+    keys: list[query.Order],
+    js: str,
+    joins: str,
+    table: str,
+    url_base: str,
+) -> Result:
     """Sequenced envelope with keyset cursors (no count query), wms-api.md 2.2."""
     reverse = False
     token = params.get("cursor")
@@ -161,7 +186,8 @@ def sequenced(state: State, params: dict[str, str], size: int, w: query.Where,
     with state.lock:
         rows = state.conn.execute(
             f"SELECT t.id, {key_cols} FROM {table} WHERE {where} "
-            f"ORDER BY {query.order_by(keys, reverse)} LIMIT :lim", {**w.params, "lim": size + 1},
+            f"ORDER BY {query.order_by(keys, reverse)} LIMIT :lim",
+            {**w.params, "lim": size + 1},
         ).fetchall()
         more = len(rows) > size
         rows = rows[:size]
@@ -177,13 +203,11 @@ def sequenced(state: State, params: dict[str, str], size: int, w: query.Where,
     else:
         nxt = link(url_base, params, cursor=query.encode_cursor(last, False)) if more else None
         prev = link(url_base, params, cursor=query.encode_cursor(first, True)) if token else None
-    body = (f'{{"next_page":{json.dumps(nxt)},"previous_page":{json.dumps(prev)},"results":['
-            + results + "]}")
+    body = f'{{"next_page":{json.dumps(nxt)},"previous_page":{json.dumps(prev)},"results":[' + results + "]}"
     return Result(200, body, {})
 
 
-def retrieve(state: State, entity: Entity, user: User, ident: str, raw_query: str,
-             api_base: str) -> Result:
+def retrieve(state: State, entity: Entity, user: User, ident: str, raw_query: str, api_base: str) -> Result:
     """Bare object of one id; missing or ineligible -> 404; Last-Modified when time-tracked (1.6)."""
     if not ident.isdigit():
         raise NotFoundError("Not found.")
@@ -198,8 +222,9 @@ def retrieve(state: State, entity: Entity, user: User, ident: str, raw_query: st
     modified = render.ts_sql('t."mod_ts"', user.tz) if entity.has_mod_ts else "NULL"
     with state.lock:
         row = state.conn.execute(
-            f'SELECT {js}, {modified} FROM "{entity.sql_table}" t {joins} '
-            f"WHERE {' AND '.join(w.clauses)}", w.params).fetchone()
+            f'SELECT {js}, {modified} FROM "{entity.sql_table}" t {joins} WHERE {" AND ".join(w.clauses)}',
+            w.params,
+        ).fetchone()
     if row is None:
         raise NotFoundError("Not found.")
     return Result(200, row[0], {"Last-Modified": row[1]} if row[1] else {})
@@ -215,5 +240,7 @@ def truth(state: State, entity: Entity, user: User, api_base: str) -> list[dict[
     with state.lock:
         rows = state.conn.execute(
             f'SELECT {js} FROM "{entity.sql_table}" t {joins} '
-            f"WHERE {' AND '.join(w.clauses) or '1'} ORDER BY t.id", w.params).fetchall()
+            f"WHERE {' AND '.join(w.clauses) or '1'} ORDER BY t.id",
+            w.params,
+        ).fetchall()
     return json.loads("[" + ",".join(r[0] for r in rows) + "]")

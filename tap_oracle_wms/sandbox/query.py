@@ -21,12 +21,36 @@ from zoneinfo import ZoneInfo
 from tap_oracle_wms.sandbox.entities import BY_NAME, Entity, Field, fields_of
 from tap_oracle_wms.sandbox.render import local_seconds_sql
 
-LOOKUPS = {"exact", "iexact", "contains", "icontains", "startswith", "istartswith", "endswith",
-           "iendswith", "gt", "gte", "lt", "lte", "in", "range", "isnull"}
-TRANSFORMS = {"year": "%Y", "month": "%m", "day": "%d", "week_day": "%w", "hour": "%H",
-              "minute": "%M"}
-RESERVED = {"page", "page_size", "page_mode", "cursor", "fields", "ordering", "format",
-            "values_list", "distinct", "limit"}
+LOOKUPS = {
+    "exact",
+    "iexact",
+    "contains",
+    "icontains",
+    "startswith",
+    "istartswith",
+    "endswith",
+    "iendswith",
+    "gt",
+    "gte",
+    "lt",
+    "lte",
+    "in",
+    "range",
+    "isnull",
+}
+TRANSFORMS = {"year": "%Y", "month": "%m", "day": "%d", "week_day": "%w", "hour": "%H", "minute": "%M"}
+RESERVED = {
+    "page",
+    "page_size",
+    "page_mode",
+    "cursor",
+    "fields",
+    "ordering",
+    "format",
+    "values_list",
+    "distinct",
+    "limit",
+}
 INT_KINDS = {"pk", "fk", "status", "int"}
 INT_RE = re.compile(r"-?\d+")
 
@@ -62,6 +86,7 @@ class Where:
 
 def cast(f: Field, raw: str, tz_name: str, key: str) -> Any:
     """Cast a filter value to the field's type; 400 on failure (wms-api.md 2.7)."""
+
     def bad(kind: str) -> QueryError:
         return QueryError("Invalid input.", {key: f"'{raw}' is not a valid {kind}."})
 
@@ -106,13 +131,15 @@ def like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def leaf_sql(f: Field, col: str, ops: list[str], raw: str, w: Where, tz_name: str,
-             key: str) -> str:
+def leaf_sql(f: Field, col: str, ops: list[str], raw: str, w: Where, tz_name: str, key: str) -> str:
     """Condition of one lookup (with optional date-part transform) on a column."""
     lookup = ops[-1] if ops and ops[-1] in LOOKUPS else "exact"
     transform = ops[0] if ops and ops[0] in TRANSFORMS else ""
-    if len(ops) > 2 or (len(ops) == 2 and not transform) or any(
-            o not in LOOKUPS and o not in TRANSFORMS for o in ops):
+    if (
+        len(ops) > 2
+        or (len(ops) == 2 and not transform)
+        or any(o not in LOOKUPS and o not in TRANSFORMS for o in ops)
+    ):
         raise QueryError("Invalid input.", {key: f"Unsupported lookup '{'__'.join(ops)}'."})
     if lookup == "isnull":
         if raw.lower() not in ("true", "false", "1", "0"):
@@ -129,24 +156,25 @@ def leaf_sql(f: Field, col: str, ops: list[str], raw: str, w: Where, tz_name: st
         target += ", 'unixepoch'" if f.kind == "ts" else ""
         target += f") AS INTEGER){extra})"
         caster = Field(f.name, "int")
-    text_ops = {"iexact", "contains", "icontains", "startswith", "istartswith", "endswith",
-                "iendswith"}
+    text_ops = {"iexact", "contains", "icontains", "startswith", "istartswith", "endswith", "iendswith"}
     if lookup in text_ops:
         text_col = col if f.kind == "string" else f"CAST({col} AS TEXT)"
         if lookup == "iexact":
             return f"lower({text_col}) = lower({w.bind(raw)})"
         pattern = like_escape(raw.lower() if lookup.startswith("i") else raw)
         core = lookup.lstrip("i") if lookup != "icontains" else "contains"
-        pattern = {"contains": f"%{pattern}%", "startswith": f"{pattern}%",
-                   "endswith": f"%{pattern}"}[core]
+        pattern = {"contains": f"%{pattern}%", "startswith": f"{pattern}%", "endswith": f"%{pattern}"}[core]
         if lookup.startswith("i"):
             return f"lower({text_col}) LIKE {w.bind(pattern)} ESCAPE '\\'"
         # LIKE is case-insensitive in SQLite; GLOB-free exact check via instr/substr
-        return f"({text_col} LIKE {w.bind(pattern)} ESCAPE '\\' AND " + {
-            "contains": f"instr({text_col}, {w.bind(raw)}) > 0)",
-            "startswith": f"substr({text_col}, 1, {len(raw)}) = {w.bind(raw)})",
-            "endswith": f"substr({text_col}, -{len(raw)}) = {w.bind(raw)})" if raw else "1)",
-        }[core]
+        return (
+            f"({text_col} LIKE {w.bind(pattern)} ESCAPE '\\' AND "
+            + {
+                "contains": f"instr({text_col}, {w.bind(raw)}) > 0)",
+                "startswith": f"substr({text_col}, 1, {len(raw)}) = {w.bind(raw)})",
+                "endswith": f"substr({text_col}, -{len(raw)}) = {w.bind(raw)})" if raw else "1)",
+            }[core]
+        )
     if lookup in ("in", "range"):
         values = [cast(caster, v, tz_name, key) for v in raw.split(",")]
         if lookup == "range":
@@ -163,8 +191,7 @@ def reverse_sets(entity: Entity) -> dict[str, Field]:
     return {f.reverse: f for f in fields_of(entity) if f.kind == "set"}
 
 
-def path_sql(entity: Entity, alias: str, parts: list[str], raw: str, w: Where, tz_name: str,
-             key: str) -> str:
+def path_sql(entity: Entity, alias: str, parts: list[str], raw: str, w: Where, tz_name: str, key: str) -> str:
     """Condition for a `__` path starting at `entity` (alias), recursing through relations."""
     name, rest = parts[0], parts[1:]
     f = entity.by_name.get(name)
@@ -183,8 +210,7 @@ def path_sql(entity: Entity, alias: str, parts: list[str], raw: str, w: Where, t
             return f"NOT {exists}" if raw.lower() in ("true", "1") else exists
         inner = path_sql(BY_NAME[rev.target], sub, rest, raw, w, tz_name, key)
         return f'{alias}.id IN (SELECT {sub}."{rev.back}" FROM "{rev.target}" {sub} WHERE {inner})'
-    raise QueryError("Invalid input.", {key: f"'{name}' is not a valid filter field of "
-                                             f"{entity.name}."})
+    raise QueryError("Invalid input.", {key: f"'{name}' is not a valid filter field of {entity.name}."})
 
 
 def filters_from(query: str) -> dict[str, str]:
@@ -213,8 +239,10 @@ def check_combos(entity: Entity, filters: dict[str, str]) -> None:
         return
     keys = {k.rstrip("!") for k in filters}
     if not any(set(c) <= keys for c in entity.combos):
-        raise QueryError("One of the required filter combinations is missing.",
-                         {"required_filters": [",".join(c) for c in entity.combos]})
+        raise QueryError(
+            "One of the required filter combinations is missing.",
+            {"required_filters": [",".join(c) for c in entity.combos]},
+        )
 
 
 @dataclass(frozen=True)
@@ -280,8 +308,7 @@ def encode_cursor(values: list[Any], reverse: bool) -> str:
 def decode_cursor(token: str) -> tuple[list[Any], bool]:
     """Inverse of encode_cursor; a malformed cursor is a 400."""
     try:
-        parts = dict(parse_qsl(base64.b64decode(token.encode(), validate=True).decode(),
-                               strict_parsing=True))
+        parts = dict(parse_qsl(base64.b64decode(token.encode(), validate=True).decode(), strict_parsing=True))
         pos = parts["p"]
         values = json.loads(pos) if pos.startswith("[") else [int(pos)]
     except (ValueError, KeyError, UnicodeDecodeError):

@@ -65,8 +65,10 @@ def tree(col: str, items: tuple[tuple[int, int], ...], leaf: type[str] | type[in
         off = items[0][1]
         return f"'{offset_text(off)}'" if leaf is str else str(off)
     mid = len(items) // 2
-    return (f"CASE WHEN {col} < {items[mid][0]} THEN {tree(col, items[:mid], leaf)} "
-            f"ELSE {tree(col, items[mid:], leaf)} END")
+    return (
+        f"CASE WHEN {col} < {items[mid][0]} THEN {tree(col, items[:mid], leaf)} "
+        f"ELSE {tree(col, items[mid:], leaf)} END"
+    )
 
 
 def local_seconds_sql(col: str, tz_name: str) -> str:
@@ -76,8 +78,10 @@ def local_seconds_sql(col: str, tz_name: str) -> str:
 
 def ts_sql(col: str, tz_name: str, naive: bool = False) -> str:
     """ISO-8601 text with microseconds and the zone's offset (or naive local time)."""
-    text = (f"strftime('%Y-%m-%dT%H:%M:%S', {local_seconds_sql(col, tz_name)}, 'unixepoch')"
-            f" || printf('.%06d', {col} % 1000000)")
+    text = (
+        f"strftime('%Y-%m-%dT%H:%M:%S', {local_seconds_sql(col, tz_name)}, 'unixepoch')"
+        f" || printf('.%06d', {col} % 1000000)"
+    )
     if not naive:
         text += f" || {tree(col, transitions(tz_name), str)}"
     return f"CASE WHEN {col} IS NULL THEN NULL ELSE {text} END"
@@ -121,8 +125,7 @@ def default_fields(entity: Entity) -> list[str]:
 
 
 @lru_cache(maxsize=512)
-def select_sql(entity_name: str, names: tuple[str, ...], tz_name: str,
-               naive: bool) -> tuple[str, str]:
+def select_sql(entity_name: str, names: tuple[str, ...], tz_name: str, naive: bool) -> tuple[str, str]:
     """(json_object expression, join clauses) rendering the named fields of alias t."""
     entity = BY_NAME[entity_name]
     by_name = entity.by_name

@@ -42,12 +42,20 @@ class Sandbox:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((cfg.host, cfg.port))
         self.port = sock.getsockname()[1]
-        config = uvicorn.Config(create_app(self.state), log_level="warning", access_log=False,
-                                lifespan="off", proxy_headers=False, server_header=False,
-                                timeout_keep_alive=30, backlog=512)
+        config = uvicorn.Config(
+            create_app(self.state),
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            proxy_headers=False,
+            server_header=False,
+            timeout_keep_alive=30,
+            backlog=512,
+        )
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._run, args=(sock,), daemon=True,
-                                        name="wms-sandbox-server")
+        self._thread = threading.Thread(
+            target=self._run, args=(sock,), daemon=True, name="wms-sandbox-server"
+        )
         self._thread.start()
         deadline = time.monotonic() + 15
         while not self._server.started:
@@ -116,13 +124,20 @@ class Sandbox:
         """Change knobs at run time (names of SandboxConfig fields)."""
         return self.state.configure(**knobs)
 
-    def activity(self, entity: str = "inventory", inserts: int = 5, updates: int = 20,
-                 deletes: int = 2) -> dict[str, Any]:
+    def activity(
+        self, entity: str = "inventory", inserts: int = 5, updates: int = 20, deletes: int = 2
+    ) -> dict[str, Any]:
         """One burst; the updated rows share ONE new mod_ts."""
         return activity_mod.burst(self.state, entity, inserts, updates, deletes)
 
-    def start_activity(self, interval_s: float = 0.05, entities: list[str] | None = None,
-                       inserts: int = 1, updates: int = 5, deletes: int = 0) -> None:
+    def start_activity(
+        self,
+        interval_s: float = 0.05,
+        entities: list[str] | None = None,
+        inserts: int = 1,
+        updates: int = 5,
+        deletes: int = 0,
+    ) -> None:
         """Continuous bursts in a thread until stop_activity()."""
         activity_mod.start(self.state, interval_s, entities, inserts, updates, deletes)
 

@@ -86,13 +86,21 @@ class User:
     denied: frozenset[str] = frozenset()  # entities without read permission
 
 
-USERS = {u.name: u for u in (
-    User("admin", "admin-password"),
-    User("limited", "limited-password", facilities=frozenset({1}), companies=frozenset({1}),
-         denied=frozenset({"user"})),
-    User("noaccess", "noaccess-password", read=False),
-    User("saopaulo", "saopaulo-password", tz="America/Sao_Paulo"),  # default facility DC02
-)}
+USERS = {
+    u.name: u
+    for u in (
+        User("admin", "admin-password"),
+        User(
+            "limited",
+            "limited-password",
+            facilities=frozenset({1}),
+            companies=frozenset({1}),
+            denied=frozenset({"user"}),
+        ),
+        User("noaccess", "noaccess-password", read=False),
+        User("saopaulo", "saopaulo-password", tz="America/Sao_Paulo"),  # default facility DC02
+    )
+}
 
 
 @dataclass

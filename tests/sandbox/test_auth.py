@@ -45,8 +45,9 @@ def test_limited_user_cannot_read_entity_user(client):
 
 def test_limited_user_sees_only_eligible_rows(client):
     """wms-api.md 3.3: rows outside eligible facilities/companies are invisible."""
-    rows = get_json(client, "entity/order_hdr/?page_size=1250&fields=id,facility_id,company_id",
-                    headers=basic(LIMITED))["results"]
+    rows = get_json(
+        client, "entity/order_hdr/?page_size=1250&fields=id,facility_id,company_id", headers=basic(LIMITED)
+    )["results"]
     assert rows
     assert {(r["facility_id"]["key"], r["company_id"]["key"]) for r in rows} == {("DC01", "ACME")}
     total = get_json(client, "entity/order_hdr/?page_size=1")["result_count"]
@@ -74,9 +75,16 @@ def test_token_endpoint_issues_bearer_token(client):
 
 def test_token_accepts_client_credentials_in_form(client):
     """wms-api.md 3.2: client auth may also be client_id/client_secret form fields."""
-    r = client.post("/oauth2/v1/token", data={
-        "grant_type": "client_credentials", "scope": SCOPE,
-        "client_id": CLIENT[0], "client_secret": CLIENT[1]}, headers={"Authorization": ""})
+    r = client.post(
+        "/oauth2/v1/token",
+        data={
+            "grant_type": "client_credentials",
+            "scope": SCOPE,
+            "client_id": CLIENT[0],
+            "client_secret": CLIENT[1],
+        },
+        headers={"Authorization": ""},
+    )
     assert r.status_code == 200
 
 
@@ -89,8 +97,11 @@ def test_token_wrong_scope_is_invalid_scope(client):
 
 def test_token_wrong_client_is_invalid_client(client):
     """wms-api.md 3.2: IDCS answers invalid_client for bad client credentials."""
-    r = client.post("/oauth2/v1/token", data={"grant_type": "client_credentials", "scope": SCOPE},
-                    headers=basic(("sandbox-client", "nope")))
+    r = client.post(
+        "/oauth2/v1/token",
+        data={"grant_type": "client_credentials", "scope": SCOPE},
+        headers=basic(("sandbox-client", "nope")),
+    )
     assert r.status_code == 401
     assert r.json()["error"] == "invalid_client"
 

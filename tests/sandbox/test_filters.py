@@ -76,13 +76,13 @@ def test_not_operator_negates(client, truth):
 def test_fk_traversal_by_code(client, truth):
     """wms-api.md 2.7: related filter facility_id__code=DC01."""
     assert ids(client, "facility_id__code=DC01") == {
-        r["id"] for r in truth if r["facility_id"]["key"] == "DC01"}
+        r["id"] for r in truth if r["facility_id"]["key"] == "DC01"
+    }
 
 
 def test_multi_level_traversal(client, truth):
     """wms-api.md 2.7: facility_id__parent_company_id__code=ACME (DC01's parent)."""
-    assert ids(client, "facility_id__parent_company_id__code=ACME") == ids(
-        client, "facility_id__code=DC01")
+    assert ids(client, "facility_id__parent_company_id__code=ACME") == ids(client, "facility_id__code=DC01")
 
 
 def test_reverse_set_isnull(client, state, truth):
@@ -111,8 +111,13 @@ def test_bad_filter_field_is_400_validation_error(client):
 
 def test_bad_value_cast_is_400(client):
     """wms-api.md 2.7: values are cast to the field type; bad casts -> 400."""
-    for query in ("status_id=abc", "mod_ts__gte=yesterday", "stop_ship_flg=maybe",
-                  "status_id=null", "ord_date=2024-13-01"):
+    for query in (
+        "status_id=abc",
+        "mod_ts__gte=yesterday",
+        "stop_ship_flg=maybe",
+        "status_id=null",
+        "ord_date=2024-13-01",
+    ):
         assert client.get(API + f"entity/order_hdr/?{query}").status_code == 400, query
 
 
@@ -153,6 +158,9 @@ def test_inventory_history_requires_a_filter_combination(client):
 
 def test_inventory_history_accepts_a_documented_combination(client):
     """wms-api.md 6.1 combo 2: company_id__code, facility_id__code, history_activity_id, status_id."""
-    body = get_json(client, "entity/inventory_history/?company_id__code=ACME"
-                            "&facility_id__code=DC01&history_activity_id=1&status_id=10")
+    body = get_json(
+        client,
+        "entity/inventory_history/?company_id__code=ACME"
+        "&facility_id__code=DC01&history_activity_id=1&status_id=10",
+    )
     assert all(r["status_id"] == 10 for r in body["results"])

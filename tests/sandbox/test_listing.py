@@ -12,8 +12,7 @@ from sandbox_helpers import API, all_sequenced, get_json, state_truth
 def test_paged_envelope_has_exact_keys(client):
     """wms-api.md 2.2: result_count, page_count, page_nbr, next_page, previous_page, results."""
     body = get_json(client, "entity/order_hdr/?page_size=10")
-    assert list(body) == ["result_count", "page_count", "page_nbr", "next_page",
-                          "previous_page", "results"]
+    assert list(body) == ["result_count", "page_count", "page_nbr", "next_page", "previous_page", "results"]
     assert body["page_nbr"] == 1
     assert body["previous_page"] is None
     assert body["page_count"] == -(-body["result_count"] // 10)
@@ -64,8 +63,9 @@ def test_sequenced_pages_cover_every_row_once_in_id_order(client, state):
 
 def test_sequenced_honours_ordering_mod_ts_id(client):
     """wms-api.md 6.4: ordering=mod_ts,id is honoured in sequenced mode (knob honour)."""
-    rows = all_sequenced(client, "entity/order_dtl/?page_mode=sequenced&page_size=9"
-                                 "&ordering=mod_ts,id&fields=id,mod_ts")
+    rows = all_sequenced(
+        client, "entity/order_dtl/?page_mode=sequenced&page_size=9&ordering=mod_ts,id&fields=id,mod_ts"
+    )
     keys = [(r["mod_ts"], r["id"]) for r in rows]
     assert keys == sorted(keys)
     assert len({r["id"] for r in rows}) == len(rows)
@@ -74,8 +74,9 @@ def test_sequenced_honours_ordering_mod_ts_id(client):
 def test_sequenced_ordering_ignored_by_knob(client, state):
     """wms-api.md 2.2 GAP: sequenced_ordering=ignore keyset-paginates by id whatever `ordering`."""
     state.configure(sequenced_ordering="ignore")
-    rows = all_sequenced(client, "entity/order_dtl/?page_mode=sequenced&page_size=9"
-                                 "&ordering=-mod_ts&fields=id")
+    rows = all_sequenced(
+        client, "entity/order_dtl/?page_mode=sequenced&page_size=9&ordering=-mod_ts&fields=id"
+    )
     ids = [r["id"] for r in rows]
     assert ids == sorted(ids)
 
@@ -98,8 +99,9 @@ def test_default_order_is_not_id_sorted(client):
 
 def test_ordering_multi_field_with_descending(client):
     """wms-api.md 2.6: comma list, `-` prefix for descending."""
-    rows = get_json(client, "entity/order_hdr/?page_size=100&ordering=status_id,-id"
-                            "&fields=id,status_id")["results"]
+    rows = get_json(client, "entity/order_hdr/?page_size=100&ordering=status_id,-id&fields=id,status_id")[
+        "results"
+    ]
     assert rows == sorted(rows, key=lambda r: (r["status_id"], -r["id"]))
 
 
@@ -156,9 +158,10 @@ def test_page_past_the_end_is_404(client):
 
 def test_mod_ts_ties_straddle_page_boundaries(client):
     """wms-api.md 2.9: many rows share one mod_ts (bulk updates), straddling pages."""
-    rows = all_sequenced(client, "entity/order_dtl/?page_mode=sequenced&page_size=25"
-                                 "&ordering=mod_ts,id&fields=id,mod_ts")
-    pages = [rows[i:i + 25] for i in range(0, len(rows), 25)]
+    rows = all_sequenced(
+        client, "entity/order_dtl/?page_mode=sequenced&page_size=25&ordering=mod_ts,id&fields=id,mod_ts"
+    )
+    pages = [rows[i : i + 25] for i in range(0, len(rows), 25)]
     straddles = [a[-1]["mod_ts"] == b[0]["mod_ts"] for a, b in pairwise(pages)]
     assert any(straddles)
     assert max(sum(1 for r in rows if r["mod_ts"] == ts) for ts in {r["mod_ts"] for r in rows}) > 25

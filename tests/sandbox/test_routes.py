@@ -25,9 +25,24 @@ def test_catalog_shape_list_knob(client, state):
 def test_catalog_has_core_and_required_entities(client):
     """Issue 2: core entities plus facility, company, container/oblpn, task, order_status."""
     body = get_json(client, "entity/")
-    for name in ("inventory", "order_hdr", "order_dtl", "allocation", "location", "ib_shipment",
-                 "wave", "item", "facility", "company", "container", "oblpn", "task",
-                 "order_status", "inventory_history", "user"):
+    for name in (
+        "inventory",
+        "order_hdr",
+        "order_dtl",
+        "allocation",
+        "location",
+        "ib_shipment",
+        "wave",
+        "item",
+        "facility",
+        "company",
+        "container",
+        "oblpn",
+        "task",
+        "order_status",
+        "inventory_history",
+        "user",
+    ):
         assert name in body
 
 
@@ -59,8 +74,13 @@ def test_describe_has_parameters_list_and_fields_object(client):
     assert "order_dtl_id" in body["parameters"]
     fields = body["fields"]
     assert fields["id"]["required"] is True
-    assert fields["pick_user"] == {"type": "string", "required": False, "max_length": 30,
-                                   "allow_blank": True, "default": ""}
+    assert fields["pick_user"] == {
+        "type": "string",
+        "required": False,
+        "max_length": 30,
+        "allow_blank": True,
+        "default": "",
+    }
     assert fields["task_seq_nbr"]["min_value"] == -99999999999
     assert fields["mod_ts"]["default"] == "now"
     assert fields["alloc_qty"]["type"] == "decimal"
@@ -100,7 +120,9 @@ def test_retrieve_is_bare_object_with_last_modified(client):
 def test_retrieve_honours_fields(client):
     """wms-api.md 2.4: `fields` works on retrieve."""
     assert get_json(client, "entity/order_hdr/3/?fields=id,order_nbr") == {
-        "id": 3, "order_nbr": "ORD00000003"}
+        "id": 3,
+        "order_nbr": "ORD00000003",
+    }
 
 
 def test_retrieve_missing_id_is_404(client):
@@ -127,4 +149,3 @@ def test_lookup_table_has_no_mod_ts(client):
 def test_xml_format_is_refused_explicitly(client):
     """wms-api.md 1.7: format=xml exists on a tenant; the sandbox says it does not render it."""
     assert client.get(API + "entity/wave/?format=xml").status_code == 406
-

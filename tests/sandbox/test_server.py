@@ -65,6 +65,7 @@ def test_error_faults_have_error_bodies(sandbox, kind):
 
 def test_fault_choice_is_reproducible_with_seed(sandbox):
     """Knob fault_rate: the same seed gives the same fault sequence."""
+
     def run():
         sandbox.configure(seed=sandbox.config.seed, fault_rate=0.5, faults=("500", "503"))
         return [get(sandbox, "entity/wave/").status_code for _ in range(12)]
@@ -149,8 +150,10 @@ def test_admin_config_roundtrip(sandbox):
 
 def test_admin_activity_routes(sandbox):
     """POST /_admin/activity runs one burst; start/stop drive the continuous simulator."""
-    out = httpx.post(sandbox.root_url + "/_admin/activity",
-                     json={"entity": "wave", "inserts": 1, "updates": 2, "deletes": 0}).json()
+    out = httpx.post(
+        sandbox.root_url + "/_admin/activity",
+        json={"entity": "wave", "inserts": 1, "updates": 2, "deletes": 0},
+    ).json()
     assert len(out["inserted_ids"]) == 1
     assert httpx.post(sandbox.root_url + "/_admin/activity/start", json={"interval_s": 0.01}).json()
     assert "bursts" in httpx.post(sandbox.root_url + "/_admin/activity/stop").json()
@@ -179,16 +182,23 @@ def test_reset_restores_data_knobs_and_log(sandbox):
 
 def test_cli_help_documents_every_knob():
     """Issue 2: `tap-oracle-wms-sandbox --help` documents every knob."""
-    out = subprocess.run([sys.executable, "-m", "tap_oracle_wms.sandbox.cli", "--help"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "tap_oracle_wms.sandbox.cli", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     for name in knob_names():
         assert "--" + name.replace("_", "-") in out
 
 
 def test_cli_serves_documented_shapes():
     """The CLI starts a server whose catalog and lists have the documented shapes."""
-    proc = subprocess.Popen([sys.executable, "-m", "tap_oracle_wms.sandbox.cli", "--scale", "100"],
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tap_oracle_wms.sandbox.cli", "--scale", "100"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         base = proc.stdout.readline().split()[1]
         catalog = httpx.get(base + "/wms/lgfapi/v10/entity/", auth=ADMIN).json()
