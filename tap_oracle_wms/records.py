@@ -7,7 +7,6 @@ values of a type describe did not name become JSON text.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import decimal
 import json
@@ -80,52 +79,48 @@ def _decimal(out: dict, name: str, value: Any) -> None:
         out[name] = value
 
 
-def _aware_timestamp(tz: ZoneInfo) -> Callable[[dict, str, Any], None]:
-    """Keep the offset the API sends; give naive values the tenant's zone (wms-api.md 2.8 GAP).
-
-    Remembers the last value: rows come sorted by mod_ts and many share a timestamp.
-    """
+def _remembering(shape: Callable[[str], Any]) -> Callable[[dict, str, Any], None]:
+    """A column converter that reuses the last result: rows come sorted by mod_ts, many tied."""
     last: list[Any] = [None, None]  # [value sent, value emitted]
 
     def convert(out: dict, name: str, value: Any) -> None:
-        if value == last[0] and type(value) is str:
-            out[name] = last[1]
+        if type(value) is not str or not value:
+            out[name] = value
             return
-        sent = value
-        if type(value) is str and value and not _HAS_OFFSET.search(value):
-            try:
-                value = dt.datetime.fromisoformat(value).replace(tzinfo=tz).isoformat()
-            except ValueError:
-                value = Unparsable(value)  # reported by the RecordChecker
-        last[:] = sent, value
-        out[name] = value
+        if value != last[0]:
+            last[:] = value, shape(value)
+        out[name] = last[1]
 
     return convert
+
+
+def _aware_timestamp(tz: ZoneInfo) -> Callable[[dict, str, Any], None]:
+    """Keep the offset the API sends; give naive values the tenant's zone (wms-api.md 2.8 GAP)."""
+
+    def shape(value: str) -> Any:
+        if _HAS_OFFSET.search(value):
+            return value
+        try:
+            return dt.datetime.fromisoformat(value).replace(tzinfo=tz).isoformat()
+        except ValueError:
+            return Unparsable(value)  # reported by the RecordChecker
+
+    return _remembering(shape)
 
 
 def _utc_timestamp(tz: ZoneInfo) -> Callable[[dict, str, Any], None]:
-    """The bookmark column in UTC: the SDK compares bookmarks as text, across DST changes too.
+    """The bookmark column in UTC: the SDK compares bookmarks as text, across DST changes too."""
 
-    Remembers the last value: rows come sorted by mod_ts and many share a timestamp.
-    """
-    last: list[Any] = [None, None]  # [value sent, value emitted]
+    def shape(value: str) -> Any:
+        try:
+            parsed = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return Unparsable(value)  # reported by the RecordChecker, never a bookmark
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=tz)
+        try:
+            return parsed.astimezone(UTC).isoformat()
+        except OverflowError:  # e.g. year 1 with a positive offset: keep it as sent
+            return value
 
-    def convert(out: dict, name: str, value: Any) -> None:
-        if value == last[0] and type(value) is str:
-            out[name] = last[1]
-            return
-        sent = value
-        if type(value) is str and value:
-            try:
-                parsed = dt.datetime.fromisoformat(value)
-            except ValueError:
-                value = Unparsable(value)  # reported by the RecordChecker, never a bookmark
-            else:
-                if parsed.tzinfo is None:
-                    parsed = parsed.replace(tzinfo=tz)
-                with contextlib.suppress(OverflowError):  # e.g. year 1 with a positive offset: keep as sent
-                    value = parsed.astimezone(UTC).isoformat()
-        last[:] = sent, value
-        out[name] = value
-
-    return convert
+    return _remembering(shape)

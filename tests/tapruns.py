@@ -27,6 +27,22 @@ def tap_config(sandbox: Any, *entities: str, **overrides: Any) -> dict[str, Any]
     return config
 
 
+def oauth_config(sandbox: Any, *entities: str, **overrides: Any) -> dict[str, Any]:
+    """Config for the sandbox's OAuth2 client (client credentials) instead of Basic auth."""
+    settings = {
+        "auth_method": "oauth2",
+        "oauth_client_id": "sandbox-client",
+        "oauth_client_secret": "sandbox-secret",
+        "oauth_token_url": sandbox.token_url,
+        **overrides,
+    }
+    config = tap_config(sandbox, *entities, **settings)
+    for basic in ("username", "password"):
+        if config.get(basic) in {"admin", "admin-password"}:
+            del config[basic]
+    return {k: v for k, v in config.items() if v is not None}
+
+
 @dataclass
 class SyncOutput:
     """The messages of one sync, with the views tests need."""

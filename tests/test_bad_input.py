@@ -17,7 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from tapruns import tap_config
+from tapruns import oauth_config, tap_config
 
 TAP = str(Path(sys.executable).with_name("tap-oracle-wms"))
 PREFIX = "tap-oracle-wms: "
@@ -372,22 +372,9 @@ def test_rejected_basic_credentials_exit_with_one_line(tmp_path, sandbox):
     assert "wrong-password" not in run.output
 
 
-def oauth2(sandbox, *entities, **overrides):
-    settings = {
-        "auth_method": "oauth2",
-        "username": None,
-        "password": None,
-        "oauth_client_id": "sandbox-client",
-        "oauth_client_secret": "sandbox-secret",
-        "oauth_token_url": sandbox.token_url,
-        **overrides,
-    }
-    return {k: v for k, v in tap_config(sandbox, *entities, **settings).items() if v is not None}
-
-
 def test_rejected_oauth2_client_names_the_token_request(tmp_path, sandbox):
     """401 from the token endpoint: it was the token request, check the client id and secret."""
-    run = run_tap(tmp_path, oauth2(sandbox, "wave", oauth_client_secret="wrong-secret"), "--discover")
+    run = run_tap(tmp_path, oauth_config(sandbox, "wave", oauth_client_secret="wrong-secret"), "--discover")
     assert_one_line_failure(
         run,
         "sync failed: OAuth2 token request to oauth_token_url was rejected "
@@ -400,7 +387,7 @@ def test_rejected_oauth2_client_names_the_token_request(tmp_path, sandbox):
 def test_rejected_oauth2_token_names_the_api_call(tmp_path, sandbox):
     """401 from the API with a freshly issued token: the token request worked, the API call did not."""
     sandbox.configure(token_ttl_s=0)  # every token is expired by the time it is used
-    run = run_tap(tmp_path, oauth2(sandbox, "wave"), "--discover")
+    run = run_tap(tmp_path, oauth_config(sandbox, "wave"), "--discover")
     assert run.code == 1
     assert re.fullmatch(
         re.escape(PREFIX + SYNC_FAILED.format(status=401)) + r"\S*: the OAuth2 access token was rejected "

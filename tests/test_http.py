@@ -5,7 +5,7 @@ from __future__ import annotations
 import backoff._sync
 import pytest
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
-from tapruns import page_requests, sync, tap_config
+from tapruns import oauth_config, page_requests, sync, tap_config
 
 from tap_oracle_wms.client import WMSStream
 
@@ -26,18 +26,6 @@ def waits(monkeypatch):
 
 def list_requests(sandbox, entity: str):
     return page_requests(sandbox, entity)
-
-
-def oauth_config(sandbox, *entities, **overrides):
-    settings = {
-        "auth_method": "oauth2",
-        "username": None,
-        "password": None,
-        "oauth_client_id": "sandbox-client",
-        "oauth_client_secret": "sandbox-secret",
-        "oauth_token_url": sandbox.token_url,
-    }
-    return tap_config(sandbox, *entities, **{**settings, **overrides})
 
 
 def token_requests(sandbox):
