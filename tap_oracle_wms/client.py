@@ -6,13 +6,12 @@ import contextlib
 import datetime as dt
 import decimal
 import random
-import re
 import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import parse_qsl, urlencode, urlparse
+from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -25,8 +24,9 @@ from singer_sdk.helpers.types import Context
 from singer_sdk.pagination import BaseHATEOASPaginator
 from typing_extensions import override
 
-from tap_oracle_wms import records
+from tap_oracle_wms import errors, records
 from tap_oracle_wms.auth import WMSOAuthAuthenticator
+from tap_oracle_wms.errors import AccessDeniedError
 from tap_oracle_wms.schema_breaks import Converters, RecordChecker
 
 if TYPE_CHECKING:
@@ -42,11 +42,6 @@ _decoder = msgspec.json.Decoder(float_hook=decimal.Decimal)
 _MISSING = object()
 # Always present self link (wms-api.md 2.10); kept only when describe lists it.
 _SELF_LINK = "url"
-_REDACT = re.compile(r"(?i)(password|secret|token|authorization)")
-
-
-class AccessDeniedError(FatalAPIError):
-    """403/405: the API user may not read this entity; discovery skips such entities."""
 
 
 @dataclass
@@ -77,13 +72,6 @@ def api_timestamp(value: dt.datetime) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).replace(microsecond=0).isoformat()
-
-
-def redacted_query(url: str) -> str:
-    """Path and query of a URL with anything credential-like masked, for error messages."""
-    parts = urlparse(url)
-    pairs = [(k, "***" if _REDACT.search(k) else v) for k, v in parse_qsl(parts.query)]
-    return parts.path + ("?" + urlencode(pairs) if pairs else "")
 
 
 class NextPageLinkPaginator(BaseHATEOASPaginator):
@@ -300,7 +288,7 @@ class WMSStream(RESTStream["ParseResult | None"]):
     def validate_response(self, response: requests.Response) -> None:
         """Classify only: fatal or retriable; the backoff hooks do all the waiting."""
         status = response.status_code
-        if status == HTTPStatus.NOT_FOUND and self.error_body(response) is not None:
+        if status == HTTPStatus.NOT_FOUND and errors.error_body(response) is not None:
             return  # a list that matches nothing (wms-api.md 2.11)
         if status in {408, 409, 429} or status >= HTTPStatus.INTERNAL_SERVER_ERROR:
             raise RetriableAPIError(self.error_message(response), response)
@@ -312,7 +300,7 @@ class WMSStream(RESTStream["ParseResult | None"]):
             raise FatalAPIError(self.error_message(response))
         if isinstance(self.authenticator, WMSOAuthAuthenticator):
             self.authenticator.accepted()
-        if not self.looks_like_json(response):
+        if not errors.looks_like_json(response):
             raise FatalAPIError(self.error_message(response))
         try:
             self.payload(response)
@@ -327,61 +315,9 @@ class WMSStream(RESTStream["ParseResult | None"]):
             return False
         return auth.retry_after_401(response.request.headers.get("Authorization"))
 
-    @staticmethod
-    def looks_like_json(response: requests.Response) -> bool:
-        """A proxy or login page answers HTML with a 200; say so rather than fail to decode."""
-        ctype = response.headers.get("Content-Type", "")
-        head = response.content[:64].lstrip()
-        return "html" not in ctype.lower() and not head.startswith(b"<")
-
-    def error_body(self, response: requests.Response) -> dict | None:
-        """The lgfapi error object {reference, code, message, details}, if that is the body."""
-        try:
-            body = _decoder.decode(response.content)
-        except (msgspec.DecodeError, RecursionError):
-            return None
-        if isinstance(body, dict) and ("code" in body or "message" in body or "detail" in body):
-            return body
-        return None
-
     def error_message(self, response: requests.Response) -> str:
-        """One line: status, request path and query (credentials masked), what to do."""
-        status = response.status_code
-        where = f"GET {redacted_query(response.url)}"
-        body = self.error_body(response)
-        server = ""
-        if body:
-            server = " server said: " + " ".join(
-                str(body[k]) for k in ("code", "message", "detail", "details") if body.get(k)
-            )
-        if status == HTTPStatus.UNAUTHORIZED:
-            who = (
-                "the OAuth2 access token was rejected by the API (the token request itself "
-                "succeeded); check the client's WMS user mapping"
-                if self.config["auth_method"] == "oauth2"
-                else "the API rejected the credentials; check username and password"
-            )
-            return f"HTTP 401 from {where}: {who}."
-        if status == HTTPStatus.FORBIDDEN:
-            return (
-                f"HTTP 403 from {where}: the API user lacks lgfapi_read_access or is not "
-                f"eligible for this entity's facility/company.{server}"
-            )
-        if status == HTTPStatus.NOT_FOUND:
-            return f"HTTP 404 from {where}: not found; check base_url and api_version."
-        if status == HTTPStatus.METHOD_NOT_ALLOWED:
-            return f"HTTP 405 from {where}: entity '{self.name}' does not support listing."
-        if status < HTTPStatus.BAD_REQUEST and not self.looks_like_json(response):
-            return (
-                f"HTTP {status} from {where} answered HTML, not JSON: a proxy or login page? Check base_url."
-            )
-        if status == HTTPStatus.BAD_REQUEST:
-            return f"HTTP 400 from {where}: the API refused the request;{server}"
-        try:  # HTTP/2 and some proxies send no reason phrase
-            reason = response.reason or HTTPStatus(status).phrase
-        except ValueError:
-            reason = "unexpected status"
-        return f"HTTP {status} from {where}:{server or ' ' + reason}"
+        """One line for an HTTP answer the sync cannot use (errors.py)."""
+        return errors.describe(response, entity=self.name, auth_method=self.config["auth_method"])
 
     @override
     def parse_response(self, response: requests.Response) -> Iterable[dict]:

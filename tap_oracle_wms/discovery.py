@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tap_oracle_wms.client import AccessDeniedError, WMSStream
+from tap_oracle_wms.client import WMSStream
+from tap_oracle_wms.errors import AccessDeniedError
 from tap_oracle_wms.records import JSON_TEXT
 
 if TYPE_CHECKING:
