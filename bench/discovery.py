@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from tapruns import discover, tap_config
 
-from tap_oracle_wms.sandbox import Sandbox, SandboxConfig
+from tap_oracle_wms_sandbox import Sandbox, SandboxConfig
 
 ENTITIES = 300
 LATENCY_MS = 200

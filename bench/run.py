@@ -1,6 +1,6 @@
 """`make bench`: every contender against the same sandbox per scenario; writes bench/RESULTS.md.
 
-Each scenario starts one sandbox (tap_oracle_wms.sandbox, in its own process so it does not share
+Each scenario starts one sandbox (tap_oracle_wms_sandbox, in its own process so it does not share
 a GIL with the harness) and runs every contender as a child process, stdout into a counting pipe.
 CPU time and peak RSS are the child's own (os.wait4 rusage); numbers are medians of RUNS runs.
 """
@@ -39,7 +39,7 @@ SDK_DEFAULTS = {"BENCH_WRITER": "singer", "BENCH_CONFORMANCE": "RECURSIVE", "BEN
 
 
 def _serve(knobs: dict[str, Any], out: Any, stop: Any) -> None:
-    from tap_oracle_wms.sandbox import Sandbox, SandboxConfig
+    from tap_oracle_wms_sandbox import Sandbox, SandboxConfig
 
     with Sandbox(SandboxConfig(**knobs)) as sb:
         out.put(sb.base_url)

@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 
 import msgspec
 
-from tap_oracle_wms.sandbox import Sandbox, SandboxConfig
+from tap_oracle_wms_sandbox import Sandbox, SandboxConfig
 
 AUTH = "Basic " + base64.b64encode(b"admin:admin-password").decode()
 

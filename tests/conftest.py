@@ -10,7 +10,7 @@ from session_sandbox import SANDBOX
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from tap_oracle_wms.sandbox import Sandbox
+    from tap_oracle_wms_sandbox import Sandbox
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import atexit
 
-from tap_oracle_wms.sandbox import Sandbox, SandboxConfig
+from tap_oracle_wms_sandbox import Sandbox, SandboxConfig
 
 SANDBOX = Sandbox(SandboxConfig(scale=100, seed=7))
 SANDBOX.start()

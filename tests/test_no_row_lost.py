@@ -274,8 +274,8 @@ def test_lookback_window_catches_a_row_committed_late_with_an_older_mod_ts(sandb
 
 def backdate(sandbox, entity, ids, when):
     """Give rows an older mod_ts, as a transaction that committed late would (test-only SQL)."""
-    from tap_oracle_wms.sandbox import data
-    from tap_oracle_wms.sandbox.entities import BY_NAME
+    from tap_oracle_wms_sandbox import data
+    from tap_oracle_wms_sandbox.entities import BY_NAME
 
     micros = int(when.timestamp() * 1_000_000)
     marks = ",".join(str(int(i)) for i in ids)

@@ -46,7 +46,7 @@ TEXT_TYPES = {"text", "character varying"}
 @pytest.fixture
 def e2e_sandbox() -> Iterator[Any]:
     """A sandbox of our own: the test mutates its data and must not disturb others."""
-    from tap_oracle_wms.sandbox import Sandbox, SandboxConfig
+    from tap_oracle_wms_sandbox import Sandbox, SandboxConfig
 
     with Sandbox(SandboxConfig(scale=40, seed=11)) as sb:
         yield sb

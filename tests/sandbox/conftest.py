@@ -8,8 +8,8 @@ import pytest
 from sandbox_helpers import ADMIN, basic
 from starlette.testclient import TestClient
 
-from tap_oracle_wms.sandbox.app import create_app
-from tap_oracle_wms.sandbox.state import SandboxConfig, State
+from tap_oracle_wms_sandbox.app import create_app
+from tap_oracle_wms_sandbox.state import SandboxConfig, State
 
 
 @pytest.fixture(scope="module")

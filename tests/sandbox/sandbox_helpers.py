@@ -40,8 +40,8 @@ def all_sequenced(client: TestClient, path: str) -> list[dict]:
 
 def state_truth(state: Any, entity: str, user: str = "admin") -> list[dict]:
     """Ground truth through the same code the admin route uses."""
-    from tap_oracle_wms.sandbox import listing
-    from tap_oracle_wms.sandbox.entities import BY_NAME
-    from tap_oracle_wms.sandbox.state import USERS
+    from tap_oracle_wms_sandbox import listing
+    from tap_oracle_wms_sandbox.entities import BY_NAME
+    from tap_oracle_wms_sandbox.state import USERS
 
     return listing.truth(state, BY_NAME[entity], USERS[user], "http://testserver" + API)

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import httpx
 import pytest
 
-from tap_oracle_wms.sandbox.state import knob_names
+from tap_oracle_wms_sandbox.state import knob_names
 
 ADMIN = ("admin", "admin-password")
 
@@ -183,7 +183,7 @@ def test_reset_restores_data_knobs_and_log(sandbox):
 def test_cli_help_documents_every_knob():
     """Issue 2: `tap-oracle-wms-sandbox --help` documents every knob."""
     out = subprocess.run(
-        [sys.executable, "-m", "tap_oracle_wms.sandbox.cli", "--help"],
+        [sys.executable, "-m", "tap_oracle_wms_sandbox.cli", "--help"],
         capture_output=True,
         text=True,
         check=True,
@@ -195,7 +195,7 @@ def test_cli_help_documents_every_knob():
 def test_cli_serves_documented_shapes():
     """The CLI starts a server whose catalog and lists have the documented shapes."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tap_oracle_wms.sandbox.cli", "--scale", "100"],
+        [sys.executable, "-m", "tap_oracle_wms_sandbox.cli", "--scale", "100"],
         stdout=subprocess.PIPE,
         text=True,
     )

@@ -13,9 +13,9 @@ import random
 import threading
 from typing import Any
 
-from tap_oracle_wms.sandbox import data
-from tap_oracle_wms.sandbox.entities import BY_NAME, Entity
-from tap_oracle_wms.sandbox.state import State
+from tap_oracle_wms_sandbox import data
+from tap_oracle_wms_sandbox.entities import BY_NAME, Entity
+from tap_oracle_wms_sandbox.state import State
 
 CORE = ("inventory", "order_hdr", "order_dtl", "allocation", "location", "ib_shipment", "wave", "item")
 

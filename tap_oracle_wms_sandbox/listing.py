@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from tap_oracle_wms.sandbox import query, render
-from tap_oracle_wms.sandbox.entities import Entity, fields_of
-from tap_oracle_wms.sandbox.state import MAX_PAGE_SIZE, State, User
+from tap_oracle_wms_sandbox import query, render
+from tap_oracle_wms_sandbox.entities import Entity, fields_of
+from tap_oracle_wms_sandbox.state import MAX_PAGE_SIZE, State, User
 
 
 @dataclass

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from tap_oracle_wms.sandbox.entities import BY_NAME, Entity, Field, fields_of
+from tap_oracle_wms_sandbox.entities import BY_NAME, Entity, Field, fields_of
 
 FIRST_YEAR, LAST_YEAR = 1990, 2045
 # Date-times rendered for this zone (default facility DC01 of admin and limited) are cached in a

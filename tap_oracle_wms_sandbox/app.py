@@ -22,10 +22,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tap_oracle_wms.sandbox import activity, listing, query
-from tap_oracle_wms.sandbox.entities import BY_NAME, describe, exposed_entities
-from tap_oracle_wms.sandbox.gate import Gate
-from tap_oracle_wms.sandbox.state import OAUTH_CLIENT, OAUTH_SCOPE, USERS, State, User
+from tap_oracle_wms_sandbox import activity, listing, query
+from tap_oracle_wms_sandbox.entities import BY_NAME, describe, exposed_entities
+from tap_oracle_wms_sandbox.gate import Gate
+from tap_oracle_wms_sandbox.state import OAUTH_CLIENT, OAUTH_SCOPE, USERS, State, User
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 API_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]

@@ -18,8 +18,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 from zoneinfo import ZoneInfo
 
-from tap_oracle_wms.sandbox.entities import BY_NAME, Entity, Field, fields_of
-from tap_oracle_wms.sandbox.render import local_seconds_sql
+from tap_oracle_wms_sandbox.entities import BY_NAME, Entity, Field, fields_of
+from tap_oracle_wms_sandbox.render import local_seconds_sql
 
 LOOKUPS = {
     "exact",

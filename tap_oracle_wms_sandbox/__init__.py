@@ -1,5 +1,5 @@
 """Local Oracle WMS Cloud (lgfapi v10) emulator: `Sandbox(SandboxConfig(...))` serves it for real."""
 
-from tap_oracle_wms.sandbox.server import Sandbox, SandboxConfig
+from tap_oracle_wms_sandbox.server import Sandbox, SandboxConfig
 
 __all__ = ["Sandbox", "SandboxConfig"]

@@ -13,7 +13,7 @@ import uuid
 from typing import Any
 from urllib.parse import parse_qsl
 
-from tap_oracle_wms.sandbox.state import RequestLogEntry, State
+from tap_oracle_wms_sandbox.state import RequestLogEntry, State
 
 Scope = dict[str, Any]
 Message = dict[str, Any]

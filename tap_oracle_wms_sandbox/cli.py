@@ -9,7 +9,7 @@ import sys
 import threading
 from collections.abc import Sequence
 
-from tap_oracle_wms.sandbox.state import CHOICES, FAULT_KINDS, OAUTH_CLIENT, OAUTH_SCOPE, USERS, SandboxConfig
+from tap_oracle_wms_sandbox.state import CHOICES, FAULT_KINDS, OAUTH_CLIENT, OAUTH_SCOPE, USERS, SandboxConfig
 
 HELP = {
     "seed": "seed of the synthetic data and of fault choices (same seed = same data)",
@@ -64,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    from tap_oracle_wms.sandbox.server import Sandbox
+    from tap_oracle_wms_sandbox.server import Sandbox
 
     sandbox = Sandbox(cfg).start()
     print(f"base_url   {sandbox.base_url}")

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from tap_oracle_wms.sandbox import data
+from tap_oracle_wms_sandbox import data
 
 FAULT_KINDS = ("500", "503", "429", "409", "drop", "truncate", "slow")
 CHOICES = {

@@ -14,8 +14,8 @@ import re
 import sqlite3
 from datetime import datetime, timezone
 
-from tap_oracle_wms.sandbox.entities import ENTITIES, Entity, Field, fields_of
-from tap_oracle_wms.sandbox.render import CACHED_TZ, text_column, ts_sql
+from tap_oracle_wms_sandbox.entities import ENTITIES, Entity, Field, fields_of
+from tap_oracle_wms_sandbox.render import CACHED_TZ, text_column, ts_sql
 
 T_END_S = int(datetime(2025, 6, 30, tzinfo=timezone.utc).timestamp())
 SPAN_S = 400 * 86400

@@ -12,10 +12,10 @@ import threading
 import time
 from typing import Any
 
-from tap_oracle_wms.sandbox import activity as activity_mod
-from tap_oracle_wms.sandbox import listing
-from tap_oracle_wms.sandbox.entities import BY_NAME
-from tap_oracle_wms.sandbox.state import USERS, RequestLogEntry, SandboxConfig, State
+from tap_oracle_wms_sandbox import activity as activity_mod
+from tap_oracle_wms_sandbox import listing
+from tap_oracle_wms_sandbox.entities import BY_NAME
+from tap_oracle_wms_sandbox.state import USERS, RequestLogEntry, SandboxConfig, State
 
 __all__ = ["RequestLogEntry", "Sandbox", "SandboxConfig"]
 
@@ -35,7 +35,7 @@ class Sandbox:
         """Bind the port and serve in a daemon thread; returns when the server accepts."""
         import uvicorn
 
-        from tap_oracle_wms.sandbox.app import create_app
+        from tap_oracle_wms_sandbox.app import create_app
 
         cfg = self.state.config
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
