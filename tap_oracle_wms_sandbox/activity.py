@@ -1,7 +1,8 @@
 """Activity simulator: inserts, updates (new mod_ts) and deletes while a sync runs.
 
 Uses the real clock (strictly increasing microseconds). One burst gives all its updated rows ONE
-shared mod_ts (a bulk update, wms-api.md 2.9); inserted rows get create_ts = mod_ts = now.
+shared mod_ts (a bulk update, wms-api.md 2.9); inserted rows get create_ts = mod_ts = now, or with
+`backdate_s` a mod_ts that much older than their create_ts (rows a mod_ts bookmark alone misses).
 """
 
 # ruff: noqa: S608 - SQL text is built only from the static entity declarations; every
@@ -48,12 +49,19 @@ def pick_ids(state: State, entity: Entity, k: int, rng: random.Random) -> list[i
 
 
 def burst(
-    state: State, entity: str = "inventory", inserts: int = 5, updates: int = 20, deletes: int = 2
+    state: State,
+    entity: str = "inventory",
+    inserts: int = 5,
+    updates: int = 20,
+    deletes: int = 2,
+    backdate_s: float = 0.0,
 ) -> dict[str, Any]:
     """One burst of activity on one entity; returns the ids touched and the shared mod_ts."""
     target = base_entity(entity)
     counts = data.counts_for(state.config.scale)
     has_mod = target.has_mod_ts
+    if backdate_s < 0 or (backdate_s and not has_mod):
+        raise ValueError(f"backdate_s must be >= 0 and needs an entity with mod_ts ({entity})")
     with state.lock:
         conn = state.conn
         state.bursts += 1
@@ -67,7 +75,7 @@ def burst(
                 data.insert_rows(conn, target, top + 1, top + inserts, counts, state.config.seed)
                 sets = "create_ts = ?, create_user = 'ACTIVITY'"
                 sets += ", mod_ts = ?, mod_user = 'ACTIVITY'" if has_mod else ""
-                args = (now, now) if has_mod else (now,)
+                args = (now, now - round(backdate_s * 1_000_000)) if has_mod else (now,)
                 conn.execute(f'UPDATE "{target.name}" SET {sets} WHERE id > ?', (*args, top))
                 inserted = [
                     r[0]
@@ -99,6 +107,7 @@ def burst(
         "updated_ids": updated,
         "deleted_ids": deleted,
         "mod_ts_us": mod_ts,
+        "backdated_ids": inserted if backdate_s else [],
     }
 
 

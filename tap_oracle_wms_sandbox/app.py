@@ -6,7 +6,6 @@ Faults, latency, the concurrency cap and the request log live in `gate.py` (a pl
 from __future__ import annotations
 
 import base64
-import binascii
 import dataclasses
 import hmac
 import json
@@ -14,17 +13,18 @@ import secrets
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from tap_oracle_wms_sandbox import activity, listing, query
+from tap_oracle_wms_sandbox import activity, listing, query, quirks
 from tap_oracle_wms_sandbox.entities import BY_NAME, describe, exposed_entities
-from tap_oracle_wms_sandbox.gate import Gate
+from tap_oracle_wms_sandbox.gate import FAULTS, Gate
 from tap_oracle_wms_sandbox.state import OAUTH_CLIENT, OAUTH_SCOPE, USERS, State, User
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -52,12 +52,13 @@ def authenticate(state: State, request: Request) -> User | Response:
     scheme, _, value = header.partition(" ")
     challenge = {"WWW-Authenticate": 'Basic realm="lgfapi"'}
     if scheme.lower() == "basic":
-        try:
+        try:  # ValueError covers bad base64, non-ASCII header text and non-UTF-8 credentials
             name, _, password = base64.b64decode(value).decode().partition(":")
-        except (binascii.Error, UnicodeDecodeError):
+        except ValueError:
             name, password = "", ""
         user = USERS.get(name)
-        if user and hmac.compare_digest(user.password, password):
+        # compare bytes: compare_digest refuses str with non-ASCII characters (a 500 otherwise)
+        if user and hmac.compare_digest(user.password.encode(), password.encode()):
             return user
         return error(401, "AUTHENTICATION_FAILED", "Invalid username/password.", headers=challenge)
     if scheme.lower() == "bearer":
@@ -80,6 +81,13 @@ def api_handler(state: State) -> Endpoint:
         env, version = request.path_params["env"], request.path_params["version"]
         if env != state.config.env or version != "v10":
             return error(404, "NOT_FOUND", "Not found.")
+        path = request.path_params["rest"].strip("/")
+        if path.endswith(".json"):  # format suffix (wms-api.md 1.7)
+            path = path[:-5].rstrip("/")
+        parts = path.split("/")
+        location = quirks.redirect_location(state.config, request.url) if len(parts) == 2 else None
+        if location and parts[0] == "entity":  # a list request (knob redirect_lists)
+            return Response(status_code=302, headers={"Location": location})
         user = authenticate(state, request)
         if isinstance(user, Response):
             return user
@@ -88,14 +96,11 @@ def api_handler(state: State) -> Endpoint:
             return error(403, "PERMISSION_DENIED", "User lacks lgfapi_read_access.")
         if request.method not in ("GET", "HEAD"):
             return error(405, "METHOD_NOT_ALLOWED", f"Method {request.method} not allowed.")
-        path = request.path_params["rest"].strip("/")
-        if path.endswith(".json"):  # format suffix (wms-api.md 1.7)
-            path = path[:-5].rstrip("/")
         params = listing.last_wins(request.url.query)
         if params.get("format", "json") != "json":
             return error(406, "NOT_ACCEPTABLE", "The sandbox only renders format=json.")
-        api_base = f"{request.url.scheme}://{request.url.netloc}/{env}/wms/lgfapi/{version}/"
-        parts = path.split("/")
+        origin = quirks.origin(state.config, request.url)
+        api_base = f"{origin}/{env}/wms/lgfapi/{version}/"
         if parts[0] != "entity":
             return error(404, "NOT_FOUND", "Not found.")
         if len(parts) == 1:
@@ -107,11 +112,15 @@ def api_handler(state: State) -> Endpoint:
             return error(404, "NOT_FOUND", f"Unknown entity '{parts[1]}'.")
         if entity.name in user.denied:
             return error(403, "PERMISSION_DENIED", f"No read permission on entity {entity.name}.")
+        failing = quirks.entity_fault(state.config, entity.name)
+        if failing:
+            return entity_failure(state, entity.name, failing)
         try:
             if len(parts) == 3 and parts[2] == "describe":
-                dialect = state.config.describe_dialect
-                return json_text(json.dumps(describe(entity, dialect)))
-            url_base = f"{request.url.scheme}://{request.url.netloc}{request.url.path}"
+                cfg = state.config
+                body = describe(entity, cfg.describe_dialect, cfg.unknown_types == "on")
+                return json_text(json.dumps(body))
+            url_base = f"{origin}{request.url.path}"
             if len(parts) == 3:
                 res = listing.retrieve(state, entity, user, parts[2], request.url.query, api_base)
             else:
@@ -123,6 +132,18 @@ def api_handler(state: State) -> Endpoint:
         return json_text(res.body, res.status, res.headers)
 
     return api
+
+
+def entity_failure(state: State, entity: str, status: int) -> Response:
+    """The answer of every request of a failing entity (knob entity_faults)."""
+    try:
+        phrase = HTTPStatus(status).phrase
+    except ValueError:
+        phrase = "Error"
+    code = FAULTS[str(status)][1] if str(status) in FAULTS else phrase.upper().replace(" ", "_")
+    code = "".join(c for c in code if c.isalnum() or c == "_")
+    retry = {"Retry-After": state.retry_after().decode()} if status in (429, 503) else None
+    return error(status, code, f"Entity {entity} failed: {phrase}.", headers=retry)
 
 
 def extra_entity_names(state: State) -> set[str]:
@@ -163,10 +184,15 @@ def token_handler(state: State) -> Endpoint:
         form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))
         client_id, secret = form.get("client_id", ""), form.get("client_secret", "")
         scheme, _, value = request.headers.get("authorization", "").partition(" ")
+        mode = state.config.token_endpoint
+        if mode == "html":  # a proxy or login page answering instead of IDCS
+            return HTMLResponse("<!DOCTYPE html><html><body><h1>Sign In</h1></body></html>")
+        if mode == "invalid_json":
+            return json_text('{"access_token": "', 200)
         if scheme.lower() == "basic":
             try:
                 client_id, _, secret = base64.b64decode(value).decode().partition(":")
-            except (binascii.Error, UnicodeDecodeError):
+            except ValueError:
                 client_id = ""
         if (client_id, secret) != OAUTH_CLIENT:
             return oauth_error(401, "invalid_client", "Client authentication failed.")
@@ -178,6 +204,8 @@ def token_handler(state: State) -> Endpoint:
         access = secrets.token_urlsafe(32)
         with state.lock:
             state.tokens[access] = ("admin", time.monotonic() + ttl)
+        if mode == "no_expires_in":
+            return JSONResponse({"access_token": access, "token_type": "Bearer"})
         return JSONResponse({"access_token": access, "token_type": "Bearer", "expires_in": ttl})
 
     return token

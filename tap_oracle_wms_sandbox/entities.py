@@ -448,11 +448,22 @@ DJANGO_TYPES = {"pk": "AutoField", "fk": "ForeignKey", "status": "IntegerField",
                 "set": "RelatedManager", "json": "JSONField"}
 
 
-def describe(entity: Entity, dialect: str = "lgf") -> dict[str, Any]:
+UNKNOWN_KINDS = ("json",)  # describe types a client may not know (location.geo_coords)
+
+
+def api_fields(entity: Entity, unknown_types: bool = False) -> tuple[Field, ...]:
+    """Fields the API shows; those of an unknown describe type only with knob unknown_types=on.
+
+    The column is stored either way, so the seeded data does not depend on the knob.
+    """
+    return tuple(f for f in fields_of(entity) if unknown_types or f.kind not in UNKNOWN_KINDS)
+
+
+def describe(entity: Entity, dialect: str = "lgf", unknown_types: bool = False) -> dict[str, Any]:
     """Describe payload: filterable `parameters` plus per-field metadata (wms-api.md 1.5)."""
     types = DJANGO_TYPES if dialect == "django" else LGF_TYPES
     out: dict[str, Any] = {}
-    for f in fields_of(entity):
+    for f in api_fields(entity, unknown_types):
         meta: dict[str, Any] = {"type": types[f.kind], "required": f.required}
         if f.kind == "string":
             meta.update(max_length=f.max_length, allow_blank=not f.required)
@@ -467,5 +478,5 @@ def describe(entity: Entity, dialect: str = "lgf") -> dict[str, Any]:
     return {"parameters": params, "fields": out}
 
 
-__all__ = ["BY_NAME", "ENTITIES", "KINDS", "Entity", "Field", "describe", "exposed_entities",
-           "fields_of"]
+__all__ = ["BY_NAME", "ENTITIES", "KINDS", "Entity", "Field", "api_fields", "describe",
+           "exposed_entities", "fields_of"]

@@ -2,7 +2,8 @@
 
 Only lgfapi routes get latency, the cap and faults (never /_admin or the token endpoint).
 "drop" and "truncate" reach the socket through the server's transport, so a client really sees
-a closed connection (no response / a short body), as on a flaky network.
+a closed connection (no response / a short body), as on a flaky network. Slow pages and trickling
+bodies are in `pacing.py`, echoed credentials in `echo.py`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,11 @@ import uuid
 from typing import Any
 from urllib.parse import parse_qsl
 
+from tap_oracle_wms_sandbox import echo, pacing
+from tap_oracle_wms_sandbox.pacing import ConnectionDroppedError, abort
 from tap_oracle_wms_sandbox.state import RequestLogEntry, State
+
+__all__ = ["FAULTS", "ConnectionDroppedError", "Gate", "send_error"]
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -23,24 +28,6 @@ FAULTS = {
     "429": (429, "TOO_MANY_REQUESTS", "Too many requests."),
     "409": (409, "RECORD_CHANGED", "Record changed by another user; retry."),
 }
-
-
-class ConnectionDroppedError(RuntimeError):
-    """Raised where no socket exists (TestClient) to simulate a dropped connection."""
-
-
-def transport_of(send: Any) -> Any:
-    """The uvicorn transport behind `send` (its RequestResponseCycle), or None."""
-    return getattr(getattr(send, "__self__", None), "transport", None)
-
-
-async def abort(send: Any) -> None:
-    """Close the connection without a (complete) response."""
-    transport = transport_of(send)
-    if transport is None:
-        raise ConnectionDroppedError("sandbox fault: connection dropped")
-    transport.abort()
-    await asyncio.sleep(0.01)  # let the server notice the lost connection before we return
 
 
 async def send_error(
@@ -82,7 +69,9 @@ class Gate:
         if not is_api:
             await self.app(scope, receive, logged_send)
             return
-        retry = [(b"retry-after", str(cfg.retry_after_s).encode())]
+        if cfg.echo_credentials == "on":
+            logged_send = echo.wrap(scope, logged_send)
+        retry = [(b"retry-after", state.retry_after())]
         with state.lock:
             over = 0 < cfg.max_concurrency <= state.inflight
             if not over:
@@ -117,6 +106,11 @@ class Gate:
         if fault == "drop":
             entry.status = -1
             await abort(send)
+            return
+        how = pacing.plan(self.state.config, scope) if not fault else (0.0, 0.0)
+        if how != (0.0, 0.0):
+            await pacing.paced(self.app, self.state, scope, receive, send, logged_send, how)
+            entry.status = entry.status or -1  # 0: dropped before an answer (client left, stop)
             return
         if not fault:
             await self.app(scope, receive, logged_send)

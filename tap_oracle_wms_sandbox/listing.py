@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from tap_oracle_wms_sandbox import query, render
-from tap_oracle_wms_sandbox.entities import Entity, fields_of
+from tap_oracle_wms_sandbox import query, quirks, render
+from tap_oracle_wms_sandbox.entities import Entity, api_fields
 from tap_oracle_wms_sandbox.state import MAX_PAGE_SIZE, State, User
 
 
@@ -41,11 +41,11 @@ def last_wins(raw_query: str) -> dict[str, str]:
     return out
 
 
-def field_names(entity: Entity, params: dict[str, str]) -> tuple[str, ...]:
+def field_names(entity: Entity, params: dict[str, str], unknown_types: bool) -> tuple[str, ...]:
     """Fields to render: `fields=` selection or the full representation (wms-api.md 2.4)."""
     if not params.get("fields"):
-        return tuple(render.default_fields(entity))
-    known = {f.name for f in fields_of(entity)} | {"url"}
+        return tuple(render.default_fields(entity, unknown_types))
+    known = {f.name for f in api_fields(entity, unknown_types)} | {"url"}
     names = tuple(dict.fromkeys(n.strip() for n in params["fields"].split(",") if n.strip()))
     bad = [n for n in names if n not in known]
     if bad:
@@ -81,7 +81,7 @@ def scope_where(entity: Entity, user: User, w: query.Where) -> None:
 
 def link(url_base: str, params: dict[str, str], **changes: Any) -> str:
     """Absolute link with the caller's params echoed and page/cursor replaced."""
-    out = {k: v for k, v in params.items() if k not in ("page", "cursor")}
+    out = {k: v for k, v in params.items() if k not in ("page", "cursor", quirks.REDIRECT_MARK)}
     out.update({k: str(v) for k, v in changes.items() if v is not None})
     return f"{url_base}?{urlencode(out, safe=',:!')}" if out else url_base
 
@@ -95,13 +95,18 @@ def list_page(
     if mode not in ("paged", "sequenced"):
         raise query.QueryError("Invalid input.", {"page_mode": "Must be 'paged' or 'sequenced'."})
     size = page_size_of(state, params)
-    names = field_names(entity, params)
+    names = field_names(entity, params, state.config.unknown_types == "on")
     filters = query.filters_from(raw_query)
     query.check_combos(entity, filters)
     w = query.Where()
     scope_where(entity, user, w)
     query.where_for(entity, filters, user.tz, w)
+    rejected = quirks.ordering_rejected(state.config, entity.name, params.get("ordering", ""))
+    if rejected:
+        raise query.QueryError("Invalid input.", {"ordering": rejected})
     terms = query.ordering_from(entity, params.get("ordering", ""))
+    if quirks.later_page_missing(state, url_base, params):
+        raise NotFoundError("No records found.")
     naive = state.config.datetime_output == "naive"
     js, joins = render.select_sql(entity.name, names, user.tz, naive)
     w.params["base"] = api_base + "entity/"
@@ -145,6 +150,8 @@ def paged(
         ]
         results = render_ids(state, js, joins, table, w.params, ids)
     nxt = link(url_base, params, page=page + 1) if page < pages else None
+    if page > 1 and state.config.next_page_loop == "on":  # a looping tenant: this page again
+        nxt = link(url_base, params, page=page)
     prev = link(url_base, params, page=page - 1 if page > 2 else None) if page > 1 else None
     body = (
         f'{{"result_count":{total},"page_count":{pages},"page_nbr":{page},'
@@ -203,6 +210,8 @@ def sequenced(
     else:
         nxt = link(url_base, params, cursor=query.encode_cursor(last, False)) if more else None
         prev = link(url_base, params, cursor=query.encode_cursor(first, True)) if token else None
+        if token and state.config.next_page_loop == "on":  # a looping tenant: this page again
+            nxt = link(url_base, params, cursor=token)
     body = f'{{"next_page":{json.dumps(nxt)},"previous_page":{json.dumps(prev)},"results":[' + results + "]}"
     return Result(200, body, {})
 
@@ -212,7 +221,7 @@ def retrieve(state: State, entity: Entity, user: User, ident: str, raw_query: st
     if not ident.isdigit():
         raise NotFoundError("Not found.")
     params = last_wins(raw_query)
-    names = field_names(entity, params)
+    names = field_names(entity, params, state.config.unknown_types == "on")
     w = query.Where()
     scope_where(entity, user, w)
     w.clauses.append(f"t.id = {int(ident)}")
@@ -236,7 +245,8 @@ def truth(state: State, entity: Entity, user: User, api_base: str) -> list[dict[
     scope_where(entity, user, w)
     w.params["base"] = api_base + "entity/"
     naive = state.config.datetime_output == "naive"
-    js, joins = render.select_sql(entity.name, tuple(render.default_fields(entity)), user.tz, naive)
+    names = tuple(render.default_fields(entity, state.config.unknown_types == "on"))
+    js, joins = render.select_sql(entity.name, names, user.tz, naive)
     with state.lock:
         rows = state.conn.execute(
             f'SELECT {js} FROM "{entity.sql_table}" t {joins} '

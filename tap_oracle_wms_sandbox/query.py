@@ -50,6 +50,7 @@ RESERVED = {
     "values_list",
     "distinct",
     "limit",
+    "redirected",  # marker of a same-origin redirect (knob redirect_lists), never a filter
 }
 INT_KINDS = {"pk", "fk", "status", "int"}
 INT_RE = re.compile(r"-?\d+")

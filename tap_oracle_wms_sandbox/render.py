@@ -15,7 +15,7 @@ from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from tap_oracle_wms_sandbox.entities import BY_NAME, Entity, Field, fields_of
+from tap_oracle_wms_sandbox.entities import BY_NAME, Entity, Field, api_fields
 
 FIRST_YEAR, LAST_YEAR = 1990, 2045
 # Date-times rendered for this zone (default facility DC01 of admin and limited) are cached in a
@@ -118,9 +118,9 @@ def value_sql(f: Field, entity: Entity, joins: list[str], tz_name: str, naive: b
     return col
 
 
-def default_fields(entity: Entity) -> list[str]:
+def default_fields(entity: Entity, unknown_types: bool = False) -> list[str]:
     """Field names of a full representation: every field plus `url`, minus on-request fields."""
-    names = [f.name for f in fields_of(entity) if not f.on_request]
+    names = [f.name for f in api_fields(entity, unknown_types) if not f.on_request]
     return [*names[:1], "url", *names[1:]]
 
 

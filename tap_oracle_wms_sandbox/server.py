@@ -27,6 +27,7 @@ class Sandbox:
         cfg = config or SandboxConfig()
         self.state = State(SandboxConfig(**{**cfg.__dict__, **knobs}))
         self.port = 0
+        self.scheme = "https" if self.state.config.tls_certfile else "http"
         self._server: Any = None
         self._thread: threading.Thread | None = None
 
@@ -40,8 +41,14 @@ class Sandbox:
         cfg = self.state.config
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((cfg.host, cfg.port))
+        try:
+            sock.bind((cfg.host, cfg.port))
+        except OSError:
+            sock.close()
+            raise
         self.port = sock.getsockname()[1]
+        self.scheme = "https" if cfg.tls_certfile else "http"
+        self.state.closing.clear()
         config = uvicorn.Config(
             create_app(self.state),
             log_level="warning",
@@ -50,7 +57,10 @@ class Sandbox:
             proxy_headers=False,
             server_header=False,
             timeout_keep_alive=30,
+            timeout_graceful_shutdown=2,  # backstop: held answers already end on State.closing
             backlog=512,
+            ssl_certfile=cfg.tls_certfile or None,
+            ssl_keyfile=cfg.tls_keyfile or None,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
@@ -81,6 +91,7 @@ class Sandbox:
     def stop(self) -> None:
         """Stop activity and the server thread."""
         activity_mod.stop(self.state)
+        self.state.closing.set()  # slow pages and trickling bodies drop their connections now
         if self._server is not None:
             self._server.should_exit = True
         if self._thread is not None:
@@ -96,8 +107,8 @@ class Sandbox:
     # ---- addresses ---------------------------------------------------------------------------
     @property
     def root_url(self) -> str:
-        """http://host:port (no path)."""
-        return f"http://{self.state.config.host}:{self.port}"
+        """http://host:port, or https:// when served with a TLS certificate (no path)."""
+        return f"{self.scheme}://{self.state.config.host}:{self.port}"
 
     @property
     def base_url(self) -> str:
@@ -125,10 +136,19 @@ class Sandbox:
         return self.state.configure(**knobs)
 
     def activity(
-        self, entity: str = "inventory", inserts: int = 5, updates: int = 20, deletes: int = 2
+        self,
+        entity: str = "inventory",
+        inserts: int = 5,
+        updates: int = 20,
+        deletes: int = 2,
+        backdate_s: float = 0.0,
     ) -> dict[str, Any]:
-        """One burst; the updated rows share ONE new mod_ts."""
-        return activity_mod.burst(self.state, entity, inserts, updates, deletes)
+        """One burst; the updated rows share ONE new mod_ts.
+
+        backdate_s > 0: the inserted rows get create_ts = now but a mod_ts that many seconds older
+        (a mod_ts bookmark alone misses them); their ids are `backdated_ids`.
+        """
+        return activity_mod.burst(self.state, entity, inserts, updates, deletes, backdate_s)
 
     def start_activity(
         self,

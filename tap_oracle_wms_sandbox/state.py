@@ -6,6 +6,7 @@ Knobs, users, the SQLite database, OAuth tokens and the request log.
 from __future__ import annotations
 
 import dataclasses
+import os
 import random
 import sqlite3
 import threading
@@ -22,7 +23,14 @@ CHOICES = {
     "catalog_shape": ("object", "list"),
     "describe_dialect": ("lgf", "django"),
     "datetime_output": ("offset", "naive"),
+    "link_origin": ("request", "alias", "port443", "https"),
+    "redirect_lists": ("off", "other_host", "same_origin", "plain_http"),
+    "next_page_loop": ("off", "on"),
+    "echo_credentials": ("off", "on"),
+    "token_endpoint": ("normal", "html", "invalid_json", "no_expires_in"),
+    "unknown_types": ("off", "on"),
 }
+ORDERING_RULES = ("desc", "non_id", "any")
 MAX_PAGE_SIZE = 1250
 OAUTH_CLIENT = ("sandbox-client", "sandbox-secret")
 OAUTH_SCOPE = "urn:resource:fusion:scm:logistics:wms:lgfapi/"
@@ -51,13 +59,32 @@ class SandboxConfig:
     token_ttl_s: int = 3600  # OAuth2 access-token lifetime (expires_in)
     rows_per_page: int = 25  # default page_size (the API user's "Rows per Page")
     extra_entities: int = 0  # extra empty entities in the catalog (a real tenant lists ~300)
+    # ---- real-tenant behaviours and hostile answers: all off by default (see quirks.py) ----
+    link_origin: str = "request"  # origin named by next/previous/url links
+    ordering_rejects: tuple[str, ...] = ()  # entity:rule (rule desc | non_id | any; entity * = all)
+    slow_page_rows: int = 0  # list pages asked with page_size above this wait (0 = off)
+    slow_page_delay_s: float = 30.0  # how long such a page waits before answering
+    slow_page_entities: tuple[str, ...] = ()  # entities whose big pages are slow (empty = all)
+    entity_faults: tuple[str, ...] = ()  # entity:status, e.g. order_dtl:500
+    later_page_404: str = "off"  # off | once | a rate 0..1 of 404 on pages after the first
+    redirect_lists: str = "off"  # off | other_host | same_origin | plain_http (302 on lists)
+    retry_after: str = ""  # raw Retry-After header value ("" = retry_after_s)
+    trickle_bytes_per_s: float = 0.0  # list bodies sent at this rate (0 = off)
+    next_page_loop: str = "off"  # on: pages after the first link next_page to themselves
+    echo_credentials: str = "off"  # on: error bodies echo the Authorization header and secret
+    token_endpoint: str = "normal"  # noqa: S105 - a mode: normal, html, invalid_json, no_expires_in
+    tls_certfile: str = ""  # PEM certificate: serve https (read at start)
+    tls_keyfile: str = ""  # PEM private key of tls_certfile
+    unknown_types: str = "off"  # on: location.geo_coords (describe type "json") exists
 
     def validated(self) -> SandboxConfig:
         """Check enumerations and ranges; raise ValueError naming the bad knob."""
         for name, allowed in CHOICES.items():
             if getattr(self, name) not in allowed:
                 raise ValueError(f"{name} must be one of {allowed}, not {getattr(self, name)!r}")
-        self.faults = tuple(str(f) for f in self.faults)
+        for f in dataclasses.fields(self):
+            if f.name in TUPLE_KNOBS:
+                setattr(self, f.name, as_tuple(getattr(self, f.name)))
         bad = set(self.faults) - set(FAULT_KINDS)
         if bad:
             raise ValueError(f"faults: unknown kinds {sorted(bad)}; allowed {FAULT_KINDS}")
@@ -65,7 +92,65 @@ class SandboxConfig:
             raise ValueError("fault_rate must be within 0..1")
         if self.scale < 1 or self.rows_per_page < 1 or self.max_concurrency < 0:
             raise ValueError("scale and rows_per_page must be >= 1, max_concurrency >= 0")
+        check_quirks(self)
         return self
+
+
+TUPLE_KNOBS = ("faults", "ordering_rejects", "slow_page_entities", "entity_faults")
+
+
+def as_tuple(value: Any) -> tuple[str, ...]:
+    """A comma list (CLI, admin JSON) or a sequence as a tuple of non-empty strings."""
+    items = value.split(",") if isinstance(value, str) else value
+    return tuple(str(v).strip() for v in items if str(v).strip())
+
+
+def pairs(name: str, items: tuple[str, ...]) -> list[tuple[str, str]]:
+    """`entity:value` items of a knob; ValueError naming the knob when malformed."""
+    out = []
+    for item in items:
+        entity, sep, value = item.partition(":")
+        if not sep or not entity or not value:
+            raise ValueError(f"{name}: {item!r} is not entity:value")
+        out.append((entity, value))
+    return out
+
+
+def number(name: str, value: Any, low: float, high: float = float("inf")) -> float:
+    """A finite number within low..high, or ValueError naming the knob."""
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a number, not {value!r}") from None
+    if not low <= out <= high:
+        raise ValueError(f"{name} must be within {low:g}..{high:g}, not {value!r}")
+    return out
+
+
+def check_quirks(cfg: SandboxConfig) -> None:
+    """Validate the real-tenant/hostile knobs (each error names its knob)."""
+    for entity, rule in pairs("ordering_rejects", cfg.ordering_rejects):
+        if rule not in ORDERING_RULES:
+            raise ValueError(f"ordering_rejects: rule {rule!r} of {entity} not in {ORDERING_RULES}")
+    for entity, status in pairs("entity_faults", cfg.entity_faults):
+        if not status.isdigit() or not 400 <= int(status) <= 599:
+            raise ValueError(f"entity_faults: status {status!r} of {entity} must be 400..599")
+    number("slow_page_rows", cfg.slow_page_rows, 0)
+    number("slow_page_delay_s", cfg.slow_page_delay_s, 0)
+    number("trickle_bytes_per_s", cfg.trickle_bytes_per_s, 0)
+    number("retry_after_s", cfg.retry_after_s, 0)
+    cfg.later_page_404 = str(cfg.later_page_404)
+    if cfg.later_page_404 not in ("off", "once"):
+        number("later_page_404 (off | once | a rate)", cfg.later_page_404, 0, 1)
+    text = cfg.retry_after
+    if not isinstance(text, str) or any(c in text for c in "\r\n\0") or not text.isascii():
+        raise ValueError("retry_after must be one line of ASCII text (a raw header value)")
+    if bool(cfg.tls_certfile) != bool(cfg.tls_keyfile):
+        raise ValueError("tls_certfile and tls_keyfile go together (both paths, or both empty)")
+    for name in ("tls_certfile", "tls_keyfile"):
+        path = getattr(cfg, name)
+        if path and not os.path.isfile(path):
+            raise ValueError(f"{name}: no such file {path!r}")
 
 
 def knob_names() -> list[str]:
@@ -131,6 +216,8 @@ class State:
     rng: random.Random = field(init=False)
     runner: Any = None  # (thread, stop event, totals) of the continuous activity simulator
     bursts: int = 0  # seeds the activity row picks reproducibly
+    closing: threading.Event = field(default_factory=threading.Event)  # server stopping: cut waits
+    failed_once: set[str] = field(default_factory=set)  # listings whose later page 404'd (once)
 
     def __post_init__(self) -> None:
         self.config.validated()
@@ -145,8 +232,6 @@ class State:
         unknown = set(knobs) - set(knob_names())
         if unknown:
             raise ValueError(f"unknown knobs: {sorted(unknown)}")
-        if "faults" in knobs and isinstance(knobs["faults"], str):
-            knobs["faults"] = tuple(k for k in knobs["faults"].split(",") if k)
         new = dataclasses.replace(self.config, **knobs).validated()
         with self.lock:
             self.config = new
@@ -175,6 +260,7 @@ class State:
             self.reload_data()
             self.tokens.clear()
             self.log.clear()
+            self.failed_once.clear()
 
     def now_us(self) -> int:
         """Wall-clock UTC microseconds, strictly increasing across calls."""
@@ -190,3 +276,13 @@ class State:
                 return ""
             hit = self.rng.random() < cfg.fault_rate
             return self.rng.choice(sorted(cfg.faults)) if hit else ""
+
+    def retry_after(self) -> bytes:
+        """The Retry-After value of 429/503 answers: the raw knob, or retry_after_s."""
+        cfg = self.config
+        return (cfg.retry_after or str(cfg.retry_after_s)).encode()
+
+    def draw(self, rate: float) -> bool:
+        """A seeded yes/no with probability `rate` (same generator as the fault draw)."""
+        with self.lock:
+            return rate > 0 and self.rng.random() < rate

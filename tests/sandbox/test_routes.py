@@ -97,10 +97,29 @@ def test_describe_django_dialect(client, state):
     assert fields["alloc_qty"]["type"] == "DecimalField"
 
 
-def test_describe_has_an_unusual_field_type(client):
-    """wms-api.md 1.5: unknown type names must be tolerated (location.geo_coords is json)."""
+def test_describe_has_an_unusual_field_type(client, state):
+    """wms-api.md 1.5: with unknown_types=on, location.geo_coords has the unusual type json."""
+    state.configure(unknown_types="on")
     fields = get_json(client, "entity/location/describe")["fields"]
     assert fields["geo_coords"]["type"] == "json"
+    assert isinstance(get_json(client, "entity/location/1/")["geo_coords"], dict)
+
+
+def test_unknown_types_off_hides_geo_coords(client, state):
+    """Knob unknown_types=off (default): geo_coords is absent from describe, rows and fields=."""
+    assert "geo_coords" not in get_json(client, "entity/location/describe")["fields"]
+    assert "geo_coords" not in get_json(client, "entity/location/1/")
+    assert all("geo_coords" not in r for r in state_truth(state, "location"))
+    assert client.get(API + "entity/location/?fields=id,geo_coords").status_code == 400
+
+
+def test_unknown_types_keeps_the_data_deterministic(client, state):
+    """Knob unknown_types: switching it changes only geo_coords, never the other values."""
+    off = get_json(client, "entity/location/?page_size=30&ordering=id")["results"]
+    state.configure(unknown_types="on")
+    on = get_json(client, "entity/location/?page_size=30&ordering=id")["results"]
+    assert [{k: v for k, v in r.items() if k != "geo_coords"} for r in on] == off
+    assert all(set(r["geo_coords"]) == {"x", "y", "z"} for r in on)
 
 
 def test_wide_entity_has_25_plus_fields(client):

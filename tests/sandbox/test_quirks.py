@@ -1,0 +1,412 @@
+"""Real-tenant behaviours and hostile answers, one knob each (all off by default)."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from sandbox_helpers import API, basic, get_json
+
+from tap_oracle_wms_sandbox.state import SandboxConfig
+
+
+def path_of(url: str) -> str:
+    """Path and query of an absolute URL: what a client sends to its configured origin."""
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}"
+
+
+# ---- link_origin ------------------------------------------------------------------------------
+
+
+def test_link_origin_alias_names_another_host_with_right_path(client, state):
+    """link_origin=alias: links name wms-alias.invalid; their path+query give the next page."""
+    state.configure(link_origin="alias")
+    body = get_json(client, "entity/order_hdr/?page_size=5&ordering=id")
+    assert body["next_page"].startswith("http://wms-alias.invalid/sandbox/wms/lgfapi/v10/entity/order_hdr/?")
+    assert body["results"][0]["url"].startswith("http://wms-alias.invalid/")
+    assert body["results"][0]["facility_id"]["url"].startswith("http://wms-alias.invalid/")
+    second = client.get(path_of(body["next_page"])).json()
+    assert second["page_nbr"] == 2
+    assert second["results"][0]["id"] == body["results"][-1]["id"] + 1
+
+
+def test_link_origin_port443_names_the_tenant_form(client, state):
+    """link_origin=port443: links are https://host:443/...; path+query stay right (sequenced)."""
+    state.configure(link_origin="port443")
+    body = get_json(client, "entity/order_hdr/?page_mode=sequenced&page_size=5")
+    assert body["next_page"].startswith("https://testserver:443/sandbox/wms/lgfapi/v10/entity/order_hdr/?")
+    second = client.get(path_of(body["next_page"])).json()
+    assert second["previous_page"].startswith("https://testserver:443/")
+    assert second["results"][0]["id"] > body["results"][-1]["id"]
+
+
+def test_link_origin_https_changes_only_the_scheme(client, state):
+    """link_origin=https: links keep host and path but say https."""
+    state.configure(link_origin="https")
+    body = get_json(client, "entity/")
+    assert body["wave"] == "https://testserver/sandbox/wms/lgfapi/v10/entity/wave"
+
+
+def test_link_origin_alias_keeps_the_port(sandbox):
+    """link_origin=alias on the real server: wms-alias.invalid with the port the client called."""
+    import httpx
+
+    sandbox.configure(link_origin="alias")
+    body = httpx.get(sandbox.api_url + "entity/wave/?page_size=1", auth=("admin", "admin-password")).json()
+    assert body["next_page"].startswith(f"http://wms-alias.invalid:{sandbox.port}/sandbox/wms/")
+
+
+# ---- ordering_rejects -------------------------------------------------------------------------
+
+
+def assert_ordering_error(r) -> None:
+    """The documented 400 body naming `ordering` in its details."""
+    assert r.status_code == 400, r.text
+    body = r.json()
+    assert set(body) == {"reference", "code", "message", "details"}
+    assert body["code"] == "VALIDATION_ERROR"
+    assert list(body["details"]) == ["ordering"]
+
+
+def test_ordering_rejects_desc_refuses_descending_terms(client, state):
+    """ordering_rejects entity:desc: a -field ordering is a 400, ascending ones answer."""
+    state.configure(ordering_rejects=("order_dtl:desc",))
+    assert_ordering_error(client.get(API + "entity/order_dtl/?ordering=mod_ts,-id"))
+    assert_ordering_error(client.get(API + "entity/order_dtl/?page_mode=sequenced&ordering=-mod_ts"))
+    assert client.get(API + "entity/order_dtl/?ordering=mod_ts,id").status_code == 200
+    assert client.get(API + "entity/order_hdr/?ordering=-id").status_code == 200
+
+
+def test_ordering_rejects_non_id_allows_only_id(client, state):
+    """ordering_rejects entity:non_id: ordering by anything but id is a 400."""
+    state.configure(ordering_rejects="wave:non_id")
+    assert_ordering_error(client.get(API + "entity/wave/?page_mode=sequenced&ordering=mod_ts,id"))
+    assert client.get(API + "entity/wave/?ordering=-id").status_code == 200
+    assert client.get(API + "entity/wave/?page_mode=sequenced&ordering=id").status_code == 200
+
+
+def test_ordering_rejects_any_refuses_every_ordering(client, state):
+    """ordering_rejects *:any: every entity refuses any ordering, and answers without one."""
+    state.configure(ordering_rejects=("*:any",))
+    assert_ordering_error(client.get(API + "entity/item/?ordering=id"))
+    assert_ordering_error(client.get(API + "entity/wave/?page_mode=sequenced&ordering=id"))
+    assert client.get(API + "entity/item/").status_code == 200
+
+
+# ---- entity_faults ----------------------------------------------------------------------------
+
+
+def test_entity_faults_fail_every_request_of_that_entity(client, state):
+    """entity_faults order_dtl:500: list, retrieve and describe answer 500 with an error body."""
+    state.configure(entity_faults=("order_dtl:500",))
+    for path in ("entity/order_dtl/", "entity/order_dtl/1/", "entity/order_dtl/describe/"):
+        r = client.get(API + path)
+        assert r.status_code == 500, path
+        assert set(r.json()) == {"reference", "code", "message"}
+    assert client.get(API + "entity/order_hdr/").status_code == 200
+    assert client.get(API + "entity/order_hdr/describe/").status_code == 200
+
+
+def test_entity_faults_any_status_code(client, state):
+    """entity_faults wave:418: an unusual status with a code derived from its phrase."""
+    state.configure(entity_faults="wave:418,item:503")
+    r = client.get(API + "entity/wave/")
+    assert r.status_code == 418
+    assert r.json()["code"] == "IM_A_TEAPOT"
+    assert client.get(API + "entity/item/").headers["retry-after"] == "1"
+
+
+# ---- later_page_404 ---------------------------------------------------------------------------
+
+
+def test_later_page_404_once_fails_the_first_cursor_page_then_answers(client, state):
+    """later_page_404=once: the first cursor page 404s once; its retry and later pages answer."""
+    state.configure(later_page_404="once")
+    first = get_json(client, "entity/order_dtl/?page_mode=sequenced&page_size=5&fields=id")
+    missing = client.get(first["next_page"])
+    assert missing.status_code == 404
+    assert missing.json()["code"] == "NOT_FOUND"
+    assert missing.json()["message"] == "No records found."
+    second = client.get(first["next_page"])
+    assert second.status_code == 200
+    assert client.get(second.json()["next_page"]).status_code == 200
+
+
+def test_later_page_404_once_applies_to_paged_page_2(client, state):
+    """later_page_404=once: paged page=2 404s once, then answers."""
+    state.configure(later_page_404="once")
+    url = API + "entity/wave/?page_size=2&page=2"
+    assert [client.get(url).status_code for _ in range(3)] == [404, 200, 200]
+
+
+def test_later_page_404_spares_requests_without_cursor(client, state):
+    """later_page_404=1: first pages, such as a client's own keyset query, always answer."""
+    state.configure(later_page_404="1")
+    url = API + "entity/order_dtl/?page_mode=sequenced&page_size=5&ordering=id&id__gt=20"
+    assert {client.get(url).status_code for _ in range(5)} == {200}
+    assert client.get(client.get(url).json()["next_page"]).status_code == 404
+
+
+def test_later_page_404_rate_is_seeded(client, state):
+    """later_page_404=0.5: a seeded draw, the same sequence for the same seed."""
+    first = get_json(client, "entity/order_dtl/?page_mode=sequenced&page_size=5")["next_page"]
+
+    def run() -> list[int]:
+        state.configure(seed=state.config.seed, later_page_404="0.5")
+        return [client.get(first).status_code for _ in range(16)]
+
+    codes = run()
+    assert codes == run()
+    assert set(codes) == {200, 404}
+
+
+# ---- redirect_lists ---------------------------------------------------------------------------
+
+
+def test_redirect_same_origin_adds_a_marker_and_answers_it(client, state):
+    """redirect_lists=same_origin: a list 302s to itself plus redirected=1, which answers."""
+    state.configure(redirect_lists="same_origin")
+    url = API + "entity/wave/?page_size=2"
+    r = client.get(url, follow_redirects=False)
+    assert r.status_code == 302
+    assert r.headers["location"] == "http://testserver" + url + "&redirected=1"
+    body = client.get(r.headers["location"]).json()
+    assert len(body["results"]) == 2
+    assert "redirected" not in parse_qs(urlsplit(body["next_page"]).query)
+    assert client.get(API + "entity/wave/1/", follow_redirects=False).status_code == 200
+
+
+def test_redirect_other_host_drops_auth_when_followed(sandbox):
+    """redirect_lists=other_host: 302 to localhost, same port; a follower loses its auth (401)."""
+    import httpx
+
+    sandbox.configure(redirect_lists="other_host")
+    auth = ("admin", "admin-password")
+    url = sandbox.api_url + "entity/wave/?page_size=2"
+    r = httpx.get(url, auth=auth, timeout=10)
+    assert r.status_code == 302
+    assert r.headers["location"] == url.replace("127.0.0.1", "localhost")
+    assert httpx.get(url, auth=auth, follow_redirects=True, timeout=10).status_code == 401
+    assert httpx.get(r.headers["location"], auth=auth, timeout=10).status_code == 200
+
+
+def test_redirect_plain_http_leaves_http_requests_alone(client, state):
+    """redirect_lists=plain_http only redirects https requests (see test_tls.py)."""
+    state.configure(redirect_lists="plain_http")
+    assert client.get(API + "entity/wave/", follow_redirects=False).status_code == 200
+
+
+# ---- next_page_loop ---------------------------------------------------------------------------
+
+
+def test_next_page_loop_sequenced_points_back_to_a_visited_url(client, state):
+    """next_page_loop=on: page 2's next_page is page 1's cursor URL (page 2 itself)."""
+    state.configure(next_page_loop="on")
+    first = get_json(client, "entity/order_dtl/?page_mode=sequenced&page_size=5&fields=id")
+    second = client.get(first["next_page"]).json()
+    assert second["next_page"] == first["next_page"]
+    assert client.get(second["next_page"]).json() == second
+
+
+def test_next_page_loop_paged_repeats_the_page(client, state):
+    """next_page_loop=on in paged mode: page 2 links to page=2 again."""
+    state.configure(next_page_loop="on")
+    first = get_json(client, "entity/order_dtl/?page_size=5&fields=id&ordering=id")
+    assert parse_qs(urlsplit(first["next_page"]).query)["page"] == ["2"]
+    second = client.get(first["next_page"]).json()
+    assert second["next_page"] == first["next_page"]
+
+
+# ---- retry_after ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["100000", "-1", "NaN", "inf", "Wed, 21 Oct 2026 07:28:00 GMT"])
+def test_retry_after_sends_the_raw_value(client, state, value):
+    """retry_after: the raw Retry-After value of 429 and 503 answers, however odd."""
+    state.configure(fault_rate=1.0, faults=("429", "503"), retry_after=value)
+    for _ in range(4):
+        r = client.get(API + "entity/wave/")
+        assert r.status_code in (429, 503)
+        assert r.headers["retry-after"] == value
+
+
+def test_retry_after_empty_falls_back_to_retry_after_s(client, state):
+    """retry_after="" (default): the header is retry_after_s, as before."""
+    state.configure(fault_rate=1.0, faults=("503",), retry_after_s=4)
+    assert client.get(API + "entity/wave/").headers["retry-after"] == "4"
+
+
+# ---- echo_credentials -------------------------------------------------------------------------
+
+NASTY = 'pa\\ss"wo\nrd'  # backslash, quote, newline: JSON escaping changes each
+
+
+def test_echo_credentials_echoes_the_exact_basic_password(client, state):
+    """echo_credentials=on: a 401 echoes the header and the exact password, JSON-escaped."""
+    state.configure(echo_credentials="on")
+    header = basic(("admin", NASTY))
+    r = client.get(API + "entity/wave/", headers=header)
+    assert r.status_code == 401
+    body = r.json()
+    assert body["details"]["password"] == NASTY
+    assert body["details"]["authorization"] == header["Authorization"]
+    assert NASTY in body["message"]
+    assert header["Authorization"] in body["message"]
+    assert json.dumps(NASTY)[1:-1] in r.text
+    assert NASTY not in r.text
+
+
+def test_echo_credentials_on_400_404_and_faults(client, state):
+    """echo_credentials=on: bad filters, empty lists and faults echo the password too."""
+    state.configure(echo_credentials="on")
+    assert "admin-password" in client.get(API + "entity/wave/?nope=1").json()["message"]
+    assert client.get(API + "entity/wave/?wave_nbr=NONE").json()["details"]["password"] == "admin-password"
+    state.configure(fault_rate=1.0, faults=("500",))
+    assert client.get(API + "entity/wave/").json()["details"]["password"] == "admin-password"
+
+
+def test_echo_credentials_echoes_the_bearer_token(client, state):
+    """echo_credentials=on: a Bearer request's error echoes its token."""
+    state.configure(echo_credentials="on")
+    r = client.get(API + "entity/wave/", headers={"Authorization": "Bearer s3cr\\et"})
+    assert r.status_code == 401
+    assert r.json()["details"]["token"] == "s3cr\\et"
+
+
+def test_echo_credentials_off_echoes_nothing(client):
+    """echo_credentials=off (default): error bodies carry no credentials."""
+    r = client.get(API + "entity/wave/", headers=basic(("admin", "not-echoed-pw")))
+    assert r.status_code == 401
+    assert "not-echoed-pw" not in r.text
+    assert "Basic" not in r.text
+
+
+# ---- token_endpoint ---------------------------------------------------------------------------
+
+TOKEN_FORM = {"grant_type": "client_credentials", "scope": "urn:resource:fusion:scm:logistics:wms:lgfapi/"}
+CLIENT = ("sandbox-client", "sandbox-secret")
+
+
+def test_token_endpoint_html_answers_a_200_page(client, state):
+    """token_endpoint=html: a 200 text/html page instead of a token."""
+    state.configure(token_endpoint="html")
+    r = client.post("/oauth2/v1/token", data=TOKEN_FORM, headers=basic(CLIENT))
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/html")
+    assert r.text.startswith("<!DOCTYPE html>")
+
+
+def test_token_endpoint_invalid_json_answers_unparsable_json(client, state):
+    """token_endpoint=invalid_json: a 200 application/json body that does not parse."""
+    state.configure(token_endpoint="invalid_json")
+    r = client.post("/oauth2/v1/token", data=TOKEN_FORM, headers=basic(CLIENT))
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "application/json"
+    with pytest.raises(ValueError, match=r"Unterminated|Expecting"):
+        json.loads(r.text)
+
+
+def test_token_endpoint_no_expires_in_gives_a_working_token(client, state):
+    """token_endpoint=no_expires_in: a token without expires_in, still accepted."""
+    state.configure(token_endpoint="no_expires_in")
+    body = client.post("/oauth2/v1/token", data=TOKEN_FORM, headers=basic(CLIENT)).json()
+    assert "expires_in" not in body
+    bearer = {"Authorization": f"Bearer {body['access_token']}"}
+    assert client.get(API + "entity/wave/", headers=bearer).status_code == 200
+
+
+# ---- knobs in general -------------------------------------------------------------------------
+
+QUIRKS = {
+    "link_origin": "alias",
+    "ordering_rejects": ("*:any",),
+    "slow_page_rows": 5,
+    "slow_page_delay_s": 1.0,
+    "slow_page_entities": ("wave",),
+    "entity_faults": ("wave:500",),
+    "later_page_404": "once",
+    "redirect_lists": "same_origin",
+    "retry_after": "NaN",
+    "trickle_bytes_per_s": 10.0,
+    "next_page_loop": "on",
+    "echo_credentials": "on",
+    "token_endpoint": "html",
+    "unknown_types": "on",
+}
+
+
+def test_every_quirk_is_off_by_default():
+    """The new knobs change nothing unless set: their defaults are the plain behaviour."""
+    cfg = SandboxConfig()
+    assert {k: getattr(cfg, k) for k in QUIRKS} == {
+        "link_origin": "request",
+        "ordering_rejects": (),
+        "slow_page_rows": 0,
+        "slow_page_delay_s": 30.0,
+        "slow_page_entities": (),
+        "entity_faults": (),
+        "later_page_404": "off",
+        "redirect_lists": "off",
+        "retry_after": "",
+        "trickle_bytes_per_s": 0.0,
+        "next_page_loop": "off",
+        "echo_credentials": "off",
+        "token_endpoint": "normal",
+        "unknown_types": "off",
+    }
+    assert (cfg.tls_certfile, cfg.tls_keyfile) == ("", "")
+
+
+def test_reset_turns_every_quirk_off(state):
+    """reset() restores the initial knobs, and forgets which listings already 404'd once."""
+    state.configure(**QUIRKS)
+    state.failed_once.add("x")
+    state.reset()
+    assert state.config == SandboxConfig(scale=200, seed=7)
+    assert state.failed_once == set()
+
+
+def test_admin_config_takes_lists_for_tuple_knobs(client):
+    """POST /_admin/config: a JSON list (or a comma string) sets a tuple knob."""
+    r = client.post("/_admin/config", json={"entity_faults": ["wave:418"], "ordering_rejects": "item:desc"})
+    assert r.json()["entity_faults"] == ["wave:418"]
+    assert r.json()["ordering_rejects"] == ["item:desc"]
+    assert client.get(API + "entity/wave/").status_code == 418
+
+
+@pytest.mark.parametrize(
+    ("knob", "value"),
+    [
+        ("link_origin", "elsewhere"),
+        ("ordering_rejects", ("order_dtl:sideways",)),
+        ("ordering_rejects", ("order_dtl",)),
+        ("entity_faults", ("wave:200",)),
+        ("entity_faults", ("wave:boom",)),
+        ("slow_page_rows", -1),
+        ("slow_page_delay_s", "soon"),
+        ("later_page_404", "sometimes"),
+        ("later_page_404", "1.5"),
+        ("redirect_lists", "away"),
+        ("retry_after", "1\r\nX-Evil: 1"),
+        ("trickle_bytes_per_s", -2),
+        ("next_page_loop", "yes"),
+        ("echo_credentials", "true"),
+        ("token_endpoint", "xml"),
+        ("tls_certfile", "/no/such/cert.pem"),
+        ("unknown_types", "maybe"),
+    ],
+)
+def test_bad_knob_value_is_refused_naming_the_knob(state, knob, value):
+    """SandboxConfig.validated(): a bad value is a ValueError whose message names the knob."""
+    with pytest.raises(ValueError, match=knob):
+        state.configure(**{knob: value})
+
+
+def test_tls_files_go_together(state, tmp_path):
+    """tls_certfile without tls_keyfile is refused, naming both."""
+    cert = tmp_path / "cert.pem"
+    cert.write_text("x")
+    with pytest.raises(ValueError, match="tls_certfile and tls_keyfile"):
+        state.configure(tls_certfile=str(cert))
