@@ -1,0 +1,5 @@
+"""``python -m target_oracle``."""
+
+from .target import TargetOracle
+
+TargetOracle.cli()

@@ -1,0 +1,314 @@
+"""Connection, sessions and DDL: the only module that decides what a table looks like.
+
+The SDK's generic SQLConnector reflects through SQLAlchemy's inspector on every call and
+builds DDL that Oracle rejects (``ADD COLUMN``); here tables are read from the data
+dictionary once (see catalog.py), DDL is Oracle's own, and in a dry run every statement
+goes to the script and nothing connects at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from functools import cached_property
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from singer_sdk.sql import SQLConnector
+from singer_sdk.sql.connector import FullyQualifiedName
+from sqlalchemy.dialects import oracle
+from sqlalchemy.engine import Dialect
+from typing_extensions import override
+
+from . import statements
+from .catalog import COLUMNS_QUERY, SCHEMA_QUERY, Catalog, KnownTable, TableRef, columns_from_rows
+from .dryrun import DryRunScript, Rows
+from .naming import Identifier, conform
+from .settings import Settings
+from .typemap import OracleType, TypeOptions, for_schema, reconcile
+
+logger = logging.getLogger("target_oracle")
+
+
+class Session(Protocol):
+    """One transaction: statements, then an explicit commit (nothing commits by itself)."""
+
+    def execute(self, statement: sa.Executable, rows: Rows = None) -> None:
+        """Run one statement, once or once per row (executemany)."""
+
+    def commit(self) -> None:
+        """Make the transaction's work permanent."""
+
+
+class _ConnectionSession:
+    """A Session on one pooled SQLAlchemy connection."""
+
+    def __init__(self, connection: sa.Connection) -> None:
+        self.connection = connection
+
+    def execute(self, statement: sa.Executable, rows: Rows = None) -> None:
+        self.connection.execute(statement, rows if isinstance(rows, Mapping) else list(rows or ()) or None)
+
+    def commit(self) -> None:
+        self.connection.commit()
+
+
+def _no_connection() -> Any:
+    msg = "dry run: target-oracle does not connect to a database"
+    raise RuntimeError(msg)
+
+
+class OracleName(FullyQualifiedName):
+    """A table name whose parts are always quoted: names keep their case exactly."""
+
+    @override
+    def prepare_part(self, part: str) -> str:
+        return statements.ident(part).replace(r"\:", ":")
+
+
+class OracleConnector(SQLConnector):
+    """Oracle connection (python-oracledb thin mode), or a dry-run script, plus DDL."""
+
+    allow_column_add = True
+    allow_column_rename = False
+    allow_column_alter = True
+    allow_merge_upsert = True
+    allow_overwrite = True
+    allow_temp_tables = False
+
+    def __init__(self, config: dict[str, Any] | None = None, sqlalchemy_url: str | None = None) -> None:
+        super().__init__(config, sqlalchemy_url)
+        self.settings = Settings.from_config(dict(self.config))
+        self.catalog = Catalog(self._read_columns)
+        self._warned: set[str] = set()
+        self._prepared: set[TableRef] = set()
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ connection
+
+    @cached_property
+    def engine(self) -> sa.Engine:
+        """The engine: pooled oracledb connections, or one that refuses to connect (dry run)."""
+        conn = self.settings.connection
+        ident_limit = {"max_identifier_length": self.settings.max_identifier_length}
+        if self.settings.dry_run or conn is None:
+            return sa.create_engine("oracle+oracledb://", creator=_no_connection, **ident_limit)
+        # hide_parameters: record values never appear in error messages or logs.
+        return sa.create_engine(
+            conn.url or "oracle+oracledb://",
+            connect_args=conn.connect_args,
+            pool_pre_ping=True,
+            hide_parameters=True,
+            **ident_limit,
+        )
+
+    @override
+    def create_engine(self) -> sa.Engine:
+        return self.engine
+
+    @cached_property
+    def dialect(self) -> Dialect:
+        """The Oracle dialect statements are compiled with."""
+        if self.settings.dry_run:
+            return oracle.dialect(max_identifier_length=self.identifier_limit)  # type: ignore[no-untyped-call]
+        return self.engine.dialect
+
+    @cached_property
+    def script(self) -> DryRunScript | None:
+        """The dry-run script, opened on first use."""
+        path = self.settings.dry_run_sql_path
+        if path is None:
+            return None
+        s = self.settings
+        assumptions = [
+            f"identifier limit {self.identifier_limit} bytes, VARCHAR2 limit {s.string_limit} bytes",
+            f"booleans as {'BOOLEAN' if s.native_boolean else 'NUMBER(1)'}, "
+            f"JSON as {'JSON' if s.native_json else 'CLOB'}, load_method {s.load_method}",
+        ]
+        return DryRunScript(path, oracle.dialect(), assumptions)  # type: ignore[no-untyped-call]
+
+    @cached_property
+    def identifier_limit(self) -> int:
+        """Identifier byte limit: the setting, else the server's (128 in a dry run)."""
+        if self.settings.max_identifier_length:
+            return self.settings.max_identifier_length
+        if self.settings.dry_run:
+            return 128
+        with self.engine.connect() as connection:  # the dialect reads the limit on first connect
+            return int(connection.dialect.max_identifier_length)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A transaction; leaving it without ``commit()`` rolls it back."""
+        if self.script is not None:
+            with self.script.session() as dry:
+                yield dry
+            return
+        with self.engine.connect() as connection:
+            yield _ConnectionSession(connection)
+
+    def close(self) -> None:
+        """Release connections and close the dry-run script."""
+        if self.script is not None:
+            self.script.close()
+        elif "engine" in self.__dict__:
+            self.engine.dispose()
+
+    # ------------------------------------------------------------------ names and types
+
+    def conform(self, name: str) -> str:
+        """An Oracle identifier for a Singer name, warning once when it had to be shortened."""
+        result: Identifier = conform(name, self.settings.identifier_case, self.identifier_limit)
+        if result.shortened_from and result.shortened_from not in self._warned:
+            self._warned.add(result.shortened_from)
+            logger.warning(
+                "Name %r is longer than the database's %d-byte limit; it is written as %r",
+                result.shortened_from,
+                self.identifier_limit,
+                result.name,
+            )
+        return result.name
+
+    @property
+    def type_options(self) -> TypeOptions:
+        """The settings that shape the JSON Schema -> Oracle mapping."""
+        s = self.settings
+        return TypeOptions(string_limit=s.string_limit, native_boolean=s.native_boolean, native_json=s.native_json)
+
+    def oracle_type(self, jsonschema_type: dict[str, Any]) -> OracleType:
+        """The Oracle column type for one property schema."""
+        return for_schema(jsonschema_type, self.type_options)
+
+    @override
+    def to_sql_type(self, jsonschema_type: dict[str, Any]) -> sa.types.TypeEngine[Any]:
+        return self.oracle_type(jsonschema_type).to_sqlalchemy()
+
+    @override
+    def get_fully_qualified_name(
+        self,
+        table_name: str = "",
+        schema_name: str | None = None,
+        db_name: str | None = None,
+        delimiter: str = ".",
+    ) -> FullyQualifiedName:
+        return OracleName(table=table_name, schema=schema_name, database=db_name, delimiter=delimiter)
+
+    # ------------------------------------------------------------------ the data dictionary
+
+    def _read_columns(self, ref: TableRef) -> dict[str, OracleType] | None:
+        """A table's columns from ALL_TAB_COLUMNS; a dry run knows only what it created."""
+        if self.settings.dry_run:
+            return None
+        with self.engine.connect() as connection:
+            rows = connection.execute(COLUMNS_QUERY, {"owner": ref.schema, "table_name": ref.name}).all()
+        return columns_from_rows(list(rows)) or None
+
+    def known_table(self, full_table_name: str | FullyQualifiedName) -> KnownTable | None:
+        """The table as last seen, or None when it does not exist."""
+        return self.catalog.get(self.table_ref(full_table_name))
+
+    def table_ref(self, full_table_name: str | FullyQualifiedName) -> TableRef:
+        """The catalog key of a table name."""
+        _, schema, table = self.parse_full_table_name(full_table_name)
+        return TableRef(schema, table)
+
+    @override
+    def table_exists(self, full_table_name: str | FullyQualifiedName) -> bool:
+        return self.known_table(full_table_name) is not None
+
+    @override
+    def column_exists(self, full_table_name: str | FullyQualifiedName, column_name: str) -> bool:
+        table = self.known_table(full_table_name)
+        return table is not None and column_name in table.columns
+
+    @override
+    def schema_exists(self, schema_name: str) -> bool:
+        if self.settings.dry_run:
+            return True
+        with self.engine.connect() as connection:
+            return bool(connection.execute(SCHEMA_QUERY, {"owner": schema_name}).scalar())
+
+    @override
+    def prepare_schema(self, schema_name: str) -> None:
+        """Check the schema exists: in Oracle a schema is a user, which is the DBA's to create."""
+        if not self.schema_exists(schema_name):
+            msg = f"setting 'default_target_schema': schema {schema_name} does not exist (ask a DBA to create the user)"
+            raise RuntimeError(msg)
+
+    # ------------------------------------------------------------------ DDL
+
+    def _run_ddl(self, *ddl: sa.Executable) -> None:
+        with self.session() as session:
+            for statement in ddl:
+                session.execute(statement)
+            session.commit()  # Oracle commits DDL by itself; the dry-run script needs the mark
+
+    @override
+    def prepare_table(
+        self,
+        full_table_name: str | FullyQualifiedName,
+        schema: dict[str, Any],
+        primary_keys: Sequence[str],
+        partition_keys: list[str] | None = None,
+        as_temp_table: bool = False,  # noqa: FBT001, FBT002 (the SDK's signature)
+    ) -> None:
+        """Create the table, or add and widen columns; never drop, never narrow."""
+        ref = self.table_ref(full_table_name)
+        wanted = {name: self.oracle_type(prop) for name, prop in schema["properties"].items()}
+        # append-only writes every record, so a primary key would reject repeats.
+        keys = [] if self.settings.load_method == "append-only" else list(primary_keys)
+        with self._lock:
+            table = self.catalog.get(ref)
+            if table is None:
+                self._run_ddl(statements.create_table(ref, wanted, keys))
+                self.catalog.remember(KnownTable(ref, dict(wanted)))
+            else:
+                if self.settings.load_method == "overwrite" and ref not in self._prepared:
+                    self._run_ddl(statements.truncate(ref))
+                self._evolve(table, wanted)
+            self._prepared.add(ref)
+
+    def prepare_staging(self, table: KnownTable, columns: Sequence[str]) -> TableRef:
+        """The staging GTT for ``table``, created or widened to match ``columns``."""
+        ref = table.ref.staging(self.identifier_limit)
+        wanted = {name: table.columns[name] for name in columns}
+        with self._lock:
+            staging = self.catalog.get(ref)
+            if staging is None:
+                self._run_ddl(statements.create_table(ref, wanted, [], staging=True))
+                self.catalog.remember(KnownTable(ref, dict(wanted)))
+            else:
+                self._evolve(staging, wanted)
+        return ref
+
+    def _evolve(self, table: KnownTable, wanted: dict[str, OracleType]) -> None:
+        """ADD missing columns in one statement, MODIFY the ones that must widen."""
+        name = str(OracleName(table=table.ref.name, schema=table.ref.schema))
+        missing = {col: t for col, t in wanted.items() if col not in table.columns}
+        widen = {}
+        for col, new_type in wanted.items():
+            if col in table.columns and (target := reconcile(name, col, table.columns[col], new_type)):
+                widen[col] = target
+        ddl: list[sa.Executable] = []
+        if missing:
+            compiled = {col: self._type_sql(t) for col, t in missing.items()}
+            ddl.append(statements.add_columns(table.ref, compiled))
+        ddl += [statements.modify_column(table.ref, col, self._type_sql(t)) for col, t in widen.items()]
+        if ddl:
+            self._run_ddl(*ddl)
+            for col, t in widen.items():
+                logger.info("Widened %s column %s from %s to %s", name, col, table.columns[col].sql, t.sql)
+            table.columns.update(missing)
+            table.columns.update(widen)
+
+    def _type_sql(self, oracle_type: OracleType) -> str:
+        return str(oracle_type.to_sqlalchemy().compile(dialect=self.dialect))
+
+    def ensure_column(self, full_table_name: str | FullyQualifiedName, column: str, oracle_type: OracleType) -> None:
+        """Add ``column`` with ``oracle_type`` when the table lacks it."""
+        table = self.known_table(full_table_name)
+        if table is not None and column not in table.columns:
+            with self._lock:
+                self._evolve(table, {column: oracle_type})

@@ -1,0 +1,95 @@
+"""Dry run: every statement the loader would execute, written as a reviewable script.
+
+Statements are compiled by SQLAlchemy's Oracle dialect exactly as they would be sent,
+bind values follow each statement as comments, and a transaction reaches the file only
+when it commits, so the script is what the database would have been asked to keep.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TextIO
+
+from singer_sdk.singerlib.json import serialize_json
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+    from sqlalchemy.engine import Dialect
+
+Rows = Sequence[Mapping[str, Any]] | Mapping[str, Any] | None
+
+
+def render(statement: sa.Executable, dialect: Dialect) -> str:
+    """The SQL text the Oracle dialect sends for ``statement``."""
+    return str(statement.compile(dialect=dialect)).strip()  # type: ignore[attr-defined]
+
+
+def _bind_comments(rows: Rows) -> list[str]:
+    if not rows:
+        return []
+    batch = [rows] if isinstance(rows, Mapping) else list(rows)
+    lines = [f"-- binds: {len(batch)} row(s)"]
+    lines += [f"--   {serialize_json(dict(row))}" for row in batch]
+    return lines
+
+
+class DryRunScript:
+    """The script file; sessions append whole transactions to it, one at a time."""
+
+    def __init__(self, path: Path, dialect: Dialect, assumptions: Sequence[str]) -> None:
+        self.path = path
+        self.dialect = dialect
+        self._lock = threading.Lock()
+        self._file: TextIO = path.open("w", encoding="utf-8")
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        header = [
+            f"-- target-oracle dry run, {now}: the statements a load would execute, in order.",
+            "-- No database was contacted. Bind values follow each statement as comments.",
+            *(f"-- assumed: {line}" for line in assumptions),
+            "",
+        ]
+        self._file.write("\n".join(header) + "\n")
+        self._file.flush()
+
+    def session(self) -> DryRunSession:
+        """A transaction whose statements are written when it commits."""
+        return DryRunSession(self)
+
+    def append(self, lines: Sequence[str]) -> None:
+        """Write one committed transaction."""
+        with self._lock:
+            self._file.write("\n".join(lines) + "\n")
+            self._file.flush()
+
+    def close(self) -> None:
+        """Close the file (the target does this at the end of its input)."""
+        with self._lock:
+            self._file.close()
+
+
+class DryRunSession:
+    """Collects one transaction's statements; ``commit`` hands them to the script."""
+
+    def __init__(self, script: DryRunScript) -> None:
+        self._script = script
+        self._pending: list[str] = []
+
+    def execute(self, statement: sa.Executable, rows: Rows = None) -> None:
+        """Compile ``statement`` and keep it with its binds until commit."""
+        self._pending.append(render(statement, self._script.dialect) + "\n;")
+        self._pending.extend(_bind_comments(rows))
+
+    def commit(self) -> None:
+        """Write the transaction, then COMMIT, to the script."""
+        if self._pending:
+            self._script.append([*self._pending, "COMMIT;", ""])
+        self._pending = []
+
+    def __enter__(self) -> DryRunSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._pending = []  # uncommitted work is rolled back: it never reaches the script

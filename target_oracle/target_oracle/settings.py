@@ -1,0 +1,147 @@
+"""Typed, checked settings: the one place that reads the target's config.
+
+Why not read ``config[...]`` everywhere: cross-setting rules (a URL *or* host and
+service, a wallet only over TCPS) need one-line errors that name the setting, and secrets
+must never reach a message, so every check here reports names, never values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, cast
+
+import sqlalchemy as sa
+from singer_sdk.exceptions import ConfigValidationError
+
+from .naming import IdentifierCase
+
+#: Settings whose values are secrets: never logged, never echoed in an error.
+SECRET_SETTINGS = ("password", "wallet_password", "sqlalchemy_url")
+#: VARCHAR2 byte limit by the database's MAX_STRING_SIZE.
+STRING_LIMITS = {"standard": 4000, "extended": 32767}
+#: Identifier byte limit before Oracle 12.2 and from it on.
+IDENTIFIER_LIMITS = (30, 128)
+
+LoadMethod = Literal["append-only", "upsert", "overwrite"]
+
+
+def fail(setting: str, problem: str) -> ConfigValidationError:
+    """A one-line config error naming the setting (never its value)."""
+    msg = f"setting '{setting}': {problem}"
+    return ConfigValidationError(msg, errors=[msg])
+
+
+def _secret(config: dict[str, Any], name: str) -> str | None:
+    """A secret setting as a string; its schema has no type so a typo cannot echo it."""
+    value = config.get(name)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise fail(name, "must be a string (the value is not shown)")
+    return str(value)
+
+
+def _oracledb_url(raw: str) -> sa.URL:
+    """Parse ``sqlalchemy_url`` without ever quoting it, and pin the oracledb driver."""
+    try:
+        url = sa.make_url(raw)
+    except Exception:  # the parser's own message repeats the URL, password included
+        raise fail("sqlalchemy_url", "is not a valid SQLAlchemy URL (the value is not shown)") from None
+    if url.drivername not in {"oracle", "oracle+oracledb"}:
+        raise fail("sqlalchemy_url", f"must start with oracle+oracledb:// (found {url.drivername}://)")
+    return url.set(drivername="oracle+oracledb")
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Where and how to connect; repr hides the secrets."""
+
+    url: sa.URL | None = field(repr=False)
+    connect_args: dict[str, Any] = field(repr=False)
+    describe: str = ""
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Connection:
+        """Build the URL and python-oracledb thin-mode connect arguments."""
+        protocol = config["protocol"]
+        tls: dict[str, Any] = {"tcp_connect_timeout": float(config["tcp_connect_timeout"])}
+        for name in ("config_dir", "wallet_location"):
+            if config.get(name):
+                tls[name] = config[name]
+        if wallet_password := _secret(config, "wallet_password"):
+            tls["wallet_password"] = wallet_password
+        if protocol == "tcps":
+            tls["ssl_server_dn_match"] = config["ssl_server_dn_match"]
+            if config.get("ssl_server_cert_dn"):
+                tls["ssl_server_cert_dn"] = config["ssl_server_cert_dn"]
+        if tls.get("wallet_location") and protocol != "tcps" and not config.get("dsn"):
+            raise fail("protocol", "must be 'tcps' when wallet_location is set (wallets are for TLS)")
+
+        if raw_url := _secret(config, "sqlalchemy_url"):
+            url = _oracledb_url(raw_url)
+            return cls(url=url, connect_args=tls, describe=url.render_as_string(hide_password=True))
+
+        if not config.get("user"):
+            raise fail("user", "is required (or set sqlalchemy_url)")
+        args = {**tls, "user": config["user"]}
+        if password := _secret(config, "password"):
+            args["password"] = password
+        if config.get("dsn"):
+            return cls(url=None, connect_args={**args, "dsn": config["dsn"]}, describe=f"dsn {config['dsn']}")
+        if not config.get("host"):
+            raise fail("host", "is required (or set sqlalchemy_url or dsn)")
+        if not config.get("service_name"):
+            raise fail("service_name", "is required with host (or set sqlalchemy_url or dsn)")
+        where = {"host": config["host"], "port": config["port"], "service_name": config["service_name"]}
+        if protocol == "tcps":
+            where["protocol"] = "tcps"
+        describe = f"{protocol}://{config['host']}:{config['port']}/{config['service_name']}"
+        return cls(url=None, connect_args={**args, **where}, describe=describe)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the connector and the sinks need, checked once at start."""
+
+    identifier_case: IdentifierCase
+    max_identifier_length: int | None
+    string_limit: int
+    native_boolean: bool
+    native_json: bool
+    load_method: LoadMethod
+    staging_min_rows: int
+    hard_delete: bool
+    dry_run_sql_path: Path | None
+    connection: Connection | None
+
+    @property
+    def dry_run(self) -> bool:
+        """True when statements go to a script and no database is contacted."""
+        return self.dry_run_sql_path is not None
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Settings:
+        """Check the config (already schema-valid) and derive the settings."""
+        dry_run_path = config.get("dry_run_sql_path")
+        path = Path(dry_run_path) if dry_run_path else None
+        if path is not None and not path.parent.is_dir():
+            raise fail("dry_run_sql_path", f"its folder {path.parent} does not exist")
+        max_ident = config.get("max_identifier_length")
+        if max_ident is not None and max_ident not in IDENTIFIER_LIMITS:
+            raise fail("max_identifier_length", "must be 30 (before 12.2) or 128 (12.2 and later)")
+        # A dry run needs no connection; when one is configured it is still checked.
+        has_connection = any(config.get(k) for k in ("sqlalchemy_url", "dsn", "host", "user"))
+        connection = Connection.from_config(config) if (path is None or has_connection) else None
+        return cls(
+            identifier_case=cast("IdentifierCase", config["identifier_case"]),
+            max_identifier_length=max_ident,
+            string_limit=STRING_LIMITS[config["max_string_size"]],
+            native_boolean=config["boolean_type"] == "boolean",
+            native_json=config["json_type"] == "json",
+            load_method=cast("LoadMethod", config["load_method"]),
+            staging_min_rows=int(config["staging_min_rows"]),
+            hard_delete=bool(config.get("hard_delete", False)),
+            dry_run_sql_path=path,
+            connection=connection,
+        )

@@ -1,0 +1,127 @@
+"""The SQL the loader runs: DDL through SQLAlchemy constructs, DML as Oracle text.
+
+SQLAlchemy has no MERGE construct, so MERGE (and the INSERT, DELETE and UPDATE beside it)
+are written here once, with every identifier quoted and every value a bind parameter.
+Bind names are ``p0``, ``p1``...: column names may be reserved words, which Oracle
+rejects as bind names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.sql import quoted_name
+from sqlalchemy.sql.elements import TextClause
+
+from .binds import TIMESTAMP_TZ_FORMAT
+from .catalog import TableRef
+from .typemap import TIMESTAMP_TZ, OracleType
+
+
+def ident(name: str) -> str:
+    """A quoted identifier, safe inside ``sa.text`` (a ``:`` would start a bind)."""
+    return '"' + name.replace(":", r"\:") + '"'
+
+
+def qualified(ref: TableRef) -> str:
+    """``"SCHEMA"."TABLE"``, or ``"TABLE"`` in the session's current schema."""
+    return f"{ident(ref.schema)}.{ident(ref.name)}" if ref.schema else ident(ref.name)
+
+
+@dataclass(frozen=True)
+class LoadColumn:
+    """A column a batch writes, with its bind parameter name."""
+
+    name: str
+    type: OracleType
+    bind: str
+
+    @property
+    def value_sql(self) -> str:
+        """The bind, converted in SQL where the driver cannot keep the value whole."""
+        if self.type.name == TIMESTAMP_TZ:
+            # python-oracledb binds datetimes without their offset; text keeps it.
+            return f"TO_TIMESTAMP_TZ(:{self.bind}, '{TIMESTAMP_TZ_FORMAT}')"
+        return f":{self.bind}"
+
+
+def create_table(
+    ref: TableRef, columns: dict[str, OracleType], keys: Sequence[str], *, staging: bool = False
+) -> sa.schema.CreateTable:
+    """CREATE TABLE with a primary key on ``keys`` (NOT NULL), or the staging GTT."""
+    table = sa.Table(
+        quoted_name(ref.name, quote=True),
+        sa.MetaData(),
+        *(
+            sa.Column(quoted_name(name, quote=True), oracle_type.to_sqlalchemy(), nullable=name not in keys)
+            for name, oracle_type in columns.items()
+        ),
+        schema=quoted_name(ref.schema, quote=True) if ref.schema else None,
+        # A global temporary table: each session sees only its rows, gone at COMMIT.
+        prefixes=["GLOBAL TEMPORARY"] if staging else [],
+        oracle_on_commit="DELETE ROWS" if staging else None,
+    )
+    if keys:
+        table.append_constraint(sa.PrimaryKeyConstraint(*(quoted_name(k, quote=True) for k in keys)))
+    return sa.schema.CreateTable(table)
+
+
+def add_columns(ref: TableRef, columns: dict[str, str]) -> TextClause:
+    """ALTER TABLE ... ADD (one or more columns, given as name -> compiled type)."""
+    parts = ", ".join(f"{ident(name)} {sql_type}" for name, sql_type in columns.items())
+    return sa.text(f"ALTER TABLE {qualified(ref)} ADD ({parts})")
+
+
+def modify_column(ref: TableRef, column: str, sql_type: str) -> TextClause:
+    """ALTER TABLE ... MODIFY: widen one column in place."""
+    return sa.text(f"ALTER TABLE {qualified(ref)} MODIFY ({ident(column)} {sql_type})")
+
+
+def truncate(ref: TableRef) -> TextClause:
+    """TRUNCATE TABLE, for load_method overwrite."""
+    return sa.text(f"TRUNCATE TABLE {qualified(ref)}")
+
+
+def insert(ref: TableRef, columns: Sequence[LoadColumn]) -> TextClause:
+    """A plain INSERT of one row per bind set (append-only, or into the staging table)."""
+    names = ", ".join(ident(c.name) for c in columns)
+    values = ", ".join(c.value_sql for c in columns)
+    return sa.text(f"INSERT INTO {qualified(ref)} ({names})\nVALUES ({values})")
+
+
+def merge(ref: TableRef, columns: Sequence[LoadColumn], keys: Sequence[str], staging: TableRef | None = None) -> TextClause:
+    """MERGE by ``keys`` (update the other columns, or insert) from the binds or a staging table.
+
+    Without ``staging`` it runs once per bind set (executemany); with it, once per batch.
+    """
+    if staging is None:
+        source = ", ".join(f"{c.value_sql} AS {ident(c.name)}" for c in columns) + " FROM DUAL"
+    else:
+        source = ", ".join(ident(c.name) for c in columns) + f" FROM {qualified(staging)}"
+    on = " AND ".join(f"t.{ident(k)} = s.{ident(k)}" for k in keys)
+    names = ", ".join(ident(c.name) for c in columns)
+    values = ", ".join(f"s.{ident(c.name)}" for c in columns)
+    lines = [f"MERGE INTO {qualified(ref)} t", f"USING (SELECT {source}) s", f"ON ({on})"]
+    updates = ", ".join(f"t.{ident(c.name)} = s.{ident(c.name)}" for c in columns if c.name not in keys)
+    if updates:
+        lines.append(f"WHEN MATCHED THEN UPDATE SET {updates}")
+    lines.append(f"WHEN NOT MATCHED THEN INSERT ({names}) VALUES ({values})")
+    return sa.text("\n".join(lines))
+
+
+def delete_old_versions(ref: TableRef, version_column: str) -> TextClause:
+    """Hard delete: rows of older versions, and rows no full sync has stamped."""
+    col = ident(version_column)
+    return sa.text(f"DELETE FROM {qualified(ref)}\nWHERE {col} < :version OR {col} IS NULL")
+
+
+def soft_delete_old_versions(ref: TableRef, version_column: str, deleted_column: str) -> TextClause:
+    """Soft delete: stamp ``deleted_column`` on the rows a hard delete would remove."""
+    col, deleted = ident(version_column), ident(deleted_column)
+    return sa.text(
+        f"UPDATE {qualified(ref)}\n"
+        f"SET {deleted} = TO_TIMESTAMP_TZ(:deleted_at, '{TIMESTAMP_TZ_FORMAT}')\n"
+        f"WHERE ({col} < :version OR {col} IS NULL) AND {deleted} IS NULL"
+    )
