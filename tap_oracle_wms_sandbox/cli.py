@@ -95,13 +95,18 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Parse flags, start the sandbox, print where it is, serve until interrupted."""
+def config_from(argv: Sequence[str] | None) -> SandboxConfig:
+    """The knobs the flags give (comma lists as tuples); ValueError naming a bad knob."""
     args = vars(parser().parse_args(argv))
     for name in TUPLE_KNOBS:
         args[name] = as_tuple(args[name])
+    return SandboxConfig(**args).validated()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse flags, start the sandbox, print where it is, serve until interrupted."""
     try:
-        cfg = SandboxConfig(**args).validated()
+        cfg = config_from(argv)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -114,3 +114,19 @@ def test_bearer_token_expires_after_token_ttl(client, state):
     r = client.get(API + "entity/wave/", headers={"Authorization": f"Bearer {access}"})
     assert r.status_code == 401
     assert "expired" in r.json()["message"]
+
+
+def test_non_ascii_basic_password_is_401_not_500(client):
+    """A wrong non-ASCII Basic password is a plain 401 (compare_digest on str raised TypeError)."""
+    r = client.get(API + "entity/wave/", headers=basic(("admin", "pässwörd-ß")))
+    assert r.status_code == 401
+    assert r.json()["code"] == "AUTHENTICATION_FAILED"
+
+
+def test_non_ascii_authorization_header_is_401_not_500(client):
+    """Raw non-ASCII bytes in the Basic header (not base64) are a 401, also on the token endpoint."""
+    header = {"Authorization": "Basic ä€".encode()}
+    assert client.get(API + "entity/wave/", headers=header).status_code == 401
+    r = client.post("/oauth2/v1/token", data={"grant_type": "client_credentials"}, headers=header)
+    assert r.status_code == 401
+    assert r.json()["error"] == "invalid_client"
