@@ -9,8 +9,9 @@ by the DDL the loader itself runs.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -48,9 +49,9 @@ class KnownTable:
     columns: dict[str, OracleType]
 
 
-def columns_from_rows(rows: list[sa.Row[tuple[str, str, int | None, int | None, int | None]]]) -> dict[str, OracleType]:
+def columns_from_rows(rows: Sequence[Sequence[Any]]) -> dict[str, OracleType]:
     """Column name -> type from the rows of :data:`COLUMNS_QUERY`."""
-    return {name: from_dictionary(dtype, length, precision, scale) for name, dtype, length, precision, scale in rows}
+    return {row[0]: from_dictionary(row[1], row[2], row[3], row[4]) for row in rows}
 
 
 class Catalog:

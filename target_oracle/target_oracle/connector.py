@@ -175,7 +175,9 @@ class OracleConnector(SQLConnector):
     def type_options(self) -> TypeOptions:
         """The settings that shape the JSON Schema -> Oracle mapping."""
         s = self.settings
-        return TypeOptions(string_limit=s.string_limit, native_boolean=s.native_boolean, native_json=s.native_json)
+        return TypeOptions(
+            string_limit=s.string_limit, native_boolean=s.native_boolean, native_json=s.native_json
+        )
 
     def oracle_type(self, jsonschema_type: dict[str, Any]) -> OracleType:
         """The Oracle column type for one property schema."""
@@ -234,7 +236,10 @@ class OracleConnector(SQLConnector):
     def prepare_schema(self, schema_name: str) -> None:
         """Check the schema exists: in Oracle a schema is a user, which is the DBA's to create."""
         if not self.schema_exists(schema_name):
-            msg = f"setting 'default_target_schema': schema {schema_name} does not exist (ask a DBA to create the user)"
+            msg = (
+                f"setting 'default_target_schema': schema {schema_name} does not exist "
+                "(in Oracle a schema is a user: ask a DBA to create it)"
+            )
             raise RuntimeError(msg)
 
     # ------------------------------------------------------------------ DDL
@@ -252,7 +257,7 @@ class OracleConnector(SQLConnector):
         schema: dict[str, Any],
         primary_keys: Sequence[str],
         partition_keys: list[str] | None = None,
-        as_temp_table: bool = False,  # noqa: FBT001, FBT002 (the SDK's signature)
+        as_temp_table: bool = False,
     ) -> None:
         """Create the table, or add and widen columns; never drop, never narrow."""
         ref = self.table_ref(full_table_name)
@@ -306,7 +311,9 @@ class OracleConnector(SQLConnector):
     def _type_sql(self, oracle_type: OracleType) -> str:
         return str(oracle_type.to_sqlalchemy().compile(dialect=self.dialect))
 
-    def ensure_column(self, full_table_name: str | FullyQualifiedName, column: str, oracle_type: OracleType) -> None:
+    def ensure_column(
+        self, full_table_name: str | FullyQualifiedName, column: str, oracle_type: OracleType
+    ) -> None:
         """Add ``column`` with ``oracle_type`` when the table lacks it."""
         table = self.known_table(full_table_name)
         if table is not None and column not in table.columns:

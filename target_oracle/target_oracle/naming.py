@@ -51,11 +51,9 @@ def conform(name: str, case: IdentifierCase, max_bytes: int) -> Identifier:
 
     Raises:
         ValueError: for a name that is empty once conformed.
+
     """
-    if case == "upper":
-        cased = _NOT_PLAIN.sub("_", name.strip()).upper()
-    else:
-        cased = _FORBIDDEN.sub("_", name)
+    cased = _NOT_PLAIN.sub("_", name.strip()).upper() if case == "upper" else _FORBIDDEN.sub("_", name)
     if not cased:
         msg = f"name {name!r} is empty once conformed to an Oracle identifier"
         raise ValueError(msg)

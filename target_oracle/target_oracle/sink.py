@@ -23,6 +23,7 @@ from .connector import OracleConnector
 from .statements import LoadColumn
 from .typemap import INTEGER_TYPE, OracleType
 
+
 class FieldNamingValidator(JSONSchemaValidator):
     """The SDK's record validator, with errors that name the stream and the field."""
 
@@ -36,7 +37,9 @@ class FieldNamingValidator(JSONSchemaValidator):
             super().validate(record)
         except InvalidRecord as exc:
             cause = exc.__cause__
-            path = "/".join(str(p) for p in cause.path) if isinstance(cause, jsonschema.ValidationError) else ""
+            path = (
+                "/".join(str(p) for p in cause.path) if isinstance(cause, jsonschema.ValidationError) else ""
+            )
             msg = f"stream '{self.stream}' field '{path or '(record)'}': {exc.error_message}"
             raise InvalidRecord(msg, record) from cause
 
@@ -72,7 +75,9 @@ class OracleSink(SQLSink[OracleConnector]):
         for index, prop in enumerate(self.schema["properties"]):
             name = self.conform_name(prop)
             column = LoadColumn(name, table.columns[name], f"p{index}")
-            convert = converter(str(self.full_table_name), name, column.type, self.connector.settings.string_limit)
+            convert = converter(
+                str(self.full_table_name), name, column.type, self.connector.settings.string_limit
+            )
             self._columns.append((prop, column, convert))
         by_name = {column.name: column.bind for _, column, _ in self._columns}
         self._key_binds = [by_name[k] for k in self.key_properties if k in by_name]
@@ -84,7 +89,10 @@ class OracleSink(SQLSink[OracleConnector]):
 
     def bind_rows(self, records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """Records -> bind sets; with keys, the last record per key wins."""
-        rows = [{col.bind: convert(record.get(prop)) for prop, col, convert in self._columns} for record in records]
+        rows = [
+            {col.bind: convert(record.get(prop)) for prop, col, convert in self._columns}
+            for record in records
+        ]
         if not self.upserts:
             return rows
         latest: dict[tuple[Any, ...], dict[str, Any]] = {}
@@ -93,7 +101,10 @@ class OracleSink(SQLSink[OracleConnector]):
             latest.pop(key, None)  # re-inserted so the dict keeps the order of last occurrences
             latest[key] = row
         if len(latest) < len(rows):
-            self.logger.info("Merged %d duplicate key(s) in one batch; the last record of each won", len(rows) - len(latest))
+            self.logger.info(
+                "Merged %d duplicate key(s) in one batch; the last record of each won",
+                len(rows) - len(latest),
+            )
         return list(latest.values())
 
     @override
@@ -151,7 +162,9 @@ class OracleSink(SQLSink[OracleConnector]):
             binds: dict[str, Any] = {"version": new_version}
         else:
             deleted = self.conform_name(self.soft_delete_column_name)
-            self.connector.ensure_column(self.full_table_name, deleted, OracleType("TIMESTAMP WITH TIME ZONE"))
+            self.connector.ensure_column(
+                self.full_table_name, deleted, OracleType("TIMESTAMP WITH TIME ZONE")
+            )
             statement = statements.soft_delete_old_versions(ref, version, deleted)
             binds = {"version": new_version, "deleted_at": timestamp_text(dt.datetime.now(dt.UTC))}
         with self.connector.session() as session:

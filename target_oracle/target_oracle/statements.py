@@ -21,7 +21,15 @@ from .typemap import TIMESTAMP_TZ, OracleType
 
 
 def ident(name: str) -> str:
-    """A quoted identifier, safe inside ``sa.text`` (a ``:`` would start a bind)."""
+    """A quoted identifier, safe inside ``sa.text`` (a ``:`` would start a bind).
+
+    Raises:
+        ValueError: for a name holding ``"`` or NUL, which no Oracle identifier may.
+
+    """
+    if '"' in name or "\x00" in name:
+        msg = f"{name!r} cannot be an Oracle identifier"
+        raise ValueError(msg)
     return '"' + name.replace(":", r"\:") + '"'
 
 
@@ -91,7 +99,9 @@ def insert(ref: TableRef, columns: Sequence[LoadColumn]) -> TextClause:
     return sa.text(f"INSERT INTO {qualified(ref)} ({names})\nVALUES ({values})")
 
 
-def merge(ref: TableRef, columns: Sequence[LoadColumn], keys: Sequence[str], staging: TableRef | None = None) -> TextClause:
+def merge(
+    ref: TableRef, columns: Sequence[LoadColumn], keys: Sequence[str], staging: TableRef | None = None
+) -> TextClause:
     """MERGE by ``keys`` (update the other columns, or insert) from the binds or a staging table.
 
     Without ``staging`` it runs once per bind set (executemany); with it, once per batch.

@@ -53,47 +53,102 @@ class TargetOracle(SQLTarget):
 
     config_jsonschema: ClassVar[dict[str, Any]] = th.PropertiesList(
         # --- connection
-        _secret("sqlalchemy_url", "oracle+oracledb://user:password@host:1521/?service_name=SERVICE; "
-                "when set, user/password/host/port/service_name/dsn are not used."),
+        _secret(
+            "sqlalchemy_url",
+            "oracle+oracledb://user:password@host:1521/?service_name=SERVICE; "
+            "when set, user/password/host/port/service_name/dsn are not used.",
+        ),
         th.Property("user", th.StringType, description="Database user."),
         _secret("password", "Password of the database user."),
         th.Property("host", th.StringType, description="Database host name."),
-        th.Property("port", th.IntegerType, default=1521, description="Listener port (1522 is usual for TCPS)."),
+        th.Property(
+            "port", th.IntegerType, default=1521, description="Listener port (1522 is usual for TCPS)."
+        ),
         th.Property("service_name", th.StringType, description="Database service name, e.g. FREEPDB1."),
-        th.Property("dsn", th.StringType, description="Instead of host/port/service_name: a TNS alias "
-                    "(with config_dir) or an Easy Connect string."),
+        th.Property(
+            "dsn",
+            th.StringType,
+            description="Instead of host/port/service_name: a TNS alias "
+            "(with config_dir) or an Easy Connect string.",
+        ),
         _choice("protocol", "tcp", ["tcp", "tcps"], "tcps for TLS, e.g. Autonomous Database."),
         th.Property("wallet_location", th.StringType, description="Folder holding ewallet.pem (mTLS)."),
         _secret("wallet_password", "Password of the PEM wallet (mTLS)."),
-        th.Property("config_dir", th.StringType, description="Folder holding tnsnames.ora (for a TNS alias dsn)."),
-        th.Property("ssl_server_dn_match", th.BooleanType, default=True,
-                    description="Check the server certificate's distinguished name (TCPS)."),
-        th.Property("ssl_server_cert_dn", th.StringType, description="Expected server certificate DN (TCPS)."),
-        th.Property("tcp_connect_timeout", th.NumberType, default=20,
-                    description="Seconds to wait for the network connection."),
+        th.Property(
+            "config_dir", th.StringType, description="Folder holding tnsnames.ora (for a TNS alias dsn)."
+        ),
+        th.Property(
+            "ssl_server_dn_match",
+            th.BooleanType,
+            default=True,
+            description="Check the server certificate's distinguished name (TCPS).",
+        ),
+        th.Property(
+            "ssl_server_cert_dn", th.StringType, description="Expected server certificate DN (TCPS)."
+        ),
+        th.Property(
+            "tcp_connect_timeout",
+            th.NumberType,
+            default=20,
+            description="Seconds to wait for the network connection.",
+        ),
         # --- names
-        _choice("identifier_case", "upper", ["upper", "preserve"],
-                "upper: Oracle's convention (ORDER_HDR); preserve: names exactly as sent. Always quoted."),
-        th.Property("max_identifier_length", th.IntegerType,
-                    description="30 (before 12.2) or 128; unset: read from the database (128 in a dry run)."),
+        _choice(
+            "identifier_case",
+            "upper",
+            ["upper", "preserve"],
+            "upper: Oracle's convention (ORDER_HDR); preserve: names exactly as sent. Always quoted.",
+        ),
+        th.Property(
+            "max_identifier_length",
+            th.IntegerType,
+            description="30 (before 12.2) or 128; unset: read from the database (128 in a dry run).",
+        ),
         # --- types
-        _choice("max_string_size", "standard", ["standard", "extended"],
-                "The database's MAX_STRING_SIZE: VARCHAR2 up to 4000 or 32767 bytes; longer text is CLOB."),
-        _choice("boolean_type", "number", ["number", "boolean"],
-                "number: NUMBER(1) 1/0; boolean: the BOOLEAN type of Oracle 23ai."),
-        _choice("json_type", "clob", ["clob", "json"],
-                "Objects and arrays as JSON text in a CLOB, or in the JSON type (21c and later)."),
+        _choice(
+            "max_string_size",
+            "standard",
+            ["standard", "extended"],
+            "The database's MAX_STRING_SIZE: VARCHAR2 up to 4000 or 32767 bytes; longer text is CLOB.",
+        ),
+        _choice(
+            "boolean_type",
+            "number",
+            ["number", "boolean"],
+            "number: NUMBER(1) 1/0; boolean: the BOOLEAN type of Oracle 23ai.",
+        ),
+        _choice(
+            "json_type",
+            "clob",
+            ["clob", "json"],
+            "Objects and arrays as JSON text in a CLOB, or in the JSON type (21c and later).",
+        ),
         # --- loading (SDK settings declared again only to change their defaults)
-        _choice("load_method", "upsert", ["append-only", "upsert", "overwrite"],
-                "upsert: MERGE by primary key; append-only: INSERT, no primary key; "
-                "overwrite: TRUNCATE once per run, then upsert."),
-        th.Property("staging_min_rows", th.IntegerType, default=2000,
-                    description="Upsert batches of at least this many rows go through a global temporary "
-                    "table and one set-based MERGE (the fast path for full loads); 0 turns it off."),
-        th.Property("add_record_metadata", th.BooleanType, default=True,
-                    description="Add _sdc_ columns; ACTIVATE_VERSION needs _sdc_table_version."),
-        th.Property("dry_run_sql_path", th.StringType,
-                    description="Write every statement to this file instead of connecting to a database."),
+        _choice(
+            "load_method",
+            "upsert",
+            ["append-only", "upsert", "overwrite"],
+            "upsert: MERGE by primary key; append-only: INSERT, no primary key; "
+            "overwrite: TRUNCATE once per run, then upsert.",
+        ),
+        th.Property(
+            "staging_min_rows",
+            th.IntegerType,
+            default=2000,
+            description="Upsert batches of at least this many rows go through a global temporary "
+            "table and one set-based MERGE (the fast path for full loads); 0 turns it off.",
+        ),
+        th.Property(
+            "add_record_metadata",
+            th.BooleanType,
+            default=True,
+            description="Add _sdc_ columns; ACTIVATE_VERSION needs _sdc_table_version.",
+        ),
+        th.Property(
+            "dry_run_sql_path",
+            th.StringType,
+            description="Write every statement to this file instead of connecting to a database.",
+        ),
     ).to_dict()
 
     def __init__(self, **kwargs: Any) -> None:
@@ -131,8 +186,8 @@ class TargetOracle(SQLTarget):
         try:
             super().invoke(about=about, about_format=about_format, config=config, file_input=file_input)
         except USER_ERRORS as exc:
-            cls.logger.error("%s", str(exc).splitlines()[0])  # noqa: TRY400 (no traceback on purpose)
+            cls.logger.error("%s", str(exc).splitlines()[0])
             sys.exit(1)
         except sa.exc.DBAPIError as exc:
-            cls.logger.error("Oracle said: %s", str(exc.orig).splitlines()[0])  # noqa: TRY400
+            cls.logger.error("Oracle said: %s", str(exc.orig).splitlines()[0])
             sys.exit(1)

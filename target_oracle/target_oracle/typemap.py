@@ -70,7 +70,7 @@ class OracleType:
         if self.name == VARCHAR2:
             return oracle.VARCHAR2(self.length)
         if self.name == NUMBER:
-            return oracle.NUMBER(self.precision, self.scale if self.precision is not None else None)
+            return oracle.NUMBER(self.precision, self.scale if self.precision is not None else None)  # type: ignore[no-untyped-call]
         if self.name == TIMESTAMP_TZ:
             return oracle.TIMESTAMP(timezone=True)
         simple: dict[str, type[sa.types.TypeEngine[Any]]] = {
@@ -182,6 +182,7 @@ def reconcile(table: str, column: str, old: OracleType, new: OracleType) -> Orac
 
     Raises:
         IncompatibleColumnError: when ``old`` cannot hold ``new`` and cannot be widened in place.
+
     """
     if old == new or old.name == CLOB:
         return None
@@ -203,7 +204,9 @@ def reconcile(table: str, column: str, old: OracleType, new: OracleType) -> Orac
     raise IncompatibleColumnError(table, column, old, new)
 
 
-def from_dictionary(data_type: str, char_length: int | None, precision: int | None, scale: int | None) -> OracleType:
+def from_dictionary(
+    data_type: str, char_length: int | None, precision: int | None, scale: int | None
+) -> OracleType:
     """An OracleType from one ALL_TAB_COLUMNS row (DATA_TYPE, CHAR_LENGTH, DATA_PRECISION, DATA_SCALE)."""
     if data_type.startswith("TIMESTAMP") and data_type.endswith("WITH TIME ZONE"):
         return OracleType(TIMESTAMP_TZ)

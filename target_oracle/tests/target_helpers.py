@@ -1,0 +1,74 @@
+"""Test helpers: Singer messages, and a dry-run target run read and parsed back."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+
+
+@dataclass
+class Run:
+    """What one target run produced."""
+
+    exit_code: int
+    script: str
+    stdout: str
+    output: str
+    log: str
+
+    @property
+    def statements(self) -> list[exp.Expression]:
+        """The script parsed by sqlglot's Oracle dialect (raises on any syntax error)."""
+        return parse_oracle(self.script)
+
+    def sql(self, kind: type[exp.Expression]) -> list[str]:
+        """The statements of one kind, as Oracle SQL text."""
+        return [s.sql(dialect="oracle") for s in self.statements if isinstance(s, kind)]
+
+    @property
+    def states(self) -> list[dict[str, Any]]:
+        """The STATE values the target emitted."""
+        return [json.loads(line) for line in self.stdout.splitlines() if line.strip()]
+
+
+def parse_oracle(script: str) -> list[exp.Expression]:
+    """Every statement of ``script``, parsed strictly as Oracle SQL."""
+    parsed = sqlglot.parse(script, read="oracle", error_level=sqlglot.ErrorLevel.RAISE)
+    return [statement for statement in parsed if statement is not None]
+
+
+def schema_message(stream: str, properties: dict[str, Any], keys: Sequence[str] = ("id",)) -> dict[str, Any]:
+    return {
+        "type": "SCHEMA",
+        "stream": stream,
+        "schema": {"type": "object", "properties": properties},
+        "key_properties": list(keys),
+    }
+
+
+def record(stream: str, row: dict[str, Any], version: int | None = None) -> dict[str, Any]:
+    message: dict[str, Any] = {"type": "RECORD", "stream": stream, "record": row}
+    if version is not None:
+        message["version"] = version
+    return message
+
+
+def state(value: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "STATE", "value": value}
+
+
+def activate(stream: str, version: int) -> dict[str, Any]:
+    return {"type": "ACTIVATE_VERSION", "stream": stream, "version": version}
+
+
+ITEM_SCHEMA = {
+    "id": {"type": "integer"},
+    "code": {"type": ["string", "null"], "maxLength": 30},
+    "qty": {"type": ["number", "null"]},
+    "mod_ts": {"type": ["string", "null"], "format": "date-time"},
+}

@@ -1,0 +1,178 @@
+"""Loading batches, seen through the dry-run script: what is created, merged and committed."""
+
+from __future__ import annotations
+
+from sqlglot import exp
+from target_helpers import ITEM_SCHEMA, record, schema_message, state
+
+
+def _binds(script: str) -> list[str]:
+    return [line for line in script.splitlines() if line.startswith("--   {")]
+
+
+def test_first_batch_creates_the_table_then_merges(run_target):
+    """A new stream gets CREATE TABLE with its primary key, then a MERGE of its rows, then COMMIT."""
+    run = run_target([schema_message("item", ITEM_SCHEMA), record("item", {"id": 1, "code": "A"})])
+    kinds = [type(s).__name__ for s in run.statements if not isinstance(s, exp.Commit)]
+    assert kinds == ["Create", "Merge"]
+    create = run.sql(exp.Create)[0]
+    assert 'CREATE TABLE "ITEM"' in create
+    assert 'PRIMARY KEY ("ID")' in create
+
+
+def test_second_batch_does_not_create_again(run_target):
+    """The in-memory catalog remembers the table the first batch created."""
+    messages = [schema_message("item", ITEM_SCHEMA)]
+    messages += [record("item", {"id": i, "code": f"C{i}"}) for i in range(5)]
+    run = run_target(messages, batch_size_rows=2)
+    assert len(run.sql(exp.Create)) == 1
+    assert len(run.sql(exp.Merge)) == 3  # batches of 2, 2 and 1
+
+
+def test_last_row_per_key_wins_inside_a_batch(run_target):
+    """Two records with one key in one batch become one bind row: the later one."""
+    run = run_target(
+        [
+            schema_message("item", ITEM_SCHEMA),
+            record("item", {"id": 7, "code": "first"}),
+            record("item", {"id": 8, "code": "other"}),
+            record("item", {"id": 7, "code": "second"}),
+        ]
+    )
+    rows = _binds(run.script)
+    assert len(rows) == 2
+    assert '"second"' in rows[-1]
+    assert '"first"' not in run.script
+
+
+def test_batch_is_committed_before_the_state_that_covers_it(run_target):
+    """The STATE line comes out only after the MERGE of the rows before it was committed."""
+    run = run_target(
+        [
+            schema_message("item", ITEM_SCHEMA),
+            record("item", {"id": 1}),
+            state({"bookmarks": {"item": {"replication_key_value": "x"}}}),
+        ]
+    )
+    assert run.states == [{"bookmarks": {"item": {"replication_key_value": "x"}}}]
+    merge_at = run.script.index("MERGE INTO")
+    assert run.script.index("COMMIT;", merge_at) > merge_at
+
+
+def test_large_batch_goes_through_a_staging_table_and_one_merge(run_target):
+    """At staging_min_rows rows a batch is inserted into a global temporary table and merged once."""
+    messages = [schema_message("item", ITEM_SCHEMA)] + [record("item", {"id": i}) for i in range(3)]
+    run = run_target(messages, staging_min_rows=3)
+    creates = run.sql(exp.Create)
+    assert any(
+        'CREATE GLOBAL TEMPORARY TABLE "ITEM$STG"' in c and "ON COMMIT DELETE ROWS" in c for c in creates
+    )
+    assert run.sql(exp.Insert)[0].startswith('INSERT INTO "ITEM$STG"')
+    (merge,) = run.sql(exp.Merge)
+    assert 'USING (SELECT "ID", "CODE"' in merge
+    assert 'FROM "ITEM$STG") s' in merge
+
+
+def test_small_batch_merges_row_by_row_from_binds(run_target):
+    """Below staging_min_rows the MERGE takes its source row from the binds (executemany)."""
+    run = run_target([schema_message("item", ITEM_SCHEMA), record("item", {"id": 1})], staging_min_rows=3)
+    (merge,) = run.sql(exp.Merge)
+    assert 'USING (SELECT :p0 AS "ID"' in merge
+    assert "FROM DUAL" in merge
+
+
+def test_append_only_inserts_into_a_table_without_primary_key(run_target):
+    """load_method append-only writes every record with INSERT; a primary key would reject repeats."""
+    run = run_target(
+        [schema_message("item", ITEM_SCHEMA), record("item", {"id": 1}), record("item", {"id": 1})],
+        load_method="append-only",
+    )
+    assert "PRIMARY KEY" not in run.sql(exp.Create)[0]
+    assert run.sql(exp.Merge) == []
+    assert len(_binds(run.script)) == 2
+
+
+def test_stream_without_keys_is_appended(run_target):
+    """A stream with no key properties cannot be merged, so its rows are inserted."""
+    run = run_target(
+        [schema_message("log", {"msg": {"type": "string"}}, keys=()), record("log", {"msg": "m"})]
+    )
+    assert run.sql(exp.Merge) == []
+    assert len(run.sql(exp.Insert)) == 1
+
+
+def test_default_target_schema_is_conformed_and_quoted(run_target):
+    """default_target_schema goes UPPER CASE like every name, and qualifies each table."""
+    run = run_target(
+        [schema_message("item", ITEM_SCHEMA), record("item", {"id": 1})], default_target_schema="wms"
+    )
+    assert 'CREATE TABLE "WMS"."ITEM"' in run.sql(exp.Create)[0]
+    assert run.sql(exp.Merge)[0].startswith('MERGE INTO "WMS"."ITEM" t')
+
+
+def test_reserved_word_columns_are_quoted_everywhere(run_target):
+    """Columns named ORDER, DATE and USER are safe in CREATE and MERGE because every name is quoted."""
+    schema = {"id": {"type": "integer"}, "order": {"type": "string"}, "date": {"type": "string"}, "user": {}}
+    run = run_target(
+        [schema_message("t", schema), record("t", {"id": 1, "order": "o", "date": "d", "user": 1})]
+    )
+    merge = run.sql(exp.Merge)[0]
+    for name in ("ORDER", "DATE", "USER"):
+        assert f't."{name}" = s."{name}"' in merge
+
+
+def test_timestamps_bind_as_text_with_their_offset(run_target):
+    """A date-time keeps its UTC offset: bound as text, converted by TO_TIMESTAMP_TZ in SQL."""
+    run = run_target(
+        [
+            schema_message("item", ITEM_SCHEMA),
+            record("item", {"id": 1, "mod_ts": "2024-07-04T20:30:58.5-04:00"}),
+        ]
+    )
+    assert "TO_TIMESTAMP_TZ(:p3, 'YYYY-MM-DD\"T\"HH24:MI:SS.FF6TZH:TZM')" in run.script
+    assert '"p3":"2024-07-04T20:30:58.500000-04:00"' in _binds(run.script)[0]
+
+
+def test_numbers_keep_every_digit(run_target):
+    """A number with 30 significant digits reaches the binds whole, not as a float."""
+    line = '{"type":"RECORD","stream":"item","record":{"id":1,"qty":12345678901234567890.1234567891}}'
+    run = run_target([schema_message("item", ITEM_SCHEMA), line], add_record_metadata=False)
+    assert '"p2":12345678901234567890.1234567891' in _binds(run.script)[0]
+
+
+def test_new_property_adds_a_column_and_nothing_is_dropped(run_target):
+    """A later SCHEMA with one more property adds that column with ALTER TABLE ADD; none is dropped."""
+    wider = {**ITEM_SCHEMA, "color": {"type": ["string", "null"], "maxLength": 10}}
+    smaller = {"id": {"type": "integer"}}
+    run = run_target(
+        [
+            schema_message("item", ITEM_SCHEMA),
+            record("item", {"id": 1}),
+            schema_message("item", wider),
+            record("item", {"id": 2, "color": "red"}),
+            schema_message("item", smaller),
+            record("item", {"id": 3}),
+        ]
+    )
+    assert 'ALTER TABLE "ITEM" ADD ("COLOR" VARCHAR2(10 CHAR))' in run.script
+    assert "DROP" not in run.script.upper().replace("DROP DEFINITION", "")
+
+
+def test_longer_strings_widen_the_varchar2_column(run_target):
+    """A larger maxLength widens the column in place with ALTER TABLE MODIFY."""
+    wider = {**ITEM_SCHEMA, "code": {"type": ["string", "null"], "maxLength": 200}}
+    run = run_target(
+        [schema_message("item", ITEM_SCHEMA), record("item", {"id": 1}), schema_message("item", wider)]
+    )
+    assert 'ALTER TABLE "ITEM" MODIFY ("CODE" VARCHAR2(200 CHAR))' in run.script
+
+
+def test_incompatible_type_change_is_one_line_naming_table_column_and_types(run_target):
+    """Changing a number column to a string fails with one line: table, column, old and new type."""
+    changed = {**ITEM_SCHEMA, "qty": {"type": ["string", "null"], "maxLength": 5}}
+    run = run_target([schema_message("item", ITEM_SCHEMA), schema_message("item", changed)])
+    assert run.exit_code == 1
+    expected = 'table "ITEM" column "QTY": existing type NUMBER cannot take the new type VARCHAR2(5 CHAR)'
+    errors = [line for line in run.log.splitlines() if expected in line]
+    assert len(errors) == 1
+    assert "Traceback" not in run.log
