@@ -49,6 +49,8 @@ def list_entity(cfg: SandboxConfig, path: str) -> str:
 
 def plan(cfg: SandboxConfig, scope: dict[str, Any]) -> tuple[float, float]:
     """(delay seconds, trickle bytes/s) for this request; (0, 0) = answer normally."""
+    if cfg.slow_page_rows <= 0 and cfg.trickle_bytes_per_s <= 0:
+        return 0.0, 0.0
     entity = list_entity(cfg, scope["path"])
     if not entity:
         return 0.0, 0.0
