@@ -150,10 +150,8 @@ class OracleConnector(SQLConnector):
             yield _ConnectionSession(connection)
 
     def close(self) -> None:
-        """Release connections and close the dry-run script."""
-        if self.script is not None:
-            self.script.close()
-        elif "engine" in self.__dict__:
+        """Release pooled connections."""
+        if "engine" in self.__dict__:
             self.engine.dispose()
 
     # ------------------------------------------------------------------ names and types

@@ -11,7 +11,7 @@ import datetime as dt
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 from singer_sdk.singerlib.json import serialize_json
 
@@ -43,7 +43,6 @@ class DryRunScript:
         self.path = path
         self.dialect = dialect
         self._lock = threading.Lock()
-        self._file: TextIO = path.open("w", encoding="utf-8")
         now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         header = [
             f"-- target-oracle dry run, {now}: the statements a load would execute, in order.",
@@ -51,23 +50,16 @@ class DryRunScript:
             *(f"-- assumed: {line}" for line in assumptions),
             "",
         ]
-        self._file.write("\n".join(header) + "\n")
-        self._file.flush()
+        path.write_text("\n".join(header) + "\n", encoding="utf-8")
 
     def session(self) -> DryRunSession:
         """A transaction whose statements are written when it commits."""
         return DryRunSession(self)
 
     def append(self, lines: Sequence[str]) -> None:
-        """Write one committed transaction."""
-        with self._lock:
-            self._file.write("\n".join(lines) + "\n")
-            self._file.flush()
-
-    def close(self) -> None:
-        """Close the file (the target does this at the end of its input)."""
-        with self._lock:
-            self._file.close()
+        """Write one committed transaction (the file is opened per write: nothing to leak on failure)."""
+        with self._lock, self.path.open("a", encoding="utf-8") as script:
+            script.write("\n".join(lines) + "\n")
 
 
 class DryRunSession:
