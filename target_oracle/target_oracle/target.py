@@ -189,5 +189,6 @@ class TargetOracle(SQLTarget):
             cls.logger.error("%s", str(exc).splitlines()[0])
             sys.exit(1)
         except sa.exc.DBAPIError as exc:
-            cls.logger.error("Oracle said: %s", str(exc.orig).splitlines()[0])
+            # The driver's message only: SQLAlchemy's wrapper would add the statement text.
+            cls.logger.error("database error: %s", " ".join(str(exc.orig).split()))
             sys.exit(1)

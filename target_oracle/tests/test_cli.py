@@ -1,0 +1,138 @@
+"""The installed command as users run it: exit codes, one-line errors, and secrets that never show."""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import subprocess
+import sys
+import urllib.parse
+from pathlib import Path
+
+from target_helpers import ITEM_SCHEMA, record, schema_message, state
+
+SECRET = "Sup3r-Secret/Pass+word"
+TARGET = [sys.executable, "-m", "target_oracle"]
+
+
+def run_cli(tmp_path: Path, config: dict, lines: list[str] | None = None, *args: str):
+    config_path = tmp_path / "config.json"
+    config_path.write_text(json.dumps(config))
+    return subprocess.run(
+        [*TARGET, "--config", str(config_path), *args],
+        input="".join(line + "\n" for line in (lines or [])),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def secret_forms(secret: str) -> list[str]:
+    """The secret as it might leak: raw, URL-quoted, base64, hex."""
+    return [
+        secret,
+        urllib.parse.quote(secret),
+        urllib.parse.quote_plus(secret),
+        base64.b64encode(secret.encode()).decode(),
+        secret.encode().hex(),
+    ]
+
+
+def assert_no_secret(*outputs: str) -> None:
+    for output in outputs:
+        for form in secret_forms(SECRET):
+            assert form not in output
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_failed_connection_is_one_line_and_shows_no_password(tmp_path):
+    """A refused connection ends with exit 1 and the driver's message; the password appears nowhere."""
+    config = {
+        "host": "127.0.0.1",
+        "port": _closed_port(),
+        "service_name": "FREEPDB1",
+        "user": "loader",
+        "password": SECRET,
+        "wallet_password": SECRET,
+        "tcp_connect_timeout": 3,
+    }
+    lines = [json.dumps(schema_message("item", ITEM_SCHEMA))]
+    done = run_cli(tmp_path, config, lines)
+    assert done.returncode == 1
+    assert "database error: DPY-6005: cannot connect to database" in done.stderr.splitlines()[-1]
+    assert "Traceback" not in done.stderr
+    assert_no_secret(done.stdout, done.stderr)
+
+
+def test_secret_in_a_bad_url_is_not_echoed(tmp_path):
+    """An unparsable sqlalchemy_url fails by name; neither it nor its password is printed."""
+    config = {"sqlalchemy_url": f"oracle+oracledb://u:{SECRET}@h:port-typo/"}
+    done = run_cli(tmp_path, config, [])
+    assert done.returncode == 1
+    assert "setting 'sqlalchemy_url': is not a valid SQLAlchemy URL" in done.stderr
+    assert_no_secret(done.stdout, done.stderr)
+
+
+def test_secret_of_the_wrong_type_is_not_echoed(tmp_path):
+    """A password that is not a string fails by name, without the SDK printing its value."""
+    done = run_cli(tmp_path, {"user": "u", "dsn": "x", "password": {"p": SECRET}}, [])
+    assert done.returncode == 1
+    assert "setting 'password': must be a string" in done.stderr
+    assert_no_secret(done.stdout, done.stderr)
+
+
+def test_bad_setting_value_names_the_setting(tmp_path):
+    """A value outside a setting's choices is refused before any input is read."""
+    done = run_cli(tmp_path, {"dry_run_sql_path": str(tmp_path / "s.sql"), "identifier_case": "lower"}, [])
+    assert done.returncode == 1
+    assert "'lower' is not one of ['upper', 'preserve'] in config['identifier_case']" in done.stderr
+
+
+def test_record_breaking_its_schema_names_the_field_and_emits_no_state(tmp_path):
+    """A bad record stops the run with exit 1, naming stream and field; no STATE goes out."""
+    lines = [
+        json.dumps(schema_message("item", ITEM_SCHEMA)),
+        json.dumps(record("item", {"id": 1})),
+        json.dumps(state({"bookmarks": {"item": 1}})),
+        json.dumps(record("item", {"id": "not-a-number"})),
+    ]
+    done = run_cli(tmp_path, {"dry_run_sql_path": str(tmp_path / "s.sql")}, lines)
+    assert done.returncode == 1
+    assert "stream 'item' field 'id': 'not-a-number' is not of type 'integer'" in done.stderr.splitlines()[-1]
+    assert done.stdout == ""
+    assert "MERGE" not in (tmp_path / "s.sql").read_text()
+
+
+def test_malformed_line_ends_the_run(tmp_path):
+    """A line that is not JSON ends the run with exit 1 and says so on its last line."""
+    done = run_cli(tmp_path, {"dry_run_sql_path": str(tmp_path / "s.sql")}, ["{not json"])
+    assert done.returncode == 1
+    assert "Unable to parse line as JSON" in done.stderr.splitlines()[-1]
+
+
+def test_record_before_schema_is_one_line(tmp_path):
+    """A RECORD for a stream with no SCHEMA yet is refused by name."""
+    done = run_cli(
+        tmp_path, {"dry_run_sql_path": str(tmp_path / "s.sql")}, [json.dumps(record("x", {"id": 1}))]
+    )
+    assert done.returncode == 1
+    assert (
+        "A record for stream 'x' was encountered before a corresponding schema"
+        in done.stderr.splitlines()[-1]
+    )
+
+
+def test_about_marks_secrets(tmp_path):
+    """--about lists password, wallet_password and sqlalchemy_url as secrets (writeOnly)."""
+    done = subprocess.run([*TARGET, "--about", "--format=json"], capture_output=True, text=True, check=True)
+    properties = json.loads(done.stdout)["settings"]["properties"]
+    for name in ("password", "wallet_password", "sqlalchemy_url"):
+        assert properties[name]["secret"] is True
+        assert properties[name]["writeOnly"] is True
