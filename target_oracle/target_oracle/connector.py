@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import cached_property
 from typing import Any, Protocol
@@ -84,6 +84,7 @@ class OracleConnector(SQLConnector):
         self.catalog = Catalog(self._read_columns)
         self._warned: set[str] = set()
         self._prepared: set[TableRef] = set()
+        self._deferred: dict[TableRef, Callable[[], None]] = {}
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ connection
@@ -148,6 +149,21 @@ class OracleConnector(SQLConnector):
             return
         with self.engine.connect() as connection:
             yield _ConnectionSession(connection)
+
+    def defer(self, ref: TableRef, action: Callable[[], None] | None) -> None:
+        """Keep ``action`` for the end of the input (None forgets the one kept for ``ref``)."""
+        with self._lock:
+            if action is None:
+                self._deferred.pop(ref, None)
+            else:
+                self._deferred[ref] = action
+
+    def run_deferred(self) -> None:
+        """Run the kept actions, in the order they were kept."""
+        with self._lock:
+            actions, self._deferred = list(self._deferred.values()), {}
+        for action in actions:
+            action()
 
     def close(self) -> None:
         """Release pooled connections."""

@@ -21,7 +21,7 @@ from . import statements
 from .binds import Converter, converter, timestamp_text
 from .connector import OracleConnector
 from .statements import LoadColumn
-from .typemap import INTEGER_TYPE, OracleType
+from .typemap import INTEGER_TYPE, TIMESTAMP_TZ, OracleType
 
 
 class FieldNamingValidator(JSONSchemaValidator):
@@ -79,6 +79,7 @@ class OracleSink(SQLSink[OracleConnector]):
                 str(self.full_table_name), name, column.type, self.connector.settings.string_limit
             )
             self._columns.append((prop, column, convert))
+        self._versions_seen: set[int] = set()
         by_name = {column.name: column.bind for _, column, _ in self._columns}
         self._key_binds = [by_name[k] for k in self.key_properties if k in by_name]
 
@@ -137,8 +138,22 @@ class OracleSink(SQLSink[OracleConnector]):
         self.logger.info("Committed %d row(s) to %s by %s", len(rows), self.full_table_name, how)
 
     @override
+    def process_record(self, record: dict[str, Any], context: dict[str, Any]) -> None:
+        """Buffer the record, noting which table version it belongs to."""
+        version = record.get(self.version_column_name)
+        if version is not None:
+            self._versions_seen.add(version)
+        super().process_record(record, context)
+
+    @override
     def activate_version(self, new_version: int) -> None:
-        """Drain and commit buffered rows, then delete (or stamp) rows of older versions."""
+        """Commit buffered rows, then delete (or stamp) older versions once the new one is loaded.
+
+        Activation after the version's records (the end of a full sync) acts at once.
+        Activation before them (the SDK announces a version when a FULL_TABLE stream starts)
+        waits for the end of the input, so the table never empties while the sync runs, and
+        a run that fails part-way deletes nothing.
+        """
         # The SDK calls this straight from the ACTIVATE_VERSION message, with this stream's
         # records still buffered (see tests/test_sdk_contract.py). Deleting first would delete
         # the rows those records are about to refresh, so they are written here first, with
@@ -146,14 +161,26 @@ class OracleSink(SQLSink[OracleConnector]):
         if self.current_size:
             self.process_batch(self.start_drain())
             self.mark_drained()
-        if not self.connector.table_exists(self.full_table_name):
-            return
         if not self.include_sdc_metadata_properties:
             self.logger.warning(
                 "ACTIVATE_VERSION for '%s' ignored: add_record_metadata is off, so rows carry no version",
                 self.stream_name,
             )
             return
+        ref = self.connector.table_ref(self.full_table_name)
+        if new_version in self._versions_seen:
+            self.connector.defer(ref, None)
+            self.delete_older_versions(new_version)
+        else:
+            self.logger.info(
+                "Version %d of %s announced before its records: older rows go at the end of the input",
+                new_version,
+                self.full_table_name,
+            )
+            self.connector.defer(ref, lambda: self.delete_older_versions(new_version))
+
+    def delete_older_versions(self, new_version: int) -> None:
+        """Delete (hard_delete) or stamp _sdc_deleted_at on rows of versions older than ``new_version``."""
         version = self.conform_name(self.version_column_name)
         self.connector.ensure_column(self.full_table_name, version, INTEGER_TYPE)
         ref = self.connector.table_ref(self.full_table_name)
@@ -162,9 +189,7 @@ class OracleSink(SQLSink[OracleConnector]):
             binds: dict[str, Any] = {"version": new_version}
         else:
             deleted = self.conform_name(self.soft_delete_column_name)
-            self.connector.ensure_column(
-                self.full_table_name, deleted, OracleType("TIMESTAMP WITH TIME ZONE")
-            )
+            self.connector.ensure_column(self.full_table_name, deleted, OracleType(TIMESTAMP_TZ))
             statement = statements.soft_delete_old_versions(ref, version, deleted)
             binds = {"version": new_version, "deleted_at": timestamp_text(dt.datetime.now(dt.UTC))}
         with self.connector.session() as session:

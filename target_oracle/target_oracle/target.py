@@ -167,8 +167,10 @@ class TargetOracle(SQLTarget):
 
     @override
     def process_endofpipe(self) -> None:
+        """Drain and commit everything, then run activations that waited for the end of the input."""
         try:
             super().process_endofpipe()
+            self.connector.run_deferred()
         finally:
             self.connector.close()
 

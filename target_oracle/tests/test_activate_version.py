@@ -58,3 +58,47 @@ def test_activation_of_an_empty_stream_deletes_all_older_rows(run_target):
     """A full sync that found no rows still activates: every older row is gone."""
     run = run_target([schema_message("item", ITEM_SCHEMA), activate("item", 5)], hard_delete=True)
     assert len(run.sql(exp.Delete)) == 1
+
+
+def test_activation_before_its_records_waits_for_the_end_of_input(run_target):
+    """The SDK announces a version when a FULL_TABLE stream starts; deleting then would empty the table."""
+    run = run_target(
+        [
+            schema_message("item", ITEM_SCHEMA),
+            activate("item", 7),
+            record("item", {"id": 1}, version=7),
+            schema_message("wave", ITEM_SCHEMA),
+            record("wave", {"id": 1}),
+        ],
+        hard_delete=True,
+    )
+    script = run.script
+    assert (
+        script.index('MERGE INTO "ITEM"')
+        < script.index('MERGE INTO "WAVE"')
+        < script.index('DELETE FROM "ITEM"')
+    )
+
+
+def test_activation_after_its_records_acts_at_once(run_target):
+    """Activated after its records, a version's older rows go before the next stream is loaded."""
+    run = run_target(
+        [*FULL_SYNC, schema_message("wave", ITEM_SCHEMA), record("wave", {"id": 1})],
+        hard_delete=True,
+    )
+    assert run.script.index('DELETE FROM "ITEM"') < run.script.index('MERGE INTO "WAVE"')
+
+
+def test_run_that_fails_before_the_end_deletes_nothing(run_target):
+    """An announced version whose sync breaks off never deletes: the old rows stay."""
+    run = run_target(
+        [
+            schema_message("item", ITEM_SCHEMA),
+            activate("item", 7),
+            record("item", {"id": 1}, version=7),
+            record("item", {"id": "broken"}, version=7),
+        ],
+        hard_delete=True,
+    )
+    assert run.exit_code == 1
+    assert "DELETE FROM" not in run.script
