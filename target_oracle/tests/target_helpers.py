@@ -28,7 +28,7 @@ class Run:
 
     def sql(self, kind: type[exp.Expression]) -> list[str]:
         """The statements of one kind, as Oracle SQL text."""
-        return [s.sql(dialect="oracle") for s in self.statements if isinstance(s, kind)]
+        return [s.sql(dialect="oracle", comments=False) for s in self.statements if isinstance(s, kind)]
 
     @property
     def states(self) -> list[dict[str, Any]]:
