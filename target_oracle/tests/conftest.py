@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import socket
+import subprocess
+import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from target_helpers import Run
+from target_helpers import Run, command
 
 from target_oracle.target import TargetOracle
 
@@ -42,3 +45,37 @@ def run_target(tmp_path: Path, caplog: pytest.LogCaptureFixture):
         )
 
     return run
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def sandbox_url() -> Iterator[str]:
+    """A sandbox of our own on a free loopback port; its base_url once it is up."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [command("tap-oracle-wms-sandbox"), "--port", str(port), "--scale", "40", "--seed", "11"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.startswith("base_url"):
+                yield line.split()[1]
+                break
+            if time.monotonic() > deadline:
+                pytest.fail("the sandbox did not report its base_url within 30 s")
+        else:
+            pytest.fail(f"the sandbox exited ({process.poll()}) before reporting its base_url")
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stdout is not None:
+            process.stdout.close()

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import shutil
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlglot
 from sqlglot import exp
 
@@ -72,3 +76,14 @@ ITEM_SCHEMA = {
     "qty": {"type": ["number", "null"]},
     "mod_ts": {"type": ["string", "null"], "format": "date-time"},
 }
+
+
+BIN = Path(sys.executable).parent
+STREAMS = ("inventory", "order_hdr", "order_dtl", "allocation", "location", "ib_shipment", "wave", "item")
+
+
+def command(name: str) -> str:
+    found = BIN / name if (BIN / name).exists() else shutil.which(name)
+    if not found:
+        pytest.fail(f"{name} is not installed (make install-dev in the repository root)")
+    return str(found)

@@ -7,63 +7,14 @@ never the tap's Python modules, which move while the tap is refactored.
 from __future__ import annotations
 
 import json
-import shutil
-import socket
 import subprocess
-import sys
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlglot import exp
-from target_helpers import parse_oracle
+from target_helpers import STREAMS, command, parse_oracle
 
 pytestmark = pytest.mark.slow
-
-BIN = Path(sys.executable).parent
-STREAMS = ("inventory", "order_hdr", "order_dtl", "allocation", "location", "ib_shipment", "wave", "item")
-
-
-def command(name: str) -> str:
-    found = BIN / name if (BIN / name).exists() else shutil.which(name)
-    if not found:
-        pytest.fail(f"{name} is not installed (make install-dev in the repository root)")
-    return str(found)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def sandbox_url() -> Iterator[str]:
-    """A sandbox of our own on a free loopback port; its base_url once it is up."""
-    port = _free_port()
-    process = subprocess.Popen(
-        [command("tap-oracle-wms-sandbox"), "--port", str(port), "--scale", "40", "--seed", "11"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        assert process.stdout is not None
-        for line in process.stdout:
-            if line.startswith("base_url"):
-                yield line.split()[1]
-                break
-            if time.monotonic() > deadline:
-                pytest.fail("the sandbox did not report its base_url within 30 s")
-        else:
-            pytest.fail(f"the sandbox exited ({process.poll()}) before reporting its base_url")
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        if process.stdout is not None:
-            process.stdout.close()
 
 
 def tap_config(tmp_path: Path, base_url: str, **extra: object) -> Path:
