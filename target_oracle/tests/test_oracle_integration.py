@@ -1,0 +1,152 @@
+"""Against a real Oracle Database: only when TARGET_ORACLE_TEST_URL names one.
+
+For example, Oracle Database Free in your own CI (``gvenzl/oracle-free`` image):
+``TARGET_ORACLE_TEST_URL=oracle+oracledb://loader:pw@localhost:1521/?service_name=FREEPDB1``.
+Each test writes tables with a random suffix in the user's own schema and drops them after.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+from target_helpers import activate, record, schema_message
+
+from target_oracle.target import TargetOracle
+
+URL = os.environ.get("TARGET_ORACLE_TEST_URL", "")
+pytestmark = [
+    pytest.mark.oracle,
+    pytest.mark.skipif(
+        not URL, reason="TARGET_ORACLE_TEST_URL is not set (no Oracle Database to test against)"
+    ),
+]
+CLI = TargetOracle.cli
+
+SCHEMA = {
+    "id": {"type": "integer"},
+    "code": {"type": ["string", "null"], "maxLength": 10},
+    "qty": {"type": ["number", "null"]},
+    "mod_ts": {"type": ["string", "null"], "format": "date-time"},
+    "ship_date": {"type": ["string", "null"], "format": "date"},
+    "flag": {"type": ["boolean", "null"]},
+    "doc": {"type": ["object", "null"]},
+    "order": {"type": ["string", "null"]},
+}
+
+
+@pytest.fixture
+def engine() -> Iterator[sa.Engine]:
+    engine = sa.create_engine(URL)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def stream(engine: sa.Engine) -> Iterator[str]:
+    """A stream name whose table (and staging table) is dropped after the test."""
+    name = f"it_{uuid.uuid4().hex[:10]}"
+    yield name
+    with engine.begin() as conn:
+        for table in (name.upper(), f"{name.upper()}$STG"):
+            conn.exec_driver_sql(
+                f"BEGIN EXECUTE IMMEDIATE 'DROP TABLE \"{table}\" PURGE'; "
+                "EXCEPTION WHEN OTHERS THEN IF SQLCODE != -942 THEN RAISE; END IF; END;"
+            )
+
+
+def load(tmp_path: Path, messages: list[dict[str, Any] | str], **config: Any) -> str:
+    config_path = tmp_path / f"config-{uuid.uuid4().hex}.json"
+    config_path.write_text(json.dumps({"sqlalchemy_url": URL, **config}))
+    source = tmp_path / f"in-{uuid.uuid4().hex}.jsonl"
+    source.write_text("".join((m if isinstance(m, str) else json.dumps(m)) + "\n" for m in messages))
+    result = CliRunner().invoke(CLI, ["--config", str(config_path), "--input", str(source)])
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def codes(engine: sa.Engine, stream: str) -> dict[int, str | None]:
+    """ID -> CODE of every row (positional: SQLAlchemy lower-cases Oracle's column labels)."""
+    with engine.connect() as conn:
+        result = conn.exec_driver_sql(f'SELECT "ID", "CODE" FROM "{stream.upper()}" ORDER BY "ID"')
+        return {row[0]: row[1] for row in result}
+
+
+def test_rows_are_inserted_then_upserted(tmp_path, engine, stream):
+    """A second run updates existing keys and inserts new ones; nothing is duplicated."""
+    load(tmp_path, [schema_message(stream, SCHEMA), record(stream, {"id": 1, "code": "a"})])
+    load(tmp_path, [schema_message(stream, SCHEMA), record(stream, {"id": 1, "code": "b"}),
+                    record(stream, {"id": 2, "code": "c"})])  # fmt: skip
+    assert codes(engine, stream) == {1: "b", 2: "c"}
+
+
+def test_values_keep_digits_offsets_and_json(tmp_path, engine, stream):
+    """30-digit numbers, -04:00 offsets, dates, flags, JSON and a reserved-word column round-trip."""
+    line = (
+        f'{{"type": "RECORD", "stream": "{stream}", "record": {{"id": 1, '
+        '"qty": 12345678901234567890.1234567891, "mod_ts": "2024-07-04T20:30:58.635464-04:00", '
+        '"ship_date": "2024-07-05", "flag": true, "doc": {"a": [1, 2]}, "order": "o"}}'
+    )
+    load(tmp_path, [schema_message(stream, SCHEMA), line])
+    with engine.connect() as conn:
+        row = conn.exec_driver_sql(
+            f'SELECT "QTY", TO_CHAR("MOD_TS", \'YYYY-MM-DD"T"HH24:MI:SS.FF6TZH:TZM\'), "SHIP_DATE", "FLAG", '
+            f'"DOC", "ORDER" FROM "{stream.upper()}"'
+        ).one()
+    assert Decimal(str(row[0])) == Decimal("12345678901234567890.1234567891")
+    assert row[1] == "2024-07-04T20:30:58.635464-04:00"
+    assert row[2].date() == dt.date(2024, 7, 5)
+    assert row[3] == 1
+    assert json.loads(row[4]) == {"a": [1, 2]}
+    assert row[5] == "o"
+
+
+def test_last_record_per_key_wins_in_one_batch(tmp_path, engine, stream):
+    """Duplicate keys in one batch do not fail the MERGE; the later record is kept."""
+    load(tmp_path, [schema_message(stream, SCHEMA), record(stream, {"id": 1, "code": "x"}),
+                    record(stream, {"id": 1, "code": "y"})])  # fmt: skip
+    assert codes(engine, stream) == {1: "y"}
+
+
+def test_large_batch_through_the_staging_table(tmp_path, engine, stream):
+    """With staging_min_rows 2, rows go through the global temporary table and one MERGE."""
+    messages = [schema_message(stream, SCHEMA)] + [
+        record(stream, {"id": i, "code": f"c{i}"}) for i in range(5)
+    ]
+    load(tmp_path, messages, staging_min_rows=2)
+    load(tmp_path, messages[:2], staging_min_rows=2)
+    assert codes(engine, stream) == {i: f"c{i}" for i in range(5)}
+
+
+def test_hard_delete_removes_rows_missing_from_the_new_version(tmp_path, engine, stream):
+    """A full sync without row 3, activated at its end, deletes row 3 and keeps the rest."""
+    first = [record(stream, {"id": i}, version=1) for i in (1, 2, 3)]
+    second = [record(stream, {"id": i}, version=2) for i in (1, 2)]
+    load(tmp_path, [schema_message(stream, SCHEMA), *first, activate(stream, 1)], hard_delete=True)
+    load(tmp_path, [schema_message(stream, SCHEMA), *second, activate(stream, 2)], hard_delete=True)
+    assert sorted(codes(engine, stream)) == [1, 2]
+
+
+def test_new_columns_are_added_and_strings_widened(tmp_path, engine, stream):
+    """A later schema adds a column and widens VARCHAR2(10) to VARCHAR2(50)."""
+    load(tmp_path, [schema_message(stream, SCHEMA), record(stream, {"id": 1})])
+    wider = {**SCHEMA, "code": {"type": ["string", "null"], "maxLength": 50}, "extra": {"type": "integer"}}
+    load(tmp_path, [schema_message(stream, wider), record(stream, {"id": 2, "code": "x" * 50, "extra": 7})])
+    with engine.connect() as conn:
+        columns = dict(
+            conn.exec_driver_sql(
+                "SELECT COLUMN_NAME, CHAR_LENGTH FROM USER_TAB_COLUMNS WHERE TABLE_NAME = :t",
+                {"t": stream.upper()},
+            ).all()
+        )
+    assert columns["CODE"] == 50
+    assert "EXTRA" in columns
