@@ -122,13 +122,15 @@ class OracleSink(SQLSink[OracleConnector]):
         columns = [column for _, column, _ in self._columns]
         keys = [c.name for c in columns if c.bind in self._key_binds]
         staging_min = self.connector.settings.staging_min_rows
+        staged = self.upserts and bool(staging_min) and len(rows) >= staging_min
+        # The staging table's DDL (Oracle commits DDL by itself) runs before the batch's transaction.
+        staging = self.connector.prepare_staging(table, [c.name for c in columns]) if staged else None
         with self.connector.session() as session:
             if not self.upserts:
                 how = "INSERT"
                 session.execute(statements.insert(table.ref, columns), rows)
-            elif staging_min and len(rows) >= staging_min:
+            elif staging is not None:
                 how = "staging table and one MERGE"
-                staging = self.connector.prepare_staging(table, [c.name for c in columns])
                 session.execute(statements.insert(staging, columns), rows)
                 session.execute(statements.merge(table.ref, columns, keys, staging=staging))
             else:
