@@ -2,7 +2,7 @@
 #   make demo   sandbox -> Meltano -> target-jsonl, prints rows per stream
 #   make test   the whole test suite, end-to-end Meltano/PostgreSQL test included
 #   make bench  bench/run.py
-#   make lint   ruff check + ruff format --check
+#   make lint   ruff check + ruff format --check + mypy
 # Two virtualenvs, both git-ignored: .venv (the project, [dev] or [sandbox] extra) and
 # .meltano-venv (Meltano, which pins many packages of its own). Meltano keeps its
 # plugins' virtualenvs under .meltano/.
@@ -29,7 +29,7 @@ help:
 	@echo "make demo   run the sandbox through Meltano into target-jsonl (output/sandbox/)"
 	@echo "make test   run the test suite (pytest, e2e through Meltano into PostgreSQL)"
 	@echo "make bench  run bench/run.py"
-	@echo "make lint   ruff check + ruff format --check"
+	@echo "make lint   ruff check + ruff format --check + mypy"
 	@echo "make clean  remove the virtualenvs, .meltano/ and output/"
 
 $(BIN)/python:
@@ -72,6 +72,7 @@ bench-sandbox: $(VENV)/.installed-dev
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) $(MELTANO_VENV) .meltano output

@@ -1,5 +1,5 @@
-"""Allow `python -m tap_oracle_wms`."""
+"""`python -m tap_oracle_wms`: the same command as `tap-oracle-wms`."""
 
-from tap_oracle_wms.tap import main
+from tap_oracle_wms.cli import main
 
 main()

@@ -1,15 +1,18 @@
-"""OAuth2 client credentials against the tenant's identity service (WMS IDCS, wms-api.md 3.2)."""
+"""Credentials on every request: HTTP Basic, or OAuth2 client credentials (docs/lgfapi.md 3)."""
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from singer_sdk.authenticators import OAuthAuthenticator
+from singer_sdk.authenticators import BasicAuthenticator, OAuthAuthenticator
 from singer_sdk.exceptions import FatalAPIError
 from typing_extensions import override
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 # Refresh this long before the token's stated expiry, so a page request never races it.
 REFRESH_MARGIN_SECONDS = 60
@@ -35,7 +38,7 @@ class WMSOAuthAuthenticator(OAuthAuthenticator):
             client_id=client_id,
             client_secret=client_secret,
             oauth_headers={"Authorization": f"Basic {basic}"},
-            default_expiration=3600,  # IDCS default when expires_in is missing (wms-api.md 3.2 INF)
+            default_expiration=3600,  # IDCS default when expires_in is missing (docs/lgfapi.md 3.2 INF)
             **kwargs,
         )
         self._lock = threading.RLock()
@@ -61,7 +64,7 @@ class WMSOAuthAuthenticator(OAuthAuthenticator):
             return False
         if not self.expires_in:
             return True
-        age = (dt.datetime.now(dt.timezone.utc) - self.last_refreshed).total_seconds()
+        age = (dt.datetime.now(dt.UTC) - self.last_refreshed).total_seconds()
         return age < self.expires_in - min(REFRESH_MARGIN_SECONDS, self.expires_in / 2)
 
     def retry_after_401(self, authorization: str | None) -> bool:
@@ -94,3 +97,16 @@ class WMSOAuthAuthenticator(OAuthAuthenticator):
         }.get(status_code or 0, "check oauth_token_url")
         msg = f"OAuth2 token request to oauth_token_url was rejected (HTTP {status_code}): {hint}."
         raise FatalAPIError(msg)
+
+
+def make_authenticator(config: Mapping[str, Any]) -> BasicAuthenticator | WMSOAuthAuthenticator:
+    """Basic auth, or an OAuth2 client-credentials token, from the declared settings."""
+    if config["auth_method"] == "oauth2":
+        return WMSOAuthAuthenticator(
+            token_url=config["oauth_token_url"],
+            client_id=config["oauth_client_id"],
+            client_secret=config["oauth_client_secret"],
+            scope=config["oauth_scope"],
+            verify=config.get("ca_bundle") or True,
+        )
+    return BasicAuthenticator(username=config["username"], password=config["password"])

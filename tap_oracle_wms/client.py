@@ -1,105 +1,53 @@
-"""The lgfapi REST base stream: auth, paging, retries, bookmarks and record shaping."""
+"""The lgfapi base stream: one entity listed in `page_mode=sequenced`, every HTTP concern in SDK hooks."""
 
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
-import decimal
 import random
 import threading
-from dataclasses import dataclass, field
 from functools import cached_property
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
-import msgspec
 import requests
 from singer_sdk import RESTStream
-from singer_sdk.authenticators import BasicAuthenticator
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.helpers.conform import TypeConformanceLevel
-from singer_sdk.helpers.types import Context
-from singer_sdk.pagination import BaseHATEOASPaginator
 from typing_extensions import override
 
-from tap_oracle_wms import errors, records
+from tap_oracle_wms import lgfapi, ordering, query
 from tap_oracle_wms.auth import WMSOAuthAuthenticator
-from tap_oracle_wms.errors import AccessDeniedError
-from tap_oracle_wms.schema_breaks import Converters, RecordChecker
+from tap_oracle_wms.bookmarks import starting_bound
+from tap_oracle_wms.engine import Page
+from tap_oracle_wms.engine.throttle import THROTTLED
+from tap_oracle_wms.records import RecordShaper
+from tap_oracle_wms.run import SyncRun
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Generator, Iterable, Mapping
-    from urllib.parse import ParseResult
+    from collections.abc import Callable, Generator, Iterable
 
+    from singer_sdk.authenticators import BasicAuthenticator
+    from singer_sdk.helpers.types import Context
     from singer_sdk.singerlib import Catalog
-    from singer_sdk.streams.rest import HTTPRequest, PageContext
     from singer_sdk.tap_base import Tap
 
-UTC = dt.timezone.utc
-_decoder = msgspec.json.Decoder(float_hook=decimal.Decimal)
-_MISSING = object()
-# Always present self link (wms-api.md 2.10); kept only when describe lists it.
-_SELF_LINK = "url"
+    from tap_oracle_wms.engine import Throttle
 
 
-@dataclass
-class SyncRun:
-    """What every stream of one tap run shares: its start instant and server quirks probed once."""
-
-    started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(UTC))
-    ordering_honoured: bool | None = None
-    authenticator: BasicAuthenticator | WMSOAuthAuthenticator | None = None
-    lock: threading.RLock = field(default_factory=threading.RLock)
-
-
-def make_authenticator(config: Mapping[str, Any]) -> BasicAuthenticator | WMSOAuthAuthenticator:
-    """Basic auth, or an OAuth2 client-credentials token, from the declared settings."""
-    if config["auth_method"] == "oauth2":
-        return WMSOAuthAuthenticator(
-            token_url=config["oauth_token_url"],
-            client_id=config["oauth_client_id"],
-            client_secret=config["oauth_client_secret"],
-            scope=config["oauth_scope"],
-            verify=config.get("ca_bundle") or True,
-        )
-    return BasicAuthenticator(username=config["username"], password=config["password"])
-
-
-def api_timestamp(value: dt.datetime) -> str:
-    """Format a filter value: whole seconds with an explicit offset (wms-api.md 2.8 GAP)."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).replace(microsecond=0).isoformat()
-
-
-class NextPageLinkPaginator(BaseHATEOASPaginator):
-    """Follows the absolute `next_page` link the server sends (wms-api.md 2.2)."""
-
-    def __init__(self, payload_of: Callable[[requests.Response], Any]) -> None:
-        super().__init__()
-        self._payload_of = payload_of
-
-    @override
-    def get_next_url(self, response: requests.Response) -> str | None:
-        if response.status_code == HTTPStatus.NOT_FOUND:
-            return None
-        return self._payload_of(response).get("next_page") or None
-
-
-class WMSStream(RESTStream["ParseResult | None"]):
+class WMSStream(RESTStream[Any]):
     """One lgfapi entity, listed in `page_mode=sequenced` and shaped for relational targets."""
 
     primary_keys: ClassVar[list[str]] = ["id"]
     replication_key: str | None = "mod_ts"
     is_timestamp_replication_key = True
-    # Retry-less waits are exponential from this base; Retry-After wins when the server sends it.
+    # Waits are exponential from this base; Retry-After wins when the server sends one.
     backoff_base_seconds: ClassVar[float] = 1.0
     backoff_cap_seconds: ClassVar[float] = 120.0
     # A STATE message every this many records (SDK default 10,000): a killed sorted run
-    # resumes from its last checkpoint, so it redoes at most this many rows (issue 6).
-    STATE_MSG_FREQUENCY: ClassVar[int] = 1000
+    # resumes from its last checkpoint, so it redoes at most this many rows.
+    STATE_MSG_FREQUENCY = 1000
     # post_process builds every value to the catalog schema and drops unknown fields, so the
     # SDK's per-value conformance pass (about half the CPU of a sync, measured) is redundant.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
@@ -114,10 +62,9 @@ class WMSStream(RESTStream["ParseResult | None"]):
     ) -> None:
         name = name or self.name
         super().__init__(tap, name=name, schema=schema, path=f"entity/{name}/")
-        self.run = run or SyncRun()
+        self.run = run or SyncRun(tap.config)
         self.requests_session.verify = self.config.get("ca_bundle") or True
-        self._decoded: tuple[requests.Response | None, Any] = (None, None)
-        self._unknown_fields: set[str] = set()
+        self._decoded = threading.local()  # the last response each thread decoded, and its JSON
 
     # --- HTTP -------------------------------------------------------------------------
 
@@ -130,11 +77,7 @@ class WMSStream(RESTStream["ParseResult | None"]):
     @property
     @override
     def authenticator(self) -> BasicAuthenticator | WMSOAuthAuthenticator:
-        """One authenticator per run, so every stream shares one OAuth2 token."""
-        with self.run.lock:
-            if self.run.authenticator is None:
-                self.run.authenticator = make_authenticator(self.config)
-            return self.run.authenticator
+        return self.run.authenticator
 
     @property
     @override
@@ -142,169 +85,157 @@ class WMSStream(RESTStream["ParseResult | None"]):
         return int(self.config["request_timeout"])
 
     @override
-    def get_new_paginator(self) -> NextPageLinkPaginator:
-        return NextPageLinkPaginator(self.payload)
-
-    @override
-    def get_url_params(self, context: Context | None, next_page_token: ParseResult | None) -> dict[str, Any]:
+    def get_url_params(self, context: Context | None, next_page_token: Any | None) -> dict[str, Any]:
+        """The first page's query; later pages follow the server's `next_page` links."""
+        props = self.schema.get("properties", {})
+        selected = [name for name in props if self.mask.get(("properties", name), True)]
+        keys = [*self.primary_keys, *([self.replication_key] if self.replication_key else [])]
         params: dict[str, Any] = {
             "page_mode": "sequenced",
             "page_size": self.config["page_size"],
             "ordering": f"{self.replication_key},id" if self.incremental else "id",
+            "fields": ",".join(query.requested_fields(props, selected, keys)),
+            **query.scope_filters(self.config, props),
+            **self.config["stream_filters"].get(self.name, {}),
         }
-        fields = self.requested_fields()
-        if fields:
-            params["fields"] = ",".join(fields)
-        params.update(self.scope_filters())
-        params.update(self.config.get("stream_filters", {}).get(self.name, {}))
-        if self.incremental:
-            start = self.get_starting_timestamp(context)
-            if start is not None:
-                lookback = dt.timedelta(seconds=self.config["lookback_seconds"])
-                params[f"{self.replication_key}__gte"] = api_timestamp(start - lookback)
-            # Rows changed after the run started belong to the next run, not to a page we
-            # may already have passed.
-            params[f"{self.replication_key}__lt"] = api_timestamp(self.run.started_at)
+        if self.incremental and self.replication_key:
+            start = starting_bound(self, context)
+            params.update(
+                query.bounds(
+                    self.replication_key, start, self.config["lookback_seconds"], self.run.started_at
+                )
+            )
         params.update(self.partition_filters(context))
         return params
 
+    def first_page_params(self, context: Context | None) -> dict[str, Any]:
+        """The engine's name for the first page's query."""
+        return self.get_url_params(context, None)
+
     def probe_filters(self) -> dict[str, Any] | None:
-        """Filters an unfiltered list needs (wms-api.md 6.1); None when it cannot be listed at all."""
+        """Filters an unfiltered list needs (docs/lgfapi.md 6.1); None when it cannot be listed at all."""
         return {}
 
     def partition_filters(self, context: Context | None) -> dict[str, Any]:
         """The list filters that select one partition; a partition is its filters by default."""
         return dict(context or {})
 
-    @override
-    def get_http_request(self, *, page: PageContext) -> HTTPRequest:
-        """Later pages: the server's `next_page` link verbatim, never rebuilt (wms-api.md 1.1)."""
-        request = super().get_http_request(page=page)
-        token = page.next_page_token
-        if token is not None:
-            self.check_same_origin(token.geturl())
-            request.url = token.geturl()
-            request.params = {}
-        return request
-
     def check_same_origin(self, url: str) -> None:
         """Refuse to send credentials to a host other than the configured tenant."""
-        base, link = urlparse(self.url_base), urlparse(url)
-        default = {"https": 443, "http": 80}
-        if (base.scheme, base.hostname, base.port or default.get(base.scheme)) != (
-            link.scheme,
-            link.hostname,
-            link.port or default.get(link.scheme),
-        ):
-            msg = (
-                f"Stream '{self.name}': the server's next_page link points to "
-                f"{link.scheme}://{link.hostname}, not to base_url's host; refusing to follow it."
-            )
-            raise FatalAPIError(msg)
+        lgfapi.check_same_origin(self.url_base, url, entity=self.name)
 
-    def requested_fields(self) -> list[str]:
-        """`fields=`: always the selected columns, named explicitly.
+    # --- sending ----------------------------------------------------------------------------
 
-        Some fields only come back when asked for by name (item `image_data`, ib_shipment
-        `lpn_count`; wms-api.md 2.4), and a partial selection should not download the rest.
-        """
-        props = self.schema.get("properties", {})
-        wanted = {
-            name[: -len("_key")] if name.endswith("_key") and name[:-4] in props else name
-            for name in props
-            if self.mask.get(("properties", name), True)
-        }
-        wanted.update(self.primary_keys)
-        if self.replication_key:
-            wanted.add(self.replication_key)
-        return sorted(wanted)
+    def send(
+        self,
+        url: str,
+        params: dict[str, Any] | None,
+        context: Context | None = None,
+        throttle: Throttle | None = None,
+    ) -> requests.Response:
+        """One GET with this stream's auth, validation and retries; each attempt holds a throttle slot."""
+        prepared = self.build_prepared_request(
+            method="GET", url=url, params=params or {}, headers=self.http_headers
+        )
 
-    def scope_filters(self) -> dict[str, str]:
-        """Narrow to the configured facility/company codes where the entity has those keys."""
-        props = self.schema.get("properties", {})
-        filters = {}
-        for setting, key in (("facility_codes", "facility_id"), ("company_codes", "company_id")):
-            codes = self.config.get(setting) or []
-            if codes and key in props:
-                filters[f"{key}__code__in"] = ",".join(codes)
-        return filters
+        def attempt() -> requests.Response:
+            slot = throttle.slot() if throttle is not None else contextlib.nullcontext()
+            with slot as held:
+                try:
+                    response = self.requests_session.send(
+                        self.authenticator(prepared),
+                        timeout=self.timeout,
+                        allow_redirects=self.allow_redirects,
+                    )
+                    self.validate_response(response)
+                except RetriableAPIError as exc:
+                    if held is not None and getattr(exc.response, "status_code", None) in THROTTLED:
+                        held.throttled = True
+                    raise
+                return response
+
+        return self.request_decorator(attempt)()
+
+    def fetch_page(
+        self, url: str, params: dict[str, Any] | None, context: Context | None, throttle: Throttle | None
+    ) -> Page:
+        """One page of a listing and the link to the next; a list 404 is an empty page."""
+        response = self.send(url, params, context, throttle)
+        rows = list(self.parse_response(response))
+        return Page(rows, self.next_link(response) if rows else None)
+
+    def next_link(self, response: requests.Response) -> str | None:
+        """The page's `next_page` link, checked; None on the last page (docs/lgfapi.md 2.2)."""
+        if response.status_code == HTTPStatus.NOT_FOUND:
+            return None
+        link = self.payload(response).get("next_page") or None
+        if link is not None:
+            self.check_same_origin(link)
+        return link
 
     def fetch_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
         """One GET outside paging (catalog, describe) with the same auth, retries and checks."""
-        return self.payload(self.fetch(self.url_base + path, params, missing_ok=False))
-
-    def fetch(self, url: str, params: dict[str, Any] | None, *, missing_ok: bool) -> requests.Response:
-        """Send one GET through the SDK's retry decorator; a 404 is an error unless `missing_ok`."""
-        request = self.build_prepared_request(
-            method="GET", url=url, params=params or {}, headers=self.http_headers
-        )
-        response = self.request_decorator(self._request)(request, None)
-        if response.status_code == HTTPStatus.NOT_FOUND and not missing_ok:
-            raise FatalAPIError(self.error_message(response))
-        return response
+        response = self.send(self.url_base + path, params)
+        if response.status_code == HTTPStatus.NOT_FOUND:
+            raise FatalAPIError(self.response_error_message(response))
+        return self.payload(response)
 
     def list_rows(self, entity: str, fields: str) -> list[dict[str, Any]]:
         """Every row of a small entity, raw (e.g. the facilities the user sees, with their codes)."""
         url: str | None = f"{self.url_base}entity/{entity}/"
         params: dict[str, Any] | None = {"page_mode": "sequenced", "page_size": 1250, "fields": fields}
-        values: list[dict[str, Any]] = []
-        while url:
-            response = self.fetch(url, params, missing_ok=True)
-            values.extend(self.parse_response(response))
-            found = response.status_code != HTTPStatus.NOT_FOUND
-            url = self.payload(response).get("next_page") if found else None
-            if url:
-                self.check_same_origin(url)
-            params = None
-        return values
+        rows: list[dict[str, Any]] = []
+        while url is not None:
+            page = self.fetch_page(url, params, None, None)
+            rows.extend(page.rows)
+            url, params = page.next_url, None
+        return rows
 
     @override
     def request_records(self, context: Context | None) -> Iterable[dict]:
-        """Rows from pages fetched ahead by background threads (tap_oracle_wms.pages).
+        """Rows from pages the run's engine fetches ahead, handed over strictly in order.
 
         The SDK's version sends one request at a time and only after the previous page was
-        emitted, so a run waits pages x latency; the prefetcher keeps `concurrency` requests
-        in flight (next pages, key-range partitions, following streams) through this
-        stream's own retrying `_request`, and still hands pages over strictly in order.
+        emitted; the engine keeps `concurrency` requests in flight (next pages, key ranges,
+        following streams) through this stream's own `fetch_page`.
         """
-        from tap_oracle_wms import pages  # pages imports this module
-
-        yield from pages.stream_records(self, context, self.get_url_params(context, None))
+        with self.get_http_request_counter() as counter:
+            counter.with_context(context)
+            for page in self.run.engine.pages(self, context, self.get_url_params(context, None)):
+                counter.increment()
+                yield from page
 
     # --- responses ----------------------------------------------------------------------
 
     def payload(self, response: requests.Response) -> Any:
-        """Decoded JSON body, decoded once per response and shared by every hook."""
-        cached_response, cached = self._decoded
-        if cached_response is not response:
-            try:
-                cached = _decoder.decode(response.content)
-            except RecursionError:  # msgspec's own limit on nesting depth
-                raise msgspec.DecodeError("JSON nested too deeply") from None
-            self._decoded = (response, cached)
-        return cached
+        """Decoded JSON body, decoded once per response (per thread) and shared by every hook."""
+        cache = self._decoded
+        if getattr(cache, "response", None) is not response:
+            cache.payload = lgfapi.decode(response.content)
+            cache.response = response
+        return cache.payload
 
     @override
     def validate_response(self, response: requests.Response) -> None:
         """Classify only: fatal or retriable; the backoff hooks do all the waiting."""
         status = response.status_code
-        if status == HTTPStatus.NOT_FOUND and errors.error_body(response) is not None:
-            return  # a list that matches nothing (wms-api.md 2.11)
+        if status == HTTPStatus.NOT_FOUND and lgfapi.error_body(response) is not None:
+            return  # a list that matches nothing (docs/lgfapi.md 2.11)
         if status in {408, 409, 429} or status >= HTTPStatus.INTERNAL_SERVER_ERROR:
-            raise RetriableAPIError(self.error_message(response), response)
+            raise RetriableAPIError(self.response_error_message(response), response)
         if status == HTTPStatus.UNAUTHORIZED and self.retry_with_new_token(response):
-            raise RetriableAPIError(self.error_message(response), response)
+            raise RetriableAPIError(self.response_error_message(response), response)
         if status in {HTTPStatus.FORBIDDEN, HTTPStatus.METHOD_NOT_ALLOWED}:
-            raise AccessDeniedError(self.error_message(response))
+            raise lgfapi.AccessDeniedError(self.response_error_message(response))
         if status >= HTTPStatus.BAD_REQUEST:
-            raise FatalAPIError(self.error_message(response))
+            raise FatalAPIError(self.response_error_message(response))
         if isinstance(self.authenticator, WMSOAuthAuthenticator):
             self.authenticator.accepted()
-        if not errors.looks_like_json(response):
-            raise FatalAPIError(self.error_message(response))
+        if not lgfapi.looks_like_json(response):
+            raise FatalAPIError(self.response_error_message(response))
         try:
             self.payload(response)
-        except msgspec.DecodeError as exc:
+        except lgfapi.DecodeError as exc:
             msg = f"Stream '{self.name}': incomplete or invalid JSON page ({exc}); retrying."
             raise RetriableAPIError(msg, response) from None
 
@@ -315,28 +246,17 @@ class WMSStream(RESTStream["ParseResult | None"]):
             return False
         return auth.retry_after_401(response.request.headers.get("Authorization"))
 
-    def error_message(self, response: requests.Response) -> str:
-        """One line for an HTTP answer the sync cannot use (errors.py)."""
-        return errors.describe(response, entity=self.name, auth_method=self.config["auth_method"])
+    @override
+    def response_error_message(self, response: requests.Response) -> str:
+        """One line for an HTTP answer the sync cannot use, no credential in it (lgfapi.py)."""
+        return lgfapi.failure_text(response, entity=self.name, auth_method=self.config["auth_method"])
 
     @override
     def parse_response(self, response: requests.Response) -> Iterable[dict]:
+        """The page's rows; a list 404 has none (docs/lgfapi.md 2.11)."""
         if response.status_code == HTTPStatus.NOT_FOUND:
             return []
-        payload = self.payload(response)
-        results = payload.get("results") if isinstance(payload, dict) else None
-        if not isinstance(results, list):
-            msg = f"Stream '{self.name}': the page has no 'results' list; is base_url right?"
-            raise FatalAPIError(msg)
-        odd = next((row for row in results if not isinstance(row, dict)), _MISSING)
-        if odd is not _MISSING:
-            msg = f"Stream '{self.name}': the page's 'results' holds a {type(odd).__name__}, not an object."
-            raise FatalAPIError(msg)
-        next_page = payload.get("next_page")
-        if next_page is not None and not isinstance(next_page, str):
-            msg = f"Stream '{self.name}': the page's 'next_page' is a {type(next_page).__name__}, not a link."
-            raise FatalAPIError(msg)
-        return results
+        return lgfapi.page_rows(self.payload(response), entity=self.name)
 
     # --- retries --------------------------------------------------------------------------
 
@@ -348,11 +268,7 @@ class WMSStream(RESTStream["ParseResult | None"]):
             try:
                 return func(*args, **kwargs)
             except requests.exceptions.SSLError:
-                msg = (
-                    f"TLS certificate verification failed for {urlparse(self.url_base).netloc}; if a "
-                    "proxy re-signs TLS traffic, set ca_bundle to its CA certificate file"
-                )
-                raise FatalAPIError(msg) from None
+                raise FatalAPIError(lgfapi.tls_failure(urlparse(self.url_base).netloc)) from None
 
         return super().request_decorator(no_retry_on_tls)
 
@@ -395,8 +311,8 @@ class WMSStream(RESTStream["ParseResult | None"]):
 
         The lower bound is the bookmark minus lookback_seconds, truncated to the second, so a
         sorted run starts below the input bookmark and the SDK's check (against that bookmark)
-        would fail every incremental run (issue 6). Ordering is verified by the probe instead.
-        Unsorted runs keep the check on: with it the SDK keeps the greatest value seen.
+        would fail every incremental run. Ordering is verified by the probe instead. Unsorted
+        runs keep the check on: with it the SDK keeps the greatest value seen.
         """
         return not self.is_sorted
 
@@ -411,7 +327,7 @@ class WMSStream(RESTStream["ParseResult | None"]):
 
         Discovery writes replication_method INCREMENTAL on every entry and the SDK prefers that
         field to the metadata's forced-replication-method, so a catalog forcing a full sync only
-        through metadata (a weekly full sync for ACTIVATE_VERSION) stayed incremental (issue 6).
+        through metadata (a weekly full sync for ACTIVATE_VERSION) would stay incremental.
         """
         super().apply_catalog(catalog)
         entry = catalog.get_stream(self.name)
@@ -419,73 +335,63 @@ class WMSStream(RESTStream["ParseResult | None"]):
         if getattr(root, "forced_replication_method", None) == "FULL_TABLE":
             self.forced_replication_method = "FULL_TABLE"
 
+    @property
+    def timezone(self) -> ZoneInfo:
+        """Zone of naive date-times the API may send (the API user's facility zone)."""
+        return ZoneInfo(self.config["tenant_timezone"])
+
     def ordering_honoured(self) -> bool:
-        """Whether sequenced mode keeps our `ordering` (wms-api.md 2.2 GAP), probed once a run."""
+        """Whether sequenced mode keeps our `ordering` (docs/lgfapi.md 2.2 GAP), probed once a run."""
         setting = self.config["sequenced_ordering"]
         if setting != "auto":
             return setting == "honoured"
         with self.run.lock:
-            if self.run.ordering_honoured is None:
+            if not self.run.ordering_probed:
                 self.run.ordering_honoured = self.probe_ordering()
+                self.run.ordering_probed = self.run.ordering_honoured is not None
             return bool(self.run.ordering_honoured)
 
     def probe_ordering(self) -> bool | None:
-        """Ask for two rows by descending id: ids ascending means `ordering` was ignored."""
-        probe = {"page_mode": "sequenced", "page_size": 2, "ordering": "-id", "fields": "id"}
+        """Whether this entity's sequenced pages keep the ordering asked for (ordering.py)."""
         filters = self.probe_filters()
         if filters is None:
             return None
-        probe.update(filters)
-        rows = list(self.parse_response(self.fetch(self.get_url(None), probe, missing_ok=True)))
-        if len(rows) < 2:
-            self.logger.info("Too few rows in '%s' to probe ordering; assuming unsorted.", self.name)
-            return None
-        honoured = rows[0]["id"] > rows[1]["id"]
-        self.logger.info(
-            "Sequenced pages %s the requested ordering; incremental syncs are %s.",
-            "honour" if honoured else "ignore",
-            "resumable mid-stream" if honoured else "bookmarked only at stream end",
+        return ordering.probe(
+            self.name,
+            lambda probe: self.fetch_page(self.get_url(None), {**probe, **filters}, None, None).rows,
         )
-        return honoured
+
+    def split_key(self, params: dict[str, Any]) -> str | None:
+        """The key the listing may be read in ranges on (ordering.py), for the engine."""
+        user_filters = self.config["stream_filters"].get(self.name, {})
+        return ordering.split_key(
+            params, self.replication_key, user_filters, honoured=self.ordering_honoured()
+        )
+
+    def count_rows(
+        self, params: dict[str, Any], order: str, context: Context | None, throttle: Throttle
+    ) -> tuple[int, Any] | None:
+        """(row count, first key value in `order`) of the listing, for the engine's key ranges."""
+        response = self.send(self.get_url(context), query.count_query(params, order), context, throttle)
+        if response.status_code == HTTPStatus.NOT_FOUND:
+            return None
+        return query.count_of(self.payload(response), order.lstrip("-"))
 
     # --- record shaping -------------------------------------------------------------------
 
     @cached_property
-    def converters(self) -> Converters:
-        """Per-property shaping derived from the schema: the catalog is the source of truth."""
-        tz = ZoneInfo(self.config["tenant_timezone"])
-        return Converters(records.converter_table(self.schema, self.replication_key, tz))
+    def shaper(self) -> RecordShaper:
+        """Per-field shaping and schema checks derived from the catalog schema (records.py)."""
+        return RecordShaper(
+            self.name,
+            self.schema,
+            replication_key=self.replication_key,
+            tz=self.timezone,
+            strict=bool(self.config["strict_schema"]),
+            logger=self.logger,
+        )
 
     @override
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
-        """Shape the decoded row in place: drop unknown fields, convert the typed ones.
-
-        The steps are planned once per field layout (rows of a stream share a few), so a
-        row costs one tuple lookup plus its conversions, not a lookup per field.
-        """
-        unknown, steps = self.converters.plan(row)
-        for name in unknown:
-            self.note_unknown_field(name)
-            del row[name]
-        for name, convert in steps:
-            convert(row, name, row[name])
-        return self.record_checker.check(row)
-
-    @cached_property
-    def record_checker(self) -> RecordChecker:
-        """Repairs or skips records that break the schema, or stops if strict (schema_breaks.py)."""
-        return RecordChecker(
-            self.name, self.schema, strict=bool(self.config.get("strict_schema")), logger=self.logger
-        )
-
-    def note_unknown_field(self, name: str) -> None:
-        """Warn once per field that the API sends but the catalog does not know (schema drift)."""
-        if name == _SELF_LINK or name.endswith("_set") or name in self._unknown_fields:
-            return  # the self link and *_set links are left out by design, not drift
-        self._unknown_fields.add(name)
-        self.logger.warning(
-            "Stream '%s': field '%s' is not in the catalog schema and is not emitted; "
-            "run discovery again to add it.",
-            self.name,
-            name,
-        )
+        """Shape the decoded row in place to the catalog schema; None skips it."""
+        return self.shaper.shape(row)

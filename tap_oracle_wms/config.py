@@ -1,8 +1,9 @@
-"""Settings rules a JSON Schema cannot say, each error one line naming the setting.
+"""Settings checks worded for people: each error one line naming the setting and what it expects.
 
-A tap runs unattended with production credentials: every mistake a user can make in its
-settings must stop it before the first request, in one line that names the setting and what
-is expected, without echoing a secret.
+The limits themselves are in the settings schema (settings.py); this module words the schema's
+verdicts and adds the rules that tie settings together or need the world (a file, a zone).
+A tap runs unattended with production credentials, so every mistake stops it before the first
+request, without echoing a secret.
 """
 
 from __future__ import annotations
@@ -10,73 +11,126 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import ipaddress
-import logging
 import os
 import re
-from collections.abc import Mapping, MutableMapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dateutil.parser import isoparse
-from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.typing import DEFAULT_JSONSCHEMA_VALIDATOR, extend_validator_with_defaults
 
+from tap_oracle_wms.lgfapi import is_secret_name
+
 if TYPE_CHECKING:
-    from collections.abc import Iterable
-
-
-MAX_PAGE_SIZE = 1250  # wms-api.md 2.3
+    from collections.abc import Iterable, Mapping, MutableMapping
 
 BASIC_SETTINGS = ("username", "password")
 OAUTH_SETTINGS = ("oauth_client_id", "oauth_client_secret", "oauth_token_url")
-SECRET_SETTINGS = ("password", "oauth_client_secret")
-_SECRET_NAME = re.compile(r"(?i)(password|secret|token|private_key|credential)")
 _GLOB = re.compile(r"[*?\[]")
 
-# What each setting expects, in the words an error message uses ("<setting> must be <this>").
+# What a setting expects where its JSON type alone says too little ("<setting> must be <this>").
 EXPECTED: dict[str, str] = {
     "base_url": "the https URL of the WMS environment, e.g. https://xx.wms.ocs.oraclecloud.com/myenv",
     "api_version": "an lgfapi version such as v10",
     "auth_method": "basic or oauth2",
     "oauth_token_url": "the https token endpoint, e.g. https://idcs-<id>.identity.oraclecloud.com/oauth2/v1/token",
     "start_date": "an ISO-8601 date or date-time, e.g. 2024-01-31 or 2024-01-31T00:00:00Z",
-    "page_size": f"an integer from 1 to {MAX_PAGE_SIZE}",
-    "request_timeout": "a whole number of seconds >= 1",
-    "max_retries": "an integer >= 0",
-    "concurrency": "an integer >= 1",
-    "describe_concurrency": "an integer >= 1",
-    "lookback_seconds": "a whole number of seconds >= 0",
-    "discovery_cache_ttl": "a whole number of seconds >= 0",
     "tenant_timezone": "an IANA time zone such as America/New_York",
     "stream_filters": "an object mapping stream names to filter objects, "
     'e.g. {"order_hdr": {"status_id": 10}}',
     "ca_bundle": "the path of a readable CA bundle (PEM) file",
     "sequenced_ordering": "auto, honoured or ignored",
 }
-_MINIMUMS = {
-    "request_timeout": 1,
-    "max_retries": 0,
-    "concurrency": 1,
-    "describe_concurrency": 1,
-    "lookback_seconds": 0,
-    "discovery_cache_ttl": 0,
-}
+# Integer settings counted in seconds are worded so.
+_SECONDS = {"request_timeout", "lookback_seconds", "discovery_cache_ttl"}
 _TYPE_WORDS = {
     "integer": "an integer",
     "boolean": "true or false",
-    "array": "a list of strings",
     "object": "an object",
     "string": "a string",
     "number": "a number",
 }
 
 
-class UserError(Exception):
-    """A mistake in the user's settings or input files: shown as one line, exit code 2."""
+class SettingsError(Exception):
+    """Settings that keep the run from starting: one line naming each setting, exit code 2."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("; ".join(errors))
+        self.errors = errors
+
+    @property
+    def line(self) -> str:
+        """What the command prints."""
+        return f"configuration error: {self}"
 
 
-# --- settings rules ---------------------------------------------------------------------------
+class InputFileError(SettingsError):
+    """A --config, --state or --catalog file that cannot be used; the message names the file."""
+
+    @property
+    def line(self) -> str:
+        """What the command prints."""
+        return str(self)
+
+
+# --- wording ------------------------------------------------------------------------------------
+
+
+def shown(name: str, value: Any) -> str:
+    """A setting's value for an error message; secrets are never echoed."""
+    if is_secret_name(name):
+        return "a hidden value"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _kinds(prop: Mapping[str, Any]) -> list[str]:
+    kinds = prop.get("type", "string")
+    return [kinds] if isinstance(kinds, str) else [k for k in kinds if k != "null"]
+
+
+def expected(name: str, prop: Mapping[str, Any]) -> str:
+    """What a setting accepts, in words, from its schema (or EXPECTED where that says too little)."""
+    if name in EXPECTED:
+        return EXPECTED[name]
+    if prop.get("enum"):
+        return "one of " + ", ".join(str(v) for v in prop["enum"] if v is not None)
+    kinds = _kinds(prop)
+    if kinds == ["integer"]:
+        low, high = prop.get("minimum"), prop.get("maximum")
+        noun = "a whole number of seconds" if name in _SECONDS else "an integer"
+        if low is not None and high is not None:
+            return f"{noun} from {low} to {high}"
+        return f"{noun} >= {low}" if low is not None else noun
+    if kinds == ["array"]:
+        items = _kinds(prop.get("items", {}))
+        return "a list of " + (f"{items[0]}s" if len(items) == 1 else "values")
+    return " or ".join(_TYPE_WORDS.get(k, k) for k in kinds) or "a value"
+
+
+def schema_errors(config: MutableMapping[str, Any], schema: Mapping[str, Any]) -> list[str]:
+    """The settings schema's verdict, one error per setting; fills in defaults like the SDK's check."""
+    validator = extend_validator_with_defaults(DEFAULT_JSONSCHEMA_VALIDATOR)(schema)
+    props = schema.get("properties", {})
+    errors: dict[str, str] = {}
+    for error in validator.iter_errors(config):
+        if error.validator == "required" and not error.absolute_path:
+            for name in error.validator_value:
+                if name not in config:
+                    errors.setdefault(name, f"{name} is required: {expected(name, props.get(name, {}))}")
+            continue
+        path = list(error.absolute_path)
+        name = str(path[0]) if path else "config"
+        value = config.get(name) if path else config
+        errors.setdefault(
+            name, f"{name} must be {expected(name, props.get(name, {}))}, got {shown(name, value)}"
+        )
+    return list(errors.values())
+
+
+# --- rules a schema cannot say -----------------------------------------------------------------
 
 
 def is_loopback(host: str | None) -> bool:
@@ -89,51 +143,6 @@ def is_loopback(host: str | None) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
-
-
-def is_secret_setting(name: str) -> bool:
-    """Credentials by declaration or by name (a URL or path setting is not a secret)."""
-    if name in SECRET_SETTINGS:
-        return True
-    return bool(_SECRET_NAME.search(name)) and not name.endswith(("_url", "_dir", "_path", "_file"))
-
-
-def shown(name: str, value: Any) -> str:
-    """A setting's value for an error message; secrets are never echoed."""
-    if is_secret_setting(name):
-        return "a hidden value"
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def _expected(name: str, prop: Mapping[str, Any]) -> str:
-    if name in EXPECTED:
-        return EXPECTED[name]
-    if prop.get("enum"):
-        return "one of " + ", ".join(str(v) for v in prop["enum"] if v is not None)
-    kinds = prop.get("type", "string")
-    kinds = [kinds] if isinstance(kinds, str) else [k for k in kinds if k != "null"]
-    return " or ".join(_TYPE_WORDS.get(k, k) for k in kinds) or "a value"
-
-
-def schema_errors(config: MutableMapping[str, Any], schema: Mapping[str, Any]) -> list[str]:
-    """The JSON Schema check, worded per setting; fills in defaults like the SDK's own check."""
-    validator = extend_validator_with_defaults(DEFAULT_JSONSCHEMA_VALIDATOR)(schema)
-    props = schema.get("properties", {})
-    errors: dict[str, str] = {}
-    for error in validator.iter_errors(config):
-        if error.validator == "required" and not error.absolute_path:
-            for name in error.validator_value:
-                if name not in config:
-                    errors.setdefault(name, f"{name} is required: {_expected(name, props.get(name, {}))}")
-            continue
-        path = list(error.absolute_path)
-        name = str(path[0]) if path else "config"
-        value = config.get(name) if path else config
-        errors.setdefault(
-            name, f"{name} must be {_expected(name, props.get(name, {}))}, got {shown(name, value)}"
-        )
-    return list(errors.values())
 
 
 def _url_errors(name: str, value: Any, *, allow_http: bool) -> list[str]:
@@ -156,8 +165,8 @@ def _without_userinfo(text: str) -> str:
     return re.sub(r"//[^/@]*@", "//***@", text)
 
 
-def settings_errors(config: Mapping[str, Any], *, skip: Iterable[str] = ()) -> list[str]:
-    """Every rule a JSON Schema cannot say, each naming the setting and what is expected."""
+def rule_errors(config: Mapping[str, Any], *, skip: Iterable[str] = ()) -> list[str]:
+    """Every rule the schema cannot say, each naming the setting; `skip` has already failed."""
     skipped = set(skip)
     errors: list[str] = []
     allow_http = config.get("allow_insecure_http") is True
@@ -167,16 +176,12 @@ def settings_errors(config: Mapping[str, Any], *, skip: Iterable[str] = ()) -> l
             example = EXPECTED["base_url"].split("e.g. ")[1]
             errors.append(f"base_url must stop before /wms/lgfapi, e.g. {example}")
     errors += _auth_errors(config, skipped, allow_http=allow_http)
-    errors += _number_errors(config, skipped)
     start = config.get("start_date")
     if start and "start_date" not in skipped:
         try:
             isoparse(str(start))
         except (ValueError, OverflowError):
             errors.append(f"start_date must be {EXPECTED['start_date']}, got {shown('start_date', start)}")
-    version = config.get("api_version")
-    if version is not None and "api_version" not in skipped and not re.fullmatch(r"v\d+", str(version)):
-        errors.append(f"api_version must be {EXPECTED['api_version']}, got {shown('api_version', version)}")
     zone = config.get("tenant_timezone")
     if zone is not None and "tenant_timezone" not in skipped:
         try:
@@ -191,13 +196,6 @@ def settings_errors(config: Mapping[str, Any], *, skip: Iterable[str] = ()) -> l
             f"ca_bundle must be {EXPECTED['ca_bundle']}, got {shown('ca_bundle', bundle)} "
             "(no such readable file)"
         )
-    filters = config.get("stream_filters")
-    if (
-        filters is not None
-        and "stream_filters" not in skipped
-        and not (isinstance(filters, dict) and all(isinstance(v, dict) for v in filters.values()))
-    ):
-        errors.append(f"stream_filters must be {EXPECTED['stream_filters']}")
     return errors
 
 
@@ -205,7 +203,8 @@ def _auth_errors(config: Mapping[str, Any], skipped: set[str], *, allow_http: bo
     method = config.get("auth_method", "basic")
     if method not in {"basic", "oauth2"} or "auth_method" in skipped:
         return []
-    needed, other = BASIC_SETTINGS, OAUTH_SETTINGS
+    needed: tuple[str, ...] = BASIC_SETTINGS
+    other: tuple[str, ...] = OAUTH_SETTINGS
     if method == "oauth2":
         needed, other = other, needed
     errors = [f"{name} is required when auth_method={method}" for name in needed if not config.get(name)]
@@ -222,46 +221,21 @@ def _auth_errors(config: Mapping[str, Any], skipped: set[str], *, allow_http: bo
     return errors
 
 
-def _number_errors(config: Mapping[str, Any], skipped: set[str]) -> list[str]:
-    errors = []
-    page_size = config.get("page_size")
-    if (
-        page_size is not None
-        and "page_size" not in skipped
-        and (
-            isinstance(page_size, bool)
-            or not isinstance(page_size, int)
-            or not 1 <= page_size <= MAX_PAGE_SIZE
-        )
-    ):
-        errors.append(f"page_size must be {EXPECTED['page_size']}, got {shown('page_size', page_size)}")
-    for name, minimum in _MINIMUMS.items():
-        value = config.get(name)
-        if (
-            value is not None
-            and name not in skipped
-            and (isinstance(value, bool) or not isinstance(value, int) or value < minimum)
-        ):
-            errors.append(f"{name} must be {EXPECTED[name]}, got {shown(name, value)}")
-    return errors
-
-
-def validate_settings(
-    config: MutableMapping[str, Any],
-    schema: Mapping[str, Any],
-    *,
-    raise_errors: bool = True,
-    logger: logging.Logger | None = None,
-) -> list[str]:
-    """Schema and rules together: one ConfigValidationError whose errors each name a setting."""
+def check(config: MutableMapping[str, Any], schema: Mapping[str, Any]) -> list[str]:
+    """The schema's verdict and the rules together, schema errors first; defaults filled in."""
     errors = schema_errors(config, schema)
     failed = {e.split(" ", 1)[0] for e in errors}
-    errors += settings_errors(config, skip=failed)
-    if errors and raise_errors:
-        raise ConfigValidationError("; ".join(errors), errors=errors)
-    if errors and logger is not None:
-        logger.warning("Config validation failed: %s", "; ".join(errors))
-    return errors
+    return errors + rule_errors(config, skip=failed)
+
+
+# --- entity selection (entities_include / entities_exclude) -------------------------------------
+
+
+def matches(name: str, include: Iterable[str], exclude: Iterable[str]) -> bool:
+    """Whether an entity is kept by the include and exclude glob patterns."""
+    return any(fnmatch.fnmatchcase(name, p) for p in include) and not any(
+        fnmatch.fnmatchcase(name, p) for p in exclude
+    )
 
 
 def entity_selection_errors(names: Iterable[str], include: list[str], exclude: list[str]) -> list[str]:
@@ -282,22 +256,9 @@ def entity_selection_errors(names: Iterable[str], include: list[str], exclude: l
                     f"{setting} names '{pattern}', which is not an entity of this tenant{hint}; "
                     "use an exact entity name or a glob pattern such as 'order_*'"
                 )
-
-    def kept(name: str) -> bool:
-        return any(fnmatch.fnmatchcase(name, p) for p in include) and not any(
-            fnmatch.fnmatchcase(name, p) for p in exclude
-        )
-
-    if not errors and not any(kept(name) for name in known):
+    if not errors and not any(matches(name, include, exclude) for name in known):
         errors.append(
             "entities_include and entities_exclude select no entity of this tenant; "
             "widen entities_include or narrow entities_exclude"
         )
     return errors
-
-
-def check_entity_selection(names: Iterable[str], include: list[str], exclude: list[str]) -> None:
-    """Raise ConfigValidationError for the errors of `entity_selection_errors` (call at discovery)."""
-    errors = entity_selection_errors(names, include, exclude)
-    if errors:
-        raise ConfigValidationError("; ".join(errors), errors=errors)

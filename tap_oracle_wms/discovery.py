@@ -1,26 +1,19 @@
 """Turn the tenant's own metadata (entity catalog and `describe`) into streams.
 
-The describe vocabulary is not documented (wms-api.md 1.5 GAP), so `describe_to_schema`
+The describe vocabulary is not documented (docs/lgfapi.md 1.5 GAP), so `describe_to_schema`
 accepts every plausible spelling of a type and falls back to a string with one warning.
 """
 
 from __future__ import annotations
 
-import fnmatch
-import hashlib
-import json
 import logging
-import os
 import re
-import tempfile
-import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tap_oracle_wms.client import WMSStream
-from tap_oracle_wms.errors import AccessDeniedError
+from tap_oracle_wms.cache import DescribeCache
+from tap_oracle_wms.lgfapi import AccessDeniedError
 from tap_oracle_wms.records import JSON_TEXT
 
 if TYPE_CHECKING:
@@ -138,9 +131,9 @@ def _field_spec(entity: str, name: str, meta: Mapping[str, Any]) -> FieldSpec:
     if name.endswith("_set"):
         kind = "set"
     elif name in {"id", "status_id"}:
-        kind = "integer"  # the key, and status ids, are bare integers (wms-api.md 2.10)
+        kind = "integer"  # the key, and status ids, are bare integers (docs/lgfapi.md 2.10)
     elif name.endswith("_id") and kind in {None, "integer", "fk"}:
-        # Relation type names are unknown (wms-api.md 1.5 GAP); values are {id,key,url} objects.
+        # Relation type names are unknown (docs/lgfapi.md 1.5 GAP); values are {id,key,url} objects.
         kind = "fk"
     elif kind is None:
         logger.warning(
@@ -221,7 +214,7 @@ def describe_to_schema(
 
 
 def catalog_entity_names(payload: Any) -> list[str]:
-    """Entity names from `GET entity/`: a flat object or a list (wms-api.md 1.4 GAP)."""
+    """Entity names from `GET entity/`: a flat object or a list (docs/lgfapi.md 1.4 GAP)."""
     if isinstance(payload, dict):
         # An envelope such as {"results": [...]} is as plausible as the flat {name: url} object.
         inner = payload.get("results")
@@ -240,16 +233,6 @@ def catalog_entity_names(payload: Any) -> list[str]:
     raise ValueError(msg)
 
 
-def select_entities(names: Iterable[str], include: list[str], exclude: list[str]) -> list[str]:
-    """Apply include/exclude glob patterns to entity names."""
-    return [
-        name
-        for name in names
-        if any(fnmatch.fnmatchcase(name, pat) for pat in include)
-        and not any(fnmatch.fnmatchcase(name, pat) for pat in exclude)
-    ]
-
-
 def describe_all(names: list[str], fetch: Callable[[str], Any], *, concurrency: int) -> dict[str, Any]:
     """Describe entities concurrently; each value is a payload or the exception it raised."""
 
@@ -263,51 +246,9 @@ def describe_all(names: list[str], fetch: Callable[[str], Any], *, concurrency: 
         return dict(pool.map(one, names))
 
 
-class DescribeCache:
-    """Describe payloads on disk with a time-to-live, keyed by tenant URL and API user.
-
-    The SDK runs discovery on every sync; this keeps a two-hourly run from describing
-    hundreds of entities each time.
-    """
-
-    def __init__(self, directory: str | None, ttl_seconds: int, tenant_key: str) -> None:
-        self.ttl = ttl_seconds
-        root = Path(directory) if directory else Path(tempfile.gettempdir()) / "tap-oracle-wms"
-        digest = hashlib.sha256(tenant_key.encode()).hexdigest()[:16]
-        self.path = root / f"describe-{digest}.json"
-
-    def load(self) -> dict[str, Any]:
-        """Return the cached payloads that are still fresh."""
-        if self.ttl <= 0:
-            return {}
-        try:
-            data = json.loads(self.path.read_text())
-        except (OSError, ValueError):
-            return {}
-        now = time.time()
-        return {
-            name: entry["describe"]
-            for name, entry in data.items()
-            if isinstance(entry, dict) and now - entry.get("at", 0) < self.ttl
-        }
-
-    def store(self, payloads: Mapping[str, Any]) -> None:
-        """Write fresh payloads atomically, so a killed run never leaves a torn file."""
-        if self.ttl <= 0 or not payloads:
-            return
-        try:
-            existing = json.loads(self.path.read_text())
-        except (OSError, ValueError):
-            existing = {}
-        now = time.time()
-        existing.update({n: {"at": now, "describe": p} for n, p in payloads.items()})
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(existing))
-        tmp.replace(self.path)
-
-
-def describe_entities(config: Mapping[str, Any], reader: WMSStream, names: list[str]) -> dict[str, Any]:
+def describe_entities(
+    config: Mapping[str, Any], fetch: Callable[[str], Any], names: list[str]
+) -> dict[str, Any]:
     """Describe payloads for `names`, from the disk cache where fresh, skipping unreadable ones."""
     who = config.get("username") or config.get("oauth_client_id") or ""
     cache = DescribeCache(
@@ -318,9 +259,7 @@ def describe_entities(config: Mapping[str, Any], reader: WMSStream, names: list[
     cached = cache.load()
     todo = [name for name in names if name not in cached]
     fetched = describe_all(
-        todo,
-        lambda name: reader.fetch_json(f"entity/{name}/describe/"),
-        concurrency=config["describe_concurrency"],
+        todo, lambda name: fetch(f"entity/{name}/describe/"), concurrency=config["describe_concurrency"]
     )
     denied = sorted(n for n, r in fetched.items() if isinstance(r, AccessDeniedError))
     if denied:
@@ -335,7 +274,3 @@ def describe_entities(config: Mapping[str, Any], reader: WMSStream, names: list[
     good = {n: r for n, r in fetched.items() if not isinstance(r, Exception)}
     cache.store(good)
     return {**{n: cached[n] for n in names if n in cached}, **good}
-
-
-class EntityStream(WMSStream):
-    """Any entity of the tenant's catalog beyond the core eight, typed from its describe."""

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
 
-from tap_oracle_wms.config import is_secret_setting
+from tap_oracle_wms.lgfapi import is_secret_name
 
 _SECRETS: set[str] = set()
 _MIN_SECRET_LENGTH = 4  # shorter values would blank out ordinary words; the patterns still apply
@@ -31,7 +31,7 @@ _previous_factory: Callable[..., logging.LogRecord] | None = None
 def register_secrets(config: Mapping[str, Any]) -> None:
     """Remember this run's secret values (and their Basic-header encodings) for redaction."""
     for name, value in config.items():
-        if isinstance(value, str) and is_secret_setting(name):
+        if isinstance(value, str) and is_secret_name(name):
             _remember(value)
     for user, secret in (("username", "password"), ("oauth_client_id", "oauth_client_secret")):
         if config.get(user) and config.get(secret):

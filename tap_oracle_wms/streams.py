@@ -1,4 +1,4 @@
-"""The eight core entities. Their schemas come from the tenant's `describe`, like every stream."""
+"""Which stream class reads which entity: the generic entity stream, or one with list rules of its own."""
 
 from __future__ import annotations
 
@@ -14,70 +14,24 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
 
-class InventoryStream(WMSStream):
-    """Stock on hand per item, LPN and location."""
-
-    name = "inventory"
-
-
-class OrderHdrStream(WMSStream):
-    """Outbound (sales) order headers."""
-
-    name = "order_hdr"
-
-
-class OrderDtlStream(WMSStream):
-    """Outbound order lines."""
-
-    name = "order_dtl"
-
-
-class AllocationStream(WMSStream):
-    """Inventory allocated to order lines."""
-
-    name = "allocation"
-
-
-class LocationStream(WMSStream):
-    """Warehouse locations (active, reserve, dock...)."""
-
-    name = "location"
-
-
-class IbShipmentStream(WMSStream):
-    """Inbound shipments (ASNs)."""
-
-    name = "ib_shipment"
-
-
-class WaveStream(WMSStream):
-    """Pick waves."""
-
-    name = "wave"
-
-
-class ItemStream(WMSStream):
-    """The item master."""
-
-    name = "item"
-
-
-CORE_STREAMS: tuple[type[WMSStream], ...] = (
-    InventoryStream,
-    OrderHdrStream,
-    OrderDtlStream,
-    AllocationStream,
-    LocationStream,
-    IbShipmentStream,
-    WaveStream,
-    ItemStream,
-)
+# The eight core entities every warehouse team loads (docs/lgfapi.md 5.1). They are ordinary
+# entity streams typed from describe like the ~300 others; being core means selected by default.
+CORE_ENTITIES: dict[str, str] = {
+    "inventory": "Stock on hand per item, LPN and location.",
+    "order_hdr": "Outbound (sales) order headers.",
+    "order_dtl": "Outbound order lines.",
+    "allocation": "Inventory allocated to order lines.",
+    "location": "Warehouse locations (active, reserve, dock...).",
+    "ib_shipment": "Inbound shipments (ASNs).",
+    "wave": "Pick waves.",
+    "item": "The item master.",
+}
 
 
 class InventoryHistoryStream(WMSStream):
     """Append-only inventory history: every list call needs facility, company, activity and status.
 
-    wms-api.md 6.1: one of five filter combinations is mandatory; the tap uses
+    docs/lgfapi.md 6.1: one of five filter combinations is mandatory; the tap uses
     company_id__code + facility_id__code + history_activity_id + status_id, one partition each.
     Partition keys are the record's own columns, so the SDK adds nothing to the records.
     """
@@ -139,4 +93,9 @@ class InventoryHistoryStream(WMSStream):
 
 
 # Entities whose list rules need more than the generic entity stream.
-SPECIAL_STREAMS: tuple[type[WMSStream], ...] = (InventoryHistoryStream,)
+SPECIAL_STREAMS: dict[str, type[WMSStream]] = {"inventory_history": InventoryHistoryStream}
+
+
+def stream_class(entity: str) -> type[WMSStream]:
+    """The class that reads an entity: every one is a WMSStream unless its list rules differ."""
+    return SPECIAL_STREAMS.get(entity, WMSStream)

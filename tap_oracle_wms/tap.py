@@ -1,26 +1,47 @@
-"""TapOracleWMS: settings, and the streams discovered from the tenant's metadata."""
+"""TapOracleWMS: checked settings, the streams the tenant's metadata describes, and one run's lifecycle."""
 
 from __future__ import annotations
 
+import contextlib
+import json
+import logging
+import signal
+import sys
+import threading
 from typing import TYPE_CHECKING, Any
 
+import click
 from singer_sdk import RESTStream, Tap
-from singer_sdk import typing as th
+from singer_sdk.exceptions import ConfigValidationError
 from typing_extensions import override
 
-from tap_oracle_wms import discovery, pages
-from tap_oracle_wms.cli import run_cli
-from tap_oracle_wms.client import SyncRun, WMSStream
-from tap_oracle_wms.config import check_entity_selection, validate_settings
+from tap_oracle_wms import config as checks
+from tap_oracle_wms import discovery
+from tap_oracle_wms.client import WMSStream
 from tap_oracle_wms.output import BufferedMsgSpecWriter
 from tap_oracle_wms.redaction import register_secrets
-from tap_oracle_wms.streams import CORE_STREAMS, SPECIAL_STREAMS
+from tap_oracle_wms.run import SyncRun
+from tap_oracle_wms.settings import SETTINGS
+from tap_oracle_wms.streams import stream_class
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import PurePath
+    from types import FrameType
+
+    from singer_sdk.io_base import GenericSingerWriter
+    from singer_sdk.singerlib import Catalog
     from singer_sdk.streams import Stream
 
-LGFAPI_SCOPE = "urn:resource:fusion:scm:logistics:wms:lgfapi/"
-STRING_LIST = th.ArrayType(th.StringType)
+    from tap_oracle_wms.engine import Source
+
+
+class Interrupted(Exception):
+    """SIGTERM or SIGINT during a sync: the last STATE is written, then the run exits 128+signal."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"stopped by {signal.Signals(signum).name}")
+        self.signum = signum
 
 
 class TapOracleWMS(Tap):
@@ -29,246 +50,53 @@ class TapOracleWMS(Tap):
     name = "tap-oracle-wms"
     package_name = "tap-oracle-wms"
     message_writer_class = BufferedMsgSpecWriter
+    config_jsonschema = SETTINGS
+    # The catalog comes from the tenant, so discovery checks the settings first, as a sync does.
+    dynamic_catalog = True
 
-    config_jsonschema = th.PropertiesList(
-        th.Property(
-            "base_url",
-            th.URIType,
-            required=True,
-            title="Tenant environment URL",
-            description="The WMS environment URL, e.g. https://xx.wms.ocs.oraclecloud.com/myenv "
-            "(everything before /wms/lgfapi). https only, except for loopback hosts.",
-        ),
-        th.Property(
-            "api_version", th.StringType, default="v10", description="lgfapi version segment of the URL."
-        ),
-        th.Property(
-            "auth_method",
-            th.StringType,
-            default="basic",
-            allowed_values=["basic", "oauth2"],
-            description="basic: WMS API user and password; oauth2: IDCS client credentials.",
-        ),
-        th.Property("username", th.StringType, description="WMS API user (auth_method=basic)."),
-        th.Property(
-            "password",
-            th.StringType,
-            secret=True,
-            description="Password of the WMS API user (auth_method=basic).",
-        ),
-        th.Property(
-            "oauth_client_id",
-            th.StringType,
-            description="IDCS confidential application client id (auth_method=oauth2).",
-        ),
-        th.Property(
-            "oauth_client_secret",
-            th.StringType,
-            secret=True,
-            description="IDCS confidential application client secret (auth_method=oauth2).",
-        ),
-        th.Property(
-            "oauth_token_url",
-            th.URIType,
-            description="Token endpoint, e.g. https://idcs-<id>.identity.oraclecloud.com/oauth2/v1/token.",
-        ),
-        th.Property(
-            "oauth_scope",
-            th.StringType,
-            default=LGFAPI_SCOPE,
-            description="OAuth2 scope of the lgfapi resource.",
-        ),
-        th.Property(
-            "start_date",
-            th.DateTimeType,
-            description="Earliest mod_ts to extract on the first run (ISO-8601; UTC if no offset). "
-            "Empty: all history.",
-        ),
-        th.Property(
-            "page_size",
-            th.IntegerType,
-            default=1250,
-            description="Rows per page, 1..1250 (the API's maximum).",
-        ),
-        th.Property(
-            "request_timeout",
-            th.IntegerType,
-            default=120,
-            description="Seconds to wait for one HTTP response before retrying.",
-        ),
-        th.Property(
-            "max_retries",
-            th.IntegerType,
-            default=8,
-            description="Retries of a failed request (5xx, 429, 409, timeouts, dropped "
-            "connections) before the sync fails.",
-        ),
-        th.Property(
-            "facility_codes",
-            STRING_LIST,
-            default=[],
-            description="Only rows of these facility codes (entities with facility_id).",
-        ),
-        th.Property(
-            "company_codes",
-            STRING_LIST,
-            default=[],
-            description="Only rows of these company codes (entities with company_id).",
-        ),
-        th.Property(
-            "stream_filters",
-            th.ObjectType(additional_properties=th.ObjectType()),
-            default={},
-            description='Extra lgfapi filters per stream, e.g. {"order_hdr": {"status_id__lt": 90}}.',
-        ),
-        th.Property(
-            "lookback_seconds",
-            th.IntegerType,
-            default=300,
-            description="Incremental runs re-read this many seconds before the bookmark, for "
-            "rows committed late with an older mod_ts.",
-        ),
-        th.Property(
-            "sequenced_ordering",
-            th.StringType,
-            default="auto",
-            allowed_values=["auto", "honoured", "ignored"],
-            description="Whether the tenant keeps ordering=mod_ts,id in sequenced mode. auto "
-            "probes once per run; honoured makes incremental syncs resumable mid-stream.",
-        ),
-        th.Property(
-            "include_fk_keys",
-            th.BooleanType,
-            default=False,
-            description="Also emit <fk>_key columns with the related object's key.",
-        ),
-        th.Property(
-            "include_set_links",
-            th.BooleanType,
-            default=False,
-            description="Keep *_set reverse-relation link objects.",
-        ),
-        th.Property(
-            "entities_include",
-            STRING_LIST,
-            default=["*"],
-            description="Glob patterns of entities to discover (default: all).",
-        ),
-        th.Property(
-            "entities_exclude",
-            STRING_LIST,
-            default=[],
-            description="Glob patterns of entities to leave out of discovery.",
-        ),
-        th.Property(
-            "describe_concurrency",
-            th.IntegerType,
-            default=8,
-            description="Describe calls in flight during discovery.",
-        ),
-        th.Property(
-            "discovery_cache_ttl",
-            th.IntegerType,
-            default=0,
-            description="Seconds to reuse describe results cached on disk (0: off).",
-        ),
-        th.Property(
-            "discovery_cache_dir",
-            th.StringType,
-            description="Where the describe cache lives (default: the system temp dir).",
-        ),
-        th.Property(
-            "concurrency",
-            th.IntegerType,
-            default=4,
-            description="Requests in flight at once across streams (backs off on 429).",
-        ),
-        th.Property(
-            "inventory_history_status_ids",
-            th.ArrayType(th.IntegerType),
-            default=[],
-            description="Status ids to extract inventory_history for: the API needs facility, "
-            "company, history activity and status on every list call. Empty: the stream is skipped.",
-        ),
-        th.Property(
-            "emit_activate_version_messages",
-            th.BooleanType,
-            default=False,
-            description="Send ACTIVATE_VERSION on FULL_TABLE syncs so a target with hard_delete "
-            "drops rows deleted at the source (use with a weekly full sync).",
-        ),
-        th.Property(
-            "ca_bundle",
-            th.StringType,
-            description="Path to a CA bundle for TLS verification (verification is always on).",
-        ),
-        th.Property(
-            "allow_insecure_http",
-            th.BooleanType,
-            default=False,
-            description="Allow http:// base_url on non-loopback hosts (credentials in clear!).",
-        ),
-        th.Property(
-            "tenant_timezone",
-            th.StringType,
-            default="UTC",
-            description="Zone of naive date-times the API may send (the API user's facility zone).",
-        ),
-        th.Property(
-            "strict_schema",
-            th.BooleanType,
-            default=False,
-            description="Stop the sync on a record that breaks the catalog schema (a value of the "
-            "wrong type, a null id). Off: such a value is coerced without loss or emitted as null, "
-            "and a record without id is skipped, each with a warning.",
-        ),
-    ).to_dict()
+    def __init__(
+        self,
+        *,
+        config: dict[str, Any] | PurePath | str | list[PurePath | str] | None = None,
+        catalog: PurePath | str | dict[str, Any] | Catalog | None = None,
+        state: PurePath | str | dict[str, Any] | None = None,
+        parse_env_config: bool = False,
+        validate_config: bool = True,
+        setup_mapper: bool = True,
+        message_writer: GenericSingerWriter | None = None,
+    ) -> None:
+        """The SDK's constructor; then every setting is checked before any stream can send a request.
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self.run = SyncRun()
-        super().__init__(*args, **kwargs)
-
-    @override
-    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
-        """Schema and rules in one pass, each error naming a setting; secrets noted for redaction.
-
-        Every config passes here first, so this is where its secret values are registered.
+        The mapper (which builds the streams, and so discovers) is set up only after the checks.
         """
-        register_secrets(self._config)
-        schema = self.config_jsonschema
-        self.append_builtin_config(schema)
-        return validate_settings(self._config, schema, raise_errors=raise_errors, logger=self.logger)
+        if isinstance(config, dict):  # an unset value is absent, so its default applies
+            config = {k: v for k, v in config.items() if v is not None}
+        try:
+            super().__init__(
+                config=config,
+                catalog=catalog,
+                state=state,
+                parse_env_config=parse_env_config,
+                validate_config=validate_config,
+                setup_mapper=False,
+                message_writer=message_writer,
+            )
+        except ConfigValidationError:
+            # The SDK keeps the merged config before it validates: word its verdict per setting.
+            register_secrets(self.config)
+            raise checks.SettingsError(checks.check(dict(self.config), self.config_jsonschema)) from None
+        register_secrets(self.config)
+        if validate_config and (errors := checks.rule_errors(self.config)):
+            raise checks.SettingsError(errors)
+        self.run = SyncRun(self.config, upcoming=self.prefetchable_streams)
+        if setup_mapper:
+            self.setup_mapper()
 
     @override
     def discover_streams(self) -> list[Stream]:
         if self.input_catalog is not None:
             return self.streams_from_catalog()
         return self.streams_from_tenant()
-
-    @override
-    def sync_all(self) -> None:
-        """The SDK's sync, with pages prefetched in background threads (tap_oracle_wms.pages).
-
-        The prefetcher and its threads end with the sync, however it ends (an error, a
-        record limit); buffered output is flushed so no emitted record is lost.
-        """
-        # Only streams read as one listing are queued ahead; asking for `partitions` may do I/O.
-        upcoming = [
-            s
-            for s in self.streams.values()
-            if isinstance(s, WMSStream)
-            and s.selected
-            and not s.parent_stream_type
-            and type(s).partitions is RESTStream.partitions
-        ]
-        pages.start(self.run, self.config["concurrency"], self.config["page_size"], upcoming)
-        try:
-            super().sync_all()
-        finally:
-            pages.stop(self.run)
-            flush = getattr(self.message_writer, "flush", None)
-            if flush is not None:
-                flush()
 
     def streams_from_catalog(self) -> list[Stream]:
         """A sync with --catalog: build streams from it, no describe round trips."""
@@ -282,11 +110,11 @@ class TapOracleWMS(Tap):
         """Discovery: the tenant's entity catalog, filtered by settings, each described."""
         reader = WMSStream(self, name="entity", schema={"properties": {}}, run=self.run)
         names = discovery.catalog_entity_names(reader.fetch_json("entity/"))
-        check_entity_selection(names, self.config["entities_include"], self.config["entities_exclude"])
-        wanted = discovery.select_entities(
-            names, self.config["entities_include"], self.config["entities_exclude"]
-        )
-        describes = discovery.describe_entities(self.config, reader, wanted)
+        include, exclude = self.config["entities_include"], self.config["entities_exclude"]
+        if errors := checks.entity_selection_errors(names, include, exclude):
+            raise checks.SettingsError(errors)
+        wanted = [name for name in names if checks.matches(name, include, exclude)]
+        describes = discovery.describe_entities(self.config, reader.fetch_json, wanted)
         return [
             self.make_stream(
                 name,
@@ -301,20 +129,113 @@ class TapOracleWMS(Tap):
         ]
 
     def make_stream(self, name: str, schema: dict[str, Any]) -> WMSStream:
-        """A core stream class where there is one, else the generic entity stream."""
-        classes = (*CORE_STREAMS, *SPECIAL_STREAMS)
-        cls = next((c for c in classes if c.name == name), discovery.EntityStream)
-        stream = cls(self, name=name, schema=schema, run=self.run)
+        """The entity's stream; lookup tables without mod_ts are read whole (FULL_TABLE)."""
+        stream = stream_class(name)(self, name=name, schema=schema, run=self.run)
         if stream.replication_key not in schema.get("properties", {}):
-            stream.replication_key = None  # lookup tables have no mod_ts: full table
+            stream.replication_key = None
             stream.forced_replication_method = "FULL_TABLE"
         return stream
 
+    def prefetchable_streams(self) -> list[Source]:
+        """Streams the engine may read ahead: selected, read as one listing (no partitions)."""
+        return [
+            s
+            for s in self.streams.values()
+            if isinstance(s, WMSStream)
+            and s.selected
+            and not s.parent_stream_type
+            and type(s).partitions is RESTStream.partitions
+        ]
 
-def main() -> None:
-    """Console entry point: the SDK's CLI, with bad input and failures shown as one line."""
-    run_cli(TapOracleWMS)
+    # --- one run ------------------------------------------------------------------------------
+
+    def sync_run(self) -> None:
+        """`sync_all` within a run's edges: signals end it with STATE, the engine stops, output is flushed."""
+        try:
+            with self.signals_interrupt():
+                self.sync_all()
+        except Interrupted:
+            self.state_writer.write_state(self.state)  # bookmarks of every record emitted so far
+            raise
+        finally:
+            self.run.close()
+            flush = getattr(self.message_writer, "flush", None)
+            if flush is not None:
+                flush()
+
+    def signals_interrupt(self) -> _SignalsInterrupt:
+        """While syncing, SIGTERM and SIGINT raise `Interrupted` in the sync thread."""
+        return _SignalsInterrupt()
+
+    @override
+    @classmethod
+    def invoke(  # type: ignore[override]
+        cls,
+        *,
+        about: bool = False,
+        about_format: str | None = None,
+        config: Any = None,
+        state: Any = None,
+        catalog: Any = None,
+    ) -> None:
+        """The SDK's `invoke`, syncing through `sync_run` so a run ends the same way every time."""
+        if about:
+            cls.print_about(about_format)
+            sys.exit(0)
+        with quiet(cls.logger):
+            tap = cls(
+                config=dict(getattr(config, "config", None) or {}),
+                state=None if state is None else json.loads(state.read()),
+                catalog=None if catalog is None else json.loads(catalog.read()),
+                parse_env_config=bool(getattr(config, "parse_env", False)),
+                validate_config=True,
+            )
+        cls.print_version(print_fn=cls.logger.info)
+        tap.sync_run()
+
+    @override
+    @classmethod
+    def cb_discover(cls, ctx: click.Context, param: click.Option, value: bool) -> None:
+        """The SDK's `--discover`, with settings checked (one line on failure) before any request."""
+        if not value:
+            return
+        config = ctx.params.get("config")
+        with quiet(cls.logger):
+            tap = cls(
+                config=dict(getattr(config, "config", None) or {}),
+                parse_env_config=bool(getattr(config, "parse_env", False)),
+                validate_config=True,
+                setup_mapper=False,
+            )
+        tap.run_discovery()
+        ctx.exit()
 
 
-if __name__ == "__main__":
-    main()
+@contextlib.contextmanager
+def quiet(logger: logging.Logger) -> Iterator[None]:
+    """Only warnings while a tap is built, so that bad settings print their one line and nothing else."""
+    level = logger.level
+    logger.setLevel(max(level, logging.WARNING))
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+class _SignalsInterrupt:
+    """Context manager turning SIGTERM/SIGINT into `Interrupted` (main thread only), then restoring."""
+
+    def __enter__(self) -> None:
+        self._previous: dict[int, Any] = {}
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            self._previous[signum] = signal.signal(signum, self._raise)
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+
+    @staticmethod
+    def _raise(signum: int, frame: FrameType | None) -> None:
+        raise Interrupted(signum)

@@ -1,7 +1,7 @@
 """Activity simulator: inserts, updates (new mod_ts) and deletes while a sync runs.
 
 Uses the real clock (strictly increasing microseconds). One burst gives all its updated rows ONE
-shared mod_ts (a bulk update, wms-api.md 2.9); inserted rows get create_ts = mod_ts = now, or with
+shared mod_ts (a bulk update, docs/lgfapi.md 2.9); inserted rows get create_ts = mod_ts = now, or with
 `backdate_s` a mod_ts that much older than their create_ts (rows a mod_ts bookmark alone misses).
 """
 

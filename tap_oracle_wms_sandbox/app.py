@@ -34,7 +34,7 @@ API_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 def error(
     status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
 ) -> Response:
-    """The documented error body {reference, code, message, details} (wms-api.md 4.2)."""
+    """The documented error body {reference, code, message, details} (docs/lgfapi.md 4.2)."""
     body = {"reference": str(uuid.uuid4()), "code": code, "message": message}
     if details is not None:
         body["details"] = details
@@ -47,7 +47,7 @@ def json_text(body: str, status: int = 200, headers: dict[str, str] | None = Non
 
 
 def authenticate(state: State, request: Request) -> User | Response:
-    """HTTP Basic or an unexpired Bearer token from the token endpoint (wms-api.md 3.1)."""
+    """HTTP Basic or an unexpired Bearer token from the token endpoint (docs/lgfapi.md 3.1)."""
     header = request.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     challenge = {"WWW-Authenticate": 'Basic realm="lgfapi"'}
@@ -82,7 +82,7 @@ def api_handler(state: State) -> Endpoint:
         if env != state.config.env or version != "v10":
             return error(404, "NOT_FOUND", "Not found.")
         path = request.path_params["rest"].strip("/")
-        if path.endswith(".json"):  # format suffix (wms-api.md 1.7)
+        if path.endswith(".json"):  # format suffix (docs/lgfapi.md 1.7)
             path = path[:-5].rstrip("/")
         parts = path.split("/")
         location = quirks.redirect_location(state.config, request.url) if len(parts) == 2 else None
@@ -178,7 +178,7 @@ def oauth_error(status: int, code: str, text: str) -> Response:
 
 
 def token_handler(state: State) -> Endpoint:
-    """POST /oauth2/v1/token: client_credentials like Oracle IDCS (wms-api.md 3.2)."""
+    """POST /oauth2/v1/token: client_credentials like Oracle IDCS (docs/lgfapi.md 3.2)."""
 
     async def token(request: Request) -> Response:
         form = dict(parse_qsl((await request.body()).decode("utf-8", "replace")))

@@ -87,7 +87,7 @@ def parser() -> argparse.ArgumentParser:
         flag = "--" + f.name.replace("_", "-")
         default = f.default
         if f.name in TUPLE_KNOBS:
-            p.add_argument(flag, default=",".join(default), help=HELP[f.name])
+            p.add_argument(flag, default=",".join(map(str, tuple(default))), help=HELP[f.name])  # type: ignore[arg-type]
         elif f.name in CHOICES:
             p.add_argument(flag, default=default, choices=CHOICES[f.name], help=HELP[f.name])
         else:

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from tap_oracle_wms_sandbox.entities import ENTITIES, Entity, Field, fields_of
 from tap_oracle_wms_sandbox.render import CACHED_TZ, text_column, ts_sql
 
-T_END_S = int(datetime(2025, 6, 30, tzinfo=timezone.utc).timestamp())
+T_END_S = int(datetime(2025, 6, 30, tzinfo=UTC).timestamp())
 SPAN_S = 400 * 86400
 T_START_S = T_END_S - SPAN_S
 SQL_TYPES = {
@@ -35,7 +35,7 @@ SQL_TYPES = {
 
 CTS = f"(({T_START_S} + (i * {SPAN_S}) / N_self) * 1000000 + H1 % 3600000000)"
 # Bulk updates: every 4th group of G consecutive rows shares ONE mod_ts, later than all their
-# create_ts, so ties straddle page boundaries (wms-api.md 2.9).
+# create_ts, so ties straddle page boundaries (docs/lgfapi.md 2.9).
 MTS = (
     f"(CASE ((i - 1) / G_self) % 4 WHEN 0 THEN min(({T_START_S} + (((i - 1) / G_self + 1)"
     f" * G_self * {SPAN_S}) / N_self) * 1000000, {T_END_S * 1000000})"

@@ -1,6 +1,6 @@
 """Declarative entity definitions of the sandbox: fields, keys, scope, seed generators, describe.
 
-Field names, kinds and representations follow wms-api.md 2.10 and 5.2. Every field carries the SQL
+Field names, kinds and representations follow docs/lgfapi.md 2.10 and 5.2. Every field carries the SQL
 expression that seeds it (see data.py for the tokens `i`, `H<n>`, `N_<entity>`, `CTS`, `MTS`).
 """
 
@@ -21,14 +21,14 @@ class Field:
     kind: str
     gen: str = "NULL"
     target: str = ""  # fk / set: target entity
-    exposed: bool = True  # fk: False renders url "" (wms-api.md 2.10)
+    exposed: bool = True  # fk: False renders url "" (docs/lgfapi.md 2.10)
     null: bool = False
     max_length: int = 0
     required: bool = False
     default: Any = None
     back: str = ""  # set: the fk field on the target pointing back here
     reverse: str = ""  # set: Django reverse query name used in `xxx__isnull`
-    on_request: bool = False  # only rendered when named in `fields` (wms-api.md 2.4)
+    on_request: bool = False  # only rendered when named in `fields` (docs/lgfapi.md 2.4)
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class Entity:
     per: int = 1  # seeded rows = max(min_rows, scale // per); static rows override
     min_rows: int = 10
     key: str = "''"  # SQL over alias x giving the FK `key` string
-    facility_col: str = ""  # eligibility scope columns (wms-api.md 3.3)
+    facility_col: str = ""  # eligibility scope columns (docs/lgfapi.md 3.3)
     company_col: str = ""
     exposed: bool = True
     limited_readable: bool = True
@@ -49,7 +49,7 @@ class Entity:
     skip: str = ""  # seed rows whose i satisfies this SQL are not inserted (id gaps)
     post: tuple[str, ...] = ()  # SET clauses run after insert (derived/hidden columns)
     hidden: tuple[tuple[str, str], ...] = ()  # (column, sql type) not exposed by the API
-    combos: tuple[tuple[str, ...], ...] = ()  # required filter combinations (wms-api.md 6.1)
+    combos: tuple[tuple[str, ...], ...] = ()  # required filter combinations (docs/lgfapi.md 6.1)
     static: tuple[dict[str, Any], ...] = ()  # fixed rows for lookups/master data
 
     @property
@@ -83,7 +83,7 @@ def fk(name: str, target: str, gen: str, *, exposed: bool = True, null: bool = F
 
 
 def status(gen: str) -> Field:
-    """Bare integer status (wms-api.md 2.10 exception)."""
+    """Bare integer status (docs/lgfapi.md 2.10 exception)."""
     return Field("status_id", "status", gen, required=True, default=0)
 
 
@@ -128,7 +128,7 @@ def days_after(base: str, expr: str) -> str:
 
 
 def audit() -> tuple[Field, ...]:
-    """The four audit fields every time-tracked entity carries (wms-api.md 2.9)."""
+    """The four audit fields every time-tracked entity carries (docs/lgfapi.md 2.9)."""
     return (
         txt("create_user", 30, "printf('USER%02d', H91 % 20)"),
         Field("create_ts", "ts", "CTS", default="now"),
@@ -138,7 +138,7 @@ def audit() -> tuple[Field, ...]:
 
 
 def cust(prefix: str, n: int, gen: str, size: int = 50) -> tuple[Field, ...]:
-    """A run of customer columns (cust_field_1..n, ...), wms-api.md 2.10."""
+    """A run of customer columns (cust_field_1..n, ...), docs/lgfapi.md 2.10."""
     if prefix == "cust_decimal":
         return tuple(dec(f"{prefix}_{k}", gen.replace("K", str(k))) for k in range(1, n + 1))
     if prefix == "cust_number":
@@ -149,7 +149,7 @@ def cust(prefix: str, n: int, gen: str, size: int = 50) -> tuple[Field, ...]:
 
 
 def lookup(name: str, codes: list[tuple[int, str]], *, exposed: bool = True) -> Entity:
-    """Small lookup table without create_ts/mod_ts (wms-api.md 2.9: not all entities have them)."""
+    """Small lookup table without create_ts/mod_ts (docs/lgfapi.md 2.9: not all entities have them)."""
     return Entity(
         name,
         (pk(), txt("code", 30, required=True), txt("description", 100)),
@@ -435,7 +435,7 @@ def fields_of(entity: Entity) -> tuple[Field, ...]:
 
 
 def exposed_entities() -> list[Entity]:
-    """Entities listed in the catalog, sorted by name (wms-api.md 1.4)."""
+    """Entities listed in the catalog, sorted by name (docs/lgfapi.md 1.4)."""
     return sorted((e for e in ENTITIES if e.exposed), key=lambda e: e.name)
 
 
@@ -460,7 +460,7 @@ def api_fields(entity: Entity, unknown_types: bool = False) -> tuple[Field, ...]
 
 
 def describe(entity: Entity, dialect: str = "lgf", unknown_types: bool = False) -> dict[str, Any]:
-    """Describe payload: filterable `parameters` plus per-field metadata (wms-api.md 1.5)."""
+    """Describe payload: filterable `parameters` plus per-field metadata (docs/lgfapi.md 1.5)."""
     types = DJANGO_TYPES if dialect == "django" else LGF_TYPES
     out: dict[str, Any] = {}
     for f in api_fields(entity, unknown_types):

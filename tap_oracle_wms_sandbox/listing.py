@@ -1,4 +1,4 @@
-"""List, retrieve and ground truth: SQL assembly, envelopes and links (wms-api.md 1.6, 2.2-2.6).
+"""List, retrieve and ground truth: SQL assembly, envelopes and links (docs/lgfapi.md 1.6, 2.2-2.6).
 
 Bodies are assembled from JSON text rendered by SQLite, so no row is ever a Python dict here.
 """
@@ -29,11 +29,11 @@ class Result:
 
 
 class NotFoundError(Exception):
-    """A 404 with the standard error body (wms-api.md 2.11)."""
+    """A 404 with the standard error body (docs/lgfapi.md 2.11)."""
 
 
 def last_wins(raw_query: str) -> dict[str, str]:
-    """All query params, a repeated key keeping its last value (wms-api.md 1.7)."""
+    """All query params, a repeated key keeping its last value (docs/lgfapi.md 1.7)."""
     out: dict[str, str] = {}
     for k, v in parse_qsl(raw_query, keep_blank_values=True):
         out.pop(k, None)
@@ -42,7 +42,7 @@ def last_wins(raw_query: str) -> dict[str, str]:
 
 
 def field_names(entity: Entity, params: dict[str, str], unknown_types: bool) -> tuple[str, ...]:
-    """Fields to render: `fields=` selection or the full representation (wms-api.md 2.4)."""
+    """Fields to render: `fields=` selection or the full representation (docs/lgfapi.md 2.4)."""
     if not params.get("fields"):
         return tuple(render.default_fields(entity, unknown_types))
     known = {f.name for f in api_fields(entity, unknown_types)} | {"url"}
@@ -182,7 +182,7 @@ def sequenced(
     table: str,
     url_base: str,
 ) -> Result:
-    """Sequenced envelope with keyset cursors (no count query), wms-api.md 2.2."""
+    """Sequenced envelope with keyset cursors (no count query), docs/lgfapi.md 2.2."""
     reverse = False
     token = params.get("cursor")
     if token:
@@ -204,6 +204,7 @@ def sequenced(
             raise NotFoundError("No records found.")
         results = render_ids(state, js, joins, table, w.params, [r[0] for r in rows])
     first, last = list(rows[0][1:]), list(rows[-1][1:])
+    nxt: str | None
     if reverse:
         nxt = link(url_base, params, cursor=query.encode_cursor(last, False))
         prev = link(url_base, params, cursor=query.encode_cursor(first, True)) if more else None

@@ -1,6 +1,6 @@
 """Query parameters -> SQL: filters (lookups, negation, traversal), ordering, keyset cursors.
 
-Filter grammar per wms-api.md 2.7: `field[__rel...][__lookup][!]=value`, values cast to the field
+Filter grammar per docs/lgfapi.md 2.7: `field[__rel...][__lookup][!]=value`, values cast to the field
 type (bad value -> 400), naive date-times read in the API user's default facility zone (2.8).
 """
 
@@ -13,7 +13,7 @@ import base64
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 from zoneinfo import ZoneInfo
@@ -86,7 +86,7 @@ class Where:
 
 
 def cast(f: Field, raw: str, tz_name: str, key: str) -> Any:
-    """Cast a filter value to the field's type; 400 on failure (wms-api.md 2.7)."""
+    """Cast a filter value to the field's type; 400 on failure (docs/lgfapi.md 2.7)."""
 
     def bad(kind: str) -> QueryError:
         return QueryError("Invalid input.", {key: f"'{raw}' is not a valid {kind}."})
@@ -110,9 +110,9 @@ def cast(f: Field, raw: str, tz_name: str, key: str) -> Any:
             moment = datetime.fromisoformat(raw.replace(" ", "+") if "T" in raw else raw)
         except ValueError:
             raise bad("date-time") from None
-        if moment.tzinfo is None:  # naive: the user's default facility zone (wms-api.md 2.8)
+        if moment.tzinfo is None:  # naive: the user's default facility zone (docs/lgfapi.md 2.8)
             moment = moment.replace(tzinfo=ZoneInfo(tz_name))
-        delta = moment - datetime(1970, 1, 1, tzinfo=timezone.utc)
+        delta = moment - datetime(1970, 1, 1, tzinfo=UTC)
         return (delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds
     if f.kind == "date":
         try:
@@ -188,7 +188,7 @@ def leaf_sql(f: Field, col: str, ops: list[str], raw: str, w: Where, tz_name: st
 
 
 def reverse_sets(entity: Entity) -> dict[str, Field]:
-    """Reverse query names (`orderdtl`) of an entity's `*_set` fields (wms-api.md 2.7)."""
+    """Reverse query names (`orderdtl`) of an entity's `*_set` fields (docs/lgfapi.md 2.7)."""
     return {f.reverse: f for f in fields_of(entity) if f.kind == "set"}
 
 
@@ -215,7 +215,7 @@ def path_sql(entity: Entity, alias: str, parts: list[str], raw: str, w: Where, t
 
 
 def filters_from(query: str) -> dict[str, str]:
-    """Filter params of a raw query string; a repeated key keeps its LAST value (wms-api.md 1.7)."""
+    """Filter params of a raw query string; a repeated key keeps its LAST value (docs/lgfapi.md 1.7)."""
     out: dict[str, str] = {}
     for k, v in parse_qsl(query, keep_blank_values=True):
         key = k.rstrip("!") if k.rstrip("!") in RESERVED else k
@@ -235,7 +235,7 @@ def where_for(entity: Entity, filters: dict[str, str], tz_name: str, w: Where) -
 
 
 def check_combos(entity: Entity, filters: dict[str, str]) -> None:
-    """inventory_history needs one of the documented filter combinations (wms-api.md 6.1)."""
+    """inventory_history needs one of the documented filter combinations (docs/lgfapi.md 6.1)."""
     if not entity.combos:
         return
     keys = {k.rstrip("!") for k in filters}
@@ -256,7 +256,7 @@ class Order:
 
 
 def ordering_from(entity: Entity, text: str) -> list[Order]:
-    """Parse `ordering=a,-b`; unknown or unorderable fields -> 400 (wms-api.md 2.6)."""
+    """Parse `ordering=a,-b`; unknown or unorderable fields -> 400 (docs/lgfapi.md 2.6)."""
     out = []
     for term in (t.strip() for t in text.split(",") if t.strip()):
         name = term.lstrip("-")
@@ -300,7 +300,7 @@ def order_by(terms: list[Order], reverse: bool = False) -> str:
 
 
 def encode_cursor(values: list[Any], reverse: bool) -> str:
-    """Opaque base64 cursor; `p=<id>` for the id keyset (wms-api.md 2.2: cD0xNDAw = p=1400)."""
+    """Opaque base64 cursor; `p=<id>` for the id keyset (docs/lgfapi.md 2.2: cD0xNDAw = p=1400)."""
     pos = str(values[0]) if len(values) == 1 else json.dumps(values, separators=(",", ":"))
     body = urlencode({"r": 1, "p": pos} if reverse else {"p": pos})
     return base64.b64encode(body.encode()).decode()

@@ -1,6 +1,6 @@
 """SQL that renders rows straight to lgfapi JSON (json_object in SQLite's C code: no per-row Python).
 
-Representations follow wms-api.md 2.10: FK objects {id,key,url} (url "" for unexposed targets,
+Representations follow docs/lgfapi.md 2.10: FK objects {id,key,url} (url "" for unexposed targets,
 null when absent), bare integer status_id, decimals as strings, "" blanks, `*_flg` booleans,
 `*_set` {result_count,url} or null, date-times ISO with microseconds and the API user's
 default-facility UTC offset (DST-correct), dates YYYY-MM-DD.
@@ -11,7 +11,7 @@ default-facility UTC offset (DST-correct), dates YYYY-MM-DD.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -32,7 +32,7 @@ def text_column(name: str) -> str:
 def transitions(tz_name: str) -> tuple[tuple[int, int], ...]:
     """(utc_microseconds_from, offset_seconds) pairs for a zone, 1990-2045."""
     tz = ZoneInfo(tz_name)
-    start = datetime(FIRST_YEAR, 1, 1, tzinfo=timezone.utc)
+    start = datetime(FIRST_YEAR, 1, 1, tzinfo=UTC)
 
     def off(t: datetime) -> int:
         delta = t.astimezone(tz).utcoffset()

@@ -21,7 +21,7 @@ __all__ = ["RequestLogEntry", "Sandbox", "SandboxConfig"]
 
 
 class Sandbox:
-    """Local Oracle WMS Cloud lgfapi v10 emulator (see wms-api.md section 8)."""
+    """Local Oracle WMS Cloud lgfapi v10 emulator (see docs/lgfapi.md section 8)."""
 
     def __init__(self, config: SandboxConfig | None = None, **knobs: Any) -> None:
         cfg = config or SandboxConfig()
@@ -75,6 +75,7 @@ class Sandbox:
         return self
 
     def _run(self, sock: socket.socket) -> None:
+        loop: asyncio.AbstractEventLoop
         try:
             import uvloop
 

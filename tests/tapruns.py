@@ -83,7 +83,7 @@ def sync(
         prepare(tap)
     buffer = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
     with redirect_stdout(buffer):
-        tap.sync_all()
+        tap.sync_run()
     buffer.seek(0)
     lines = buffer.read().splitlines()
     return SyncOutput([json.loads(line, parse_float=Decimal) for line in lines if line.strip()])
@@ -120,7 +120,7 @@ def shaped(row: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
 
 def utc(value: str) -> str:
     """An offset-aware ISO date-time as the same instant in UTC (how the tap emits mod_ts)."""
-    return dt.datetime.fromisoformat(value).astimezone(dt.timezone.utc).isoformat()
+    return dt.datetime.fromisoformat(value).astimezone(dt.UTC).isoformat()
 
 
 def page_requests(sandbox: Any, entity: str) -> list[Any]:
@@ -149,7 +149,7 @@ def instant(value: Any, tz: str = "UTC") -> Any:
         return value
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=ZoneInfo(tz))
-    return parsed.astimezone(dt.timezone.utc)
+    return parsed.astimezone(dt.UTC)
 
 
 def latest_by_id(records: list[dict[str, Any]]) -> dict[Any, dict[str, Any]]:
@@ -204,9 +204,9 @@ def settle(after: dt.datetime | None = None) -> None:
     """
     import time
 
-    after = after or dt.datetime.now(dt.timezone.utc)
+    after = after or dt.datetime.now(dt.UTC)
     target = after.replace(microsecond=0) + dt.timedelta(seconds=1, milliseconds=20)
-    time.sleep(max(0.0, (target - dt.datetime.now(dt.timezone.utc)).total_seconds()))
+    time.sleep(max(0.0, (target - dt.datetime.now(dt.UTC)).total_seconds()))
 
 
 def changed_ids(burst: dict[str, Any], kind: str) -> list[int]:
@@ -216,7 +216,7 @@ def changed_ids(burst: dict[str, Any], kind: str) -> list[int]:
 
 def next_second() -> None:
     """Wait for the next whole second: the tap's upper bound is the run start floored to seconds
-    (wms-api.md 2.8 GAP), so a change made in the same second as a run start belongs to the run after."""
+    (docs/lgfapi.md 2.8 GAP), so a change made in the same second as a run start belongs to the run after."""
     import time
 
     time.sleep(1.001 - time.time() % 1)

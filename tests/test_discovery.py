@@ -10,7 +10,7 @@ import sys
 import pytest
 from tapruns import discover, next_second, page_requests, shaped, sync, tap_config
 
-from tap_oracle_wms.streams import CORE_STREAMS
+from tap_oracle_wms.streams import CORE_ENTITIES
 
 
 def streams_of(catalog: dict) -> dict[str, dict]:
@@ -42,7 +42,7 @@ def test_discover_cli_prints_every_sandbox_entity(sandbox, tmp_path):
     catalog = json.loads(result.stdout)
     names = set(streams_of(catalog))
     assert names == set(catalog_names(sandbox))
-    assert {cls.name for cls in CORE_STREAMS} <= names
+    assert set(CORE_ENTITIES) <= names
 
 
 def test_every_stream_has_id_key_and_mod_ts_bookmark_where_the_entity_has_it(sandbox):
@@ -68,7 +68,7 @@ def test_lookup_table_without_mod_ts_is_full_table(sandbox):
 
 @pytest.mark.parametrize("dialect", ["lgf", "django"])
 def test_both_describe_dialects_give_the_same_schemas(sandbox, dialect):
-    """Whatever the describe type vocabulary (wms-api.md 1.5 GAP), the columns are typed alike."""
+    """Whatever the describe type vocabulary (docs/lgfapi.md 1.5 GAP), the columns are typed alike."""
     baseline = streams_of(discover(tap_config(sandbox)))
     sandbox.configure(describe_dialect=dialect)
     other = streams_of(discover(tap_config(sandbox)))
@@ -87,7 +87,7 @@ def without_descriptions(streams: dict[str, dict]) -> dict[str, dict]:
 
 
 def test_catalog_as_a_list_is_understood(sandbox):
-    """The entity catalog may be a JSON list instead of an object (wms-api.md 1.4 GAP)."""
+    """The entity catalog may be a JSON list instead of an object (docs/lgfapi.md 1.4 GAP)."""
     sandbox.configure(catalog_shape="list")
     assert set(streams_of(discover(tap_config(sandbox)))) == set(catalog_names(sandbox))
 

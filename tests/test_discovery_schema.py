@@ -34,7 +34,7 @@ from tap_oracle_wms.discovery import catalog_entity_names, describe_to_schema, t
     ],
 )
 def test_every_plausible_type_spelling_is_understood(type_name, kind):
-    """Describe type names are a GAP (wms-api.md 1.5): both lgf and Django spellings map."""
+    """Describe type names are a GAP (docs/lgfapi.md 1.5): both lgf and Django spellings map."""
     assert type_kind(type_name) == kind
 
 
@@ -99,5 +99,5 @@ def test_fk_key_column_when_asked():
     ],
 )
 def test_entity_catalog_in_any_plausible_shape(payload):
-    """GET entity/ may be a flat object or a list (wms-api.md 1.4 GAP)."""
+    """GET entity/ may be a flat object or a list (docs/lgfapi.md 1.4 GAP)."""
     assert catalog_entity_names(payload) == ["allocation", "wave"]

@@ -143,7 +143,7 @@ def test_any_response_yields_rows_or_an_api_error(status, body, ctype, query, au
         rows = list(stream.parse_response(response))
         assert all(isinstance(row, dict) for row in rows)
         if response.status_code != 404:
-            stream.get_new_paginator().get_next_url(response)
+            stream.next_link(response)
     except (RetriableAPIError, FatalAPIError) as exc:
         message = str(exc)
         assert "\n" not in message
@@ -168,6 +168,7 @@ def test_any_json_row_is_shaped_without_crashing(row):
 def test_error_message_is_one_line_for_any_body(body, ctype):
     """The message for any failing status stays one line and never echoes a credential."""
     for status in (400, 401, 403, 404, 405, 500):
-        message = STREAMS["basic"].error_message(real_response(status, body, {"Content-Type": ctype}, {}))
+        response = real_response(status, body, {"Content-Type": ctype}, {})
+        message = STREAMS["basic"].response_error_message(response)
         assert message.startswith(f"HTTP {status} from GET /myenv/wms/lgfapi/v10/entity/inventory/")
         assert "\n" not in message

@@ -146,7 +146,7 @@ def test_oauth2_token_refreshed_once_on_401(sandbox, waits):
 
     from tapruns import discover
 
-    from tap_oracle_wms.client import make_authenticator
+    from tap_oracle_wms.auth import make_authenticator
 
     config = oauth_config(sandbox, "wave", sequenced_ordering="honoured")
     catalog = discover(config)
@@ -154,9 +154,9 @@ def test_oauth2_token_refreshed_once_on_401(sandbox, waits):
     def plant_stale_token(tap):
         auth = make_authenticator(tap.config)
         auth.access_token = "revoked-by-the-tenant"
-        auth.last_refreshed = dt.datetime.now(dt.timezone.utc)
+        auth.last_refreshed = dt.datetime.now(dt.UTC)
         auth.expires_in = 3600
-        tap.run.authenticator = auth
+        tap.run._authenticator = auth
 
     sandbox.clear_requests()
     out = sync(config, catalog=catalog, prepare=plant_stale_token)

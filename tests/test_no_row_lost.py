@@ -26,7 +26,7 @@ from tapruns import (
 )
 
 from tap_oracle_wms.client import WMSStream
-from tap_oracle_wms.schema_breaks import SchemaBreakError
+from tap_oracle_wms.records import SchemaBreakError
 
 ENTITY = "order_dtl"  # the largest core entity of the seed, with seeded mod_ts ties
 NEW_YORK = "America/New_York"  # the admin user's default facility zone in the sandbox

@@ -7,9 +7,9 @@ import datetime as dt
 import pytest
 from tapruns import next_second, page_requests, shaped, sync, tap_config, utc
 
-from tap_oracle_wms.streams import CORE_STREAMS
+from tap_oracle_wms.streams import CORE_ENTITIES
 
-CORE = [cls.name for cls in CORE_STREAMS]
+CORE = list(CORE_ENTITIES)
 
 
 def by_id(rows: list[dict]) -> dict[int, dict]:
@@ -29,7 +29,7 @@ def test_full_sync_delivers_every_row_of_the_truth(sandbox, entity):
 
 
 def test_fields_returned_only_on_request_are_delivered(sandbox):
-    """item image_data is left out of full representations (wms-api.md 2.4): the tap names it in fields=."""
+    """item image_data is left out of full representations (docs/lgfapi.md 2.4): fields= names it."""
     out = sync(tap_config(sandbox, "item"))
     assert "image_data" in out.schema("item")["properties"]
     assert all(r.get("image_data") for r in out.records("item"))
@@ -99,9 +99,9 @@ def test_lower_bound_is_the_bookmark_minus_the_lookback_window(sandbox):
 
 def test_upper_bound_is_the_run_start(sandbox):
     """mod_ts__lt is the instant the run started, so rows changed during the sync wait for the next run."""
-    before = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    before = dt.datetime.now(dt.UTC).replace(microsecond=0)
     sync(tap_config(sandbox, "wave"))
-    after = dt.datetime.now(dt.timezone.utc)
+    after = dt.datetime.now(dt.UTC)
     first_page = page_requests(sandbox, "wave")[0]
     upper = dt.datetime.fromisoformat(first_page.query["mod_ts__lt"])
     assert before <= upper <= after

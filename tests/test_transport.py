@@ -15,7 +15,7 @@ from tapruns import tap_config
 from test_bad_input import assert_one_line_failure, run_tap
 
 from tap_oracle_wms.client import WMSStream
-from tap_oracle_wms.config import settings_errors
+from tap_oracle_wms.config import rule_errors as settings_errors
 from tap_oracle_wms.tap import TapOracleWMS
 
 if TYPE_CHECKING:

@@ -100,7 +100,7 @@ def _as_datetime(value: str) -> dt.datetime | None:
     except ValueError:
         return None
     # Naive on either side means UTC: the tenant zone of the sandbox and our server's zone.
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def _as_decimal(value: Any) -> Decimal | None:

@@ -1,4 +1,4 @@
-"""Authentication, permissions, eligibility and the OAuth2 token endpoint (wms-api.md 3.1-3.3)."""
+"""Authentication, permissions, eligibility and the OAuth2 token endpoint (docs/lgfapi.md 3.1-3.3)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def token(client, **form):
 
 
 def test_bad_basic_credentials_are_401_with_error_body(client):
-    """wms-api.md 4.1: 401 on bad credentials, with the standard error body (4.2)."""
+    """docs/lgfapi.md 4.1: 401 on bad credentials, with the standard error body (4.2)."""
     r = client.get(API + "entity/wave/", headers=basic(("admin", "wrong")))
     assert r.status_code == 401
     assert r.json()["code"] == "AUTHENTICATION_FAILED"
@@ -25,26 +25,26 @@ def test_bad_basic_credentials_are_401_with_error_body(client):
 
 
 def test_missing_credentials_are_401(client):
-    """wms-api.md 3.1: credentials are required on every request (stateless)."""
+    """docs/lgfapi.md 3.1: credentials are required on every request (stateless)."""
     r = client.get(API + "entity/wave/", headers={"Authorization": ""})
     assert r.status_code == 401
 
 
 def test_user_without_read_access_gets_403(client):
-    """wms-api.md 3.3: no lgfapi_read_access -> 403."""
+    """docs/lgfapi.md 3.3: no lgfapi_read_access -> 403."""
     r = client.get(API + "entity/wave/", headers=basic(("noaccess", "noaccess-password")))
     assert r.status_code == 403
     assert r.json()["code"] == "PERMISSION_DENIED"
 
 
 def test_limited_user_cannot_read_entity_user(client):
-    """wms-api.md 3.3: missing permission on an entity -> 403 (contract: limited on `user`)."""
+    """docs/lgfapi.md 3.3: missing permission on an entity -> 403 (contract: limited on `user`)."""
     assert client.get(API + "entity/user/", headers=basic(LIMITED)).status_code == 403
     assert client.get(API + "entity/user/").status_code == 200
 
 
 def test_limited_user_sees_only_eligible_rows(client):
-    """wms-api.md 3.3: rows outside eligible facilities/companies are invisible."""
+    """docs/lgfapi.md 3.3: rows outside eligible facilities/companies are invisible."""
     rows = get_json(
         client, "entity/order_hdr/?page_size=1250&fields=id,facility_id,company_id", headers=basic(LIMITED)
     )["results"]
@@ -55,7 +55,7 @@ def test_limited_user_sees_only_eligible_rows(client):
 
 
 def test_eligibility_also_scopes_child_entities(client, state):
-    """wms-api.md 3.3: children (order_dtl) follow their header's facility/company."""
+    """docs/lgfapi.md 3.3: children (order_dtl) follow their header's facility/company."""
     visible = {r["id"] for r in state_truth(state, "order_hdr", "limited")}
     lines = state_truth(state, "order_dtl", "limited")
     assert lines
@@ -63,7 +63,7 @@ def test_eligibility_also_scopes_child_entities(client, state):
 
 
 def test_token_endpoint_issues_bearer_token(client):
-    """wms-api.md 3.2: client_credentials with the lgfapi scope -> access_token, expires_in."""
+    """docs/lgfapi.md 3.2: client_credentials with the lgfapi scope -> access_token, expires_in."""
     r = token(client)
     assert r.status_code == 200
     body = r.json()
@@ -74,7 +74,7 @@ def test_token_endpoint_issues_bearer_token(client):
 
 
 def test_token_accepts_client_credentials_in_form(client):
-    """wms-api.md 3.2: client auth may also be client_id/client_secret form fields."""
+    """docs/lgfapi.md 3.2: client auth may also be client_id/client_secret form fields."""
     r = client.post(
         "/oauth2/v1/token",
         data={
@@ -89,14 +89,14 @@ def test_token_accepts_client_credentials_in_form(client):
 
 
 def test_token_wrong_scope_is_invalid_scope(client):
-    """wms-api.md 3.2: the scope must be urn:resource:fusion:scm:logistics:wms:lgfapi/."""
+    """docs/lgfapi.md 3.2: the scope must be urn:resource:fusion:scm:logistics:wms:lgfapi/."""
     r = token(client, scope="urn:other")
     assert r.status_code == 400
     assert r.json()["error"] == "invalid_scope"
 
 
 def test_token_wrong_client_is_invalid_client(client):
-    """wms-api.md 3.2: IDCS answers invalid_client for bad client credentials."""
+    """docs/lgfapi.md 3.2: IDCS answers invalid_client for bad client credentials."""
     r = client.post(
         "/oauth2/v1/token",
         data={"grant_type": "client_credentials", "scope": SCOPE},
@@ -107,7 +107,7 @@ def test_token_wrong_client_is_invalid_client(client):
 
 
 def test_bearer_token_expires_after_token_ttl(client, state):
-    """wms-api.md 3.2: expiry is enforced (knob token_ttl_s) -> 401."""
+    """docs/lgfapi.md 3.2: expiry is enforced (knob token_ttl_s) -> 401."""
     state.configure(token_ttl_s=0)
     access = token(client).json()["access_token"]
     time.sleep(0.01)

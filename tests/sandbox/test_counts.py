@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sandbox_helpers import API, LIMITED, basic, state_truth
@@ -11,7 +11,7 @@ from sandbox_helpers import API, LIMITED, basic, state_truth
 
 def day_of(ts: str) -> datetime:
     """Midnight UTC of the day an offset date-time falls on."""
-    moment = datetime.fromisoformat(ts).astimezone(timezone.utc)
+    moment = datetime.fromisoformat(ts).astimezone(UTC)
     return moment.replace(hour=0, minute=0, second=0, microsecond=0)
 
 

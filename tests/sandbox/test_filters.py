@@ -1,6 +1,8 @@
-"""Filters: lookups, negation, traversal, casting, zones, combinations (wms-api.md 2.7-2.8, 6.1)."""
+"""Filters: lookups, negation, traversal, casting, zones, combinations (docs/lgfapi.md 2.7-2.8, 6.1)."""
 
 from __future__ import annotations
+
+from datetime import UTC
 
 import pytest
 from sandbox_helpers import API, get_json, state_truth
@@ -22,7 +24,7 @@ def truth(state):
 
 
 def test_exact_and_iexact(client, truth):
-    """wms-api.md 2.7: exact is case-sensitive, iexact ignores case."""
+    """docs/lgfapi.md 2.7: exact is case-sensitive, iexact ignores case."""
     nbr = truth[4]["order_nbr"]
     assert ids(client, f"order_nbr={nbr}") == {truth[4]["id"]}
     assert ids(client, f"order_nbr={nbr.lower()}") == set()
@@ -30,37 +32,37 @@ def test_exact_and_iexact(client, truth):
 
 
 def test_comparisons_gt_gte_lt_lte(client, truth):
-    """wms-api.md 2.7: gt/gte/lt/lte on numbers."""
+    """docs/lgfapi.md 2.7: gt/gte/lt/lte on numbers."""
     assert ids(client, "id__gt=10&id__lte=15") == {11, 12, 13, 14, 15}
     assert ids(client, "id__gte=10&id__lt=12") == {10, 11}
 
 
 def test_in_lookup_splits_on_commas(client, truth):
-    """wms-api.md 2.7: status_id__in=10,30,90."""
+    """docs/lgfapi.md 2.7: status_id__in=10,30,90."""
     expected = {r["id"] for r in truth if r["status_id"] in (0, 90)}
     assert ids(client, "status_id__in=0,90") == expected
 
 
 def test_range_is_inclusive(client):
-    """wms-api.md 2.7: range is an inclusive pair."""
+    """docs/lgfapi.md 2.7: range is an inclusive pair."""
     assert ids(client, "id__range=3,6") == {3, 4, 5, 6}
 
 
 def test_isnull_true_and_false(client, truth):
-    """wms-api.md 2.7: isnull is the only way to test NULL."""
+    """docs/lgfapi.md 2.7: isnull is the only way to test NULL."""
     nulls = {r["id"] for r in truth if r["order_shipped_ts"] is None}
     assert ids(client, "order_shipped_ts__isnull=true") == nulls
     assert ids(client, "order_shipped_ts__isnull=false") == {r["id"] for r in truth} - nulls
 
 
 def test_contains_is_case_sensitive_icontains_is_not(client):
-    """wms-api.md 2.7: contains vs icontains."""
+    """docs/lgfapi.md 2.7: contains vs icontains."""
     assert ids(client, "order_nbr__contains=ord") == set()
     assert len(ids(client, "order_nbr__icontains=ord")) > 0
 
 
 def test_startswith_and_endswith(client):
-    """wms-api.md 2.7: startswith/istartswith/endswith/iendswith."""
+    """docs/lgfapi.md 2.7: startswith/istartswith/endswith/iendswith."""
     assert ids(client, "order_nbr__endswith=07") == {7}
     assert ids(client, "order_nbr__startswith=ORD0000001") == set(range(10, 20))
     assert ids(client, "order_nbr__istartswith=ord0000001") == set(range(10, 20))
@@ -68,25 +70,25 @@ def test_startswith_and_endswith(client):
 
 
 def test_not_operator_negates(client, truth):
-    """wms-api.md 2.7: `!` before `=` negates (status_id!=90)."""
+    """docs/lgfapi.md 2.7: `!` before `=` negates (status_id!=90)."""
     assert ids(client, "status_id!=90") == {r["id"] for r in truth if r["status_id"] != 90}
     assert ids(client, "id__in!=1,2,3") == {r["id"] for r in truth} - {1, 2, 3}
 
 
 def test_fk_traversal_by_code(client, truth):
-    """wms-api.md 2.7: related filter facility_id__code=DC01."""
+    """docs/lgfapi.md 2.7: related filter facility_id__code=DC01."""
     assert ids(client, "facility_id__code=DC01") == {
         r["id"] for r in truth if r["facility_id"]["key"] == "DC01"
     }
 
 
 def test_multi_level_traversal(client, truth):
-    """wms-api.md 2.7: facility_id__parent_company_id__code=ACME (DC01's parent)."""
+    """docs/lgfapi.md 2.7: facility_id__parent_company_id__code=ACME (DC01's parent)."""
     assert ids(client, "facility_id__parent_company_id__code=ACME") == ids(client, "facility_id__code=DC01")
 
 
 def test_reverse_set_isnull(client, state, truth):
-    """wms-api.md 2.7: orderdtl__isnull=true finds headers without details."""
+    """docs/lgfapi.md 2.7: orderdtl__isnull=true finds headers without details."""
     with_lines = {r["order_id"]["id"] for r in state_truth(state, "order_dtl")}
     empty = {r["id"] for r in truth} - with_lines
     assert empty
@@ -95,12 +97,12 @@ def test_reverse_set_isnull(client, state, truth):
 
 
 def test_repeated_key_last_occurrence_wins(client):
-    """wms-api.md 1.7: a repeated query key is not an OR; the last one is used."""
+    """docs/lgfapi.md 1.7: a repeated query key is not an OR; the last one is used."""
     assert ids(client, "id=1&id=2") == {2}
 
 
 def test_bad_filter_field_is_400_validation_error(client):
-    """wms-api.md 4.2: 400 with reference, code VALIDATION_ERROR, message, details."""
+    """docs/lgfapi.md 4.2: 400 with reference, code VALIDATION_ERROR, message, details."""
     r = client.get(API + "entity/order_hdr/?no_such_field=1")
     assert r.status_code == 400
     body = r.json()
@@ -110,7 +112,7 @@ def test_bad_filter_field_is_400_validation_error(client):
 
 
 def test_bad_value_cast_is_400(client):
-    """wms-api.md 2.7: values are cast to the field type; bad casts -> 400."""
+    """docs/lgfapi.md 2.7: values are cast to the field type; bad casts -> 400."""
     for query in (
         "status_id=abc",
         "mod_ts__gte=yesterday",
@@ -122,7 +124,7 @@ def test_bad_value_cast_is_400(client):
 
 
 def test_naive_datetime_filter_is_read_in_user_facility_zone(client, truth):
-    """wms-api.md 2.8: naive filter values are in the user's default facility zone (New York)."""
+    """docs/lgfapi.md 2.8: naive filter values are in the user's default facility zone (New York)."""
     row = truth[0]
     local = row["mod_ts"][:26]  # the rendered local wall time, without offset
     assert row["id"] in ids(client, f"mod_ts={local}")
@@ -130,26 +132,26 @@ def test_naive_datetime_filter_is_read_in_user_facility_zone(client, truth):
 
 
 def test_offset_aware_datetime_filter_is_converted(client, truth):
-    """wms-api.md 2.8: offset-aware values are converted (same instant in UTC matches)."""
-    from datetime import datetime, timezone
+    """docs/lgfapi.md 2.8: offset-aware values are converted (same instant in UTC matches)."""
+    from datetime import datetime
 
     row = truth[0]
-    utc = datetime.fromisoformat(row["mod_ts"]).astimezone(timezone.utc).isoformat()
+    utc = datetime.fromisoformat(row["mod_ts"]).astimezone(UTC).isoformat()
     assert row["id"] in ids(client, f"mod_ts={utc.replace('+', '%2B')}")
 
 
 def test_date_part_lookup(client, truth):
-    """wms-api.md 2.7: date-part lookups such as mod_ts__year."""
+    """docs/lgfapi.md 2.7: date-part lookups such as mod_ts__year."""
     assert ids(client, "mod_ts__year=2024") == {r["id"] for r in truth if r["mod_ts"][:4] == "2024"}
 
 
 def test_boolean_filter(client, truth):
-    """wms-api.md 2.7: booleans are true/false."""
+    """docs/lgfapi.md 2.7: booleans are true/false."""
     assert ids(client, "stop_ship_flg=true") == {r["id"] for r in truth if r["stop_ship_flg"]}
 
 
 def test_inventory_history_requires_a_filter_combination(client):
-    """wms-api.md 6.1: a list without one of the combinations is refused (400)."""
+    """docs/lgfapi.md 6.1: a list without one of the combinations is refused (400)."""
     r = client.get(API + "entity/inventory_history/?status_id=10")
     assert r.status_code == 400
     assert r.json()["code"] == "VALIDATION_ERROR"
@@ -157,7 +159,7 @@ def test_inventory_history_requires_a_filter_combination(client):
 
 
 def test_inventory_history_accepts_a_documented_combination(client):
-    """wms-api.md 6.1 combo 2: company_id__code, facility_id__code, history_activity_id, status_id."""
+    """docs/lgfapi.md 6.1 combo 2: company_id__code, facility_id__code, history_activity_id, status_id."""
     body = get_json(
         client,
         "entity/inventory_history/?company_id__code=ACME"

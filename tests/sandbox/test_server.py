@@ -1,4 +1,4 @@
-"""The real server: faults, latency, concurrency cap, activity, admin routes, CLI (wms-api.md 4, 8.7)."""
+"""The real server: faults, latency, concurrency cap, activity, admin routes, CLI (docs/lgfapi.md 4, 8.7)."""
 
 from __future__ import annotations
 
@@ -21,21 +21,21 @@ def get(sb, path, **kw):
 
 
 def test_drop_closes_the_connection_without_a_response(sandbox):
-    """wms-api.md 8.7: fault "drop" = the connection closes with no response at all."""
+    """docs/lgfapi.md 8.7: fault "drop" = the connection closes with no response at all."""
     sandbox.configure(fault_rate=1.0, faults=("drop",))
     with pytest.raises(httpx.RemoteProtocolError, match="without sending a response"):
         get(sandbox, "entity/wave/")
 
 
 def test_truncate_sends_a_partial_body(sandbox):
-    """wms-api.md 8.7: fault "truncate" = a short body, then the connection closes."""
+    """docs/lgfapi.md 8.7: fault "truncate" = a short body, then the connection closes."""
     sandbox.configure(fault_rate=1.0, faults=("truncate",))
     with pytest.raises(httpx.RemoteProtocolError, match=r"incomplete|complete message body"):
         get(sandbox, "entity/wave/")
 
 
 def test_slow_body_takes_slow_body_s(sandbox):
-    """wms-api.md 8.7: fault "slow" = a complete but slow body."""
+    """docs/lgfapi.md 8.7: fault "slow" = a complete but slow body."""
     sandbox.configure(fault_rate=1.0, faults=("slow",), slow_body_s=0.4)
     start = time.monotonic()
     r = get(sandbox, "entity/wave/")
@@ -46,7 +46,7 @@ def test_slow_body_takes_slow_body_s(sandbox):
 
 @pytest.mark.parametrize("kind", ["429", "503"])
 def test_throttle_faults_carry_retry_after(sandbox, kind):
-    """wms-api.md 4.3: 429/503 answers carry Retry-After (knob retry_after_s)."""
+    """docs/lgfapi.md 4.3: 429/503 answers carry Retry-After (knob retry_after_s)."""
     sandbox.configure(fault_rate=1.0, faults=(kind,), retry_after_s=3)
     r = get(sandbox, "entity/wave/")
     assert r.status_code == int(kind)
@@ -56,7 +56,7 @@ def test_throttle_faults_carry_retry_after(sandbox, kind):
 
 @pytest.mark.parametrize("kind", ["500", "409"])
 def test_error_faults_have_error_bodies(sandbox, kind):
-    """wms-api.md 4.1: 500 unhandled / 409 record changed, with the error body."""
+    """docs/lgfapi.md 4.1: 500 unhandled / 409 record changed, with the error body."""
     sandbox.configure(fault_rate=1.0, faults=(kind,))
     r = get(sandbox, "entity/wave/")
     assert r.status_code == int(kind)
@@ -93,7 +93,7 @@ def test_latency_is_async_so_concurrent_requests_overlap(sandbox):
 
 
 def test_concurrency_cap_answers_429_with_retry_after(sandbox):
-    """Knob max_concurrency: requests above the cap get 429 + Retry-After (wms-api.md 4.3)."""
+    """Knob max_concurrency: requests above the cap get 429 + Retry-After (docs/lgfapi.md 4.3)."""
     sandbox.configure(max_concurrency=2, latency_ms=300)
     with ThreadPoolExecutor(5) as pool:
         answers = list(pool.map(lambda _: get(sandbox, "entity/wave/"), range(5)))
@@ -104,7 +104,7 @@ def test_concurrency_cap_answers_429_with_retry_after(sandbox):
 
 
 def test_activity_burst_updates_share_one_new_mod_ts(sandbox):
-    """wms-api.md 2.9: a bulk update gives all its rows ONE mod_ts, newer than the seed."""
+    """docs/lgfapi.md 2.9: a bulk update gives all its rows ONE mod_ts, newer than the seed."""
     out = sandbox.activity("inventory", inserts=2, updates=10, deletes=1)
     assert len(out["updated_ids"]) == 10
     truth = {r["id"]: r for r in sandbox.truth("inventory")}

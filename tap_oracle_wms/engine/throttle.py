@@ -1,34 +1,37 @@
 """Requests on the wire: at most `concurrency` at once, fewer while the server throttles.
 
-A tenant's throttle is unknown. Retrying at full concurrency keeps hitting it, and every 429
-costs its Retry-After wait, so each attempt takes a slot from a `Throttle` that halves the
-requests in flight on a 429 or 503 and adds one back after a calm spell (AIMD).
+Each attempt holds a slot only while it is on the wire, not while it backs off (the stream's
+send takes and returns it around every attempt).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
+from dataclasses import dataclass
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any
-
-from singer_sdk.exceptions import RetriableAPIError
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    import requests
-    from singer_sdk.helpers.types import Context
-
-    from tap_oracle_wms.client import WMSStream
+    from collections.abc import Iterator
 
 logger = logging.getLogger("tap-oracle-wms")
 
 # After a throttled answer, one more request in flight per this many answered in a row.
 RAISE_AFTER = 16
-THROTTLED = {HTTPStatus.TOO_MANY_REQUESTS, HTTPStatus.SERVICE_UNAVAILABLE}
+THROTTLED = frozenset({HTTPStatus.TOO_MANY_REQUESTS, HTTPStatus.SERVICE_UNAVAILABLE})
 
 
-class PrefetchStoppedError(Exception):
-    """The prefetcher was closed while a sync thread or a request still waited on it."""
+class EngineStoppedError(Exception):
+    """The engine was closed while a sync thread or a request still waited on it."""
+
+
+@dataclass
+class Slot:
+    """One request's place on the wire; the sender marks it when the server throttled it."""
+
+    throttled: bool = False
 
 
 class Throttle:
@@ -47,13 +50,22 @@ class Throttle:
         self._epoch = 0  # bumped by every decrease
         self._closed = False
 
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[Slot]:
+        """Hold a place on the wire for one attempt; a throttled answer lowers the limit."""
+        epoch, held = self.acquire(), Slot()
+        try:
+            yield held
+        finally:
+            self.release(epoch, throttled=held.throttled)
+
     def acquire(self) -> int:
         """Wait for a free slot; returns the epoch the request is sent in."""
         with self._cond:
             while self._in_flight >= self.limit and not self._closed:
                 self._cond.wait()
             if self._closed:
-                raise PrefetchStoppedError
+                raise EngineStoppedError
             self._in_flight += 1
             return self._epoch
 
@@ -86,29 +98,3 @@ class Throttle:
         with self._cond:
             self._closed = True
             self._cond.notify_all()
-
-
-def send(
-    stream: WMSStream,
-    url: str,
-    params: dict[str, Any] | None,
-    context: Context | None,
-    throttle: Throttle,
-) -> requests.Response:
-    """One GET with the stream's auth, validation and retries (the SDK's decorated `_request`).
-
-    Each attempt holds a throttle slot only while it is on the wire, not while it backs off.
-    """
-    request = stream.build_prepared_request(method="GET", url=url, params=params, headers=stream.http_headers)
-
-    def attempt(prepared: requests.PreparedRequest, context: Context | None) -> requests.Response:
-        epoch, throttled = throttle.acquire(), False
-        try:
-            return stream._request(prepared, context)  # the SDK's own request and validation
-        except RetriableAPIError as exc:
-            throttled = getattr(exc.response, "status_code", None) in THROTTLED
-            raise
-        finally:
-            throttle.release(epoch, throttled=throttled)
-
-    return stream.request_decorator(attempt)(request, context)

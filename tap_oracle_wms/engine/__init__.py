@@ -1,0 +1,11 @@
+"""The concurrent page engine: many requests in flight, pages handed over strictly in order.
+
+`Engine` reads listings of any `Source` (the tap's streams implement it); it knows nothing of
+the SDK or of lgfapi beyond the `Page` a source returns.
+"""
+
+from tap_oracle_wms.engine.prefetch import BUFFER_PAGES, Engine
+from tap_oracle_wms.engine.source import Page, Source
+from tap_oracle_wms.engine.throttle import EngineStoppedError, Slot, Throttle
+
+__all__ = ["BUFFER_PAGES", "Engine", "EngineStoppedError", "Page", "Slot", "Source", "Throttle"]

@@ -1,0 +1,324 @@
+"""The concurrent page engine: background threads fetch pages ahead, the sync thread emits in order.
+
+The SDK's `request_records` sends a request only after every record of the previous page was
+emitted, so a run spends (pages x latency) waiting. The `Engine` of a tap run (owned by its
+`SyncRun`) keeps up to `concurrency` requests in flight: the next page of the listing being
+emitted, the key-range partitions of a large listing, and the first pages of the streams that
+follow. The sync thread still takes pages strictly in order (stream after stream, partition
+after partition, page after page), so Singer messages never interleave and a sequential run's
+order and STATE are kept. Buffered rows are capped, so memory stays flat however large a table is.
+
+Pages come from the source's own `fetch_page` (the stream's retries, validation and paging
+rules); each attempt takes a slot from the engine's `Throttle`, which lowers the requests in
+flight when the server answers 429 or 503. Workers start with the first listing and end when no
+listing is left, so no thread outlives a run.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from tap_oracle_wms.engine import ranges
+from tap_oracle_wms.engine.throttle import EngineStoppedError, Throttle
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from tap_oracle_wms.engine.source import Context, Source
+
+# Buffered rows: this many pages per request in flight.
+BUFFER_PAGES = 4
+
+
+@dataclass
+class _Chain:
+    """One sequence of next_page-linked pages: a whole listing, or one key range of it."""
+
+    params: dict[str, Any]
+    pages: deque[list[dict[str, Any]]] = field(default_factory=deque)
+    split: bool = False  # the first chain: may split off the rest of the listing into ranges
+    started: bool = False
+    done: bool = False
+    error: BaseException | None = None
+
+
+@dataclass
+class _Job:
+    """One listing (a source and context) to read: planned into chains, then read chain by chain."""
+
+    source: Source
+    context: Context | None
+    params: dict[str, Any]
+    state: str = "new"  # new | planning | ready | failed | cancelled
+    chains: list[_Chain] = field(default_factory=list)
+    error: BaseException | None = None
+    current: int = 0  # index of the chain being emitted
+    key: str | None = None  # the key its listing may be split on
+
+    def is_for(self, source: Source, context: Context | None, params: dict[str, Any]) -> bool:
+        return self.source is source and self.context == context and self.params == params
+
+
+class Engine:
+    """Worker threads fetching the pages of queued listings ahead of the sync thread."""
+
+    def __init__(
+        self,
+        concurrency: int,
+        buffer_rows: int,
+        upcoming: Callable[[], list[Source]] | None = None,
+    ) -> None:
+        self.concurrency = max(1, concurrency)
+        self.buffer_rows = buffer_rows
+        self.throttle = Throttle(self.concurrency)
+        self._upcoming = upcoming
+        self._order: list[Source] | None = None
+        self._cond = threading.Condition()
+        self._jobs: deque[_Job] = deque()
+        self._buffered = 0
+        self._closed = False
+        self._threads: list[threading.Thread] = []
+        self._workers = 0  # workers not yet returned; counted under the lock
+
+    # --- sync thread ----------------------------------------------------------------------
+
+    def pages(self, source: Source, context: Context | None, params: dict[str, Any]) -> Iterator[list[dict]]:
+        """The listing's pages in order; jobs queued before it are dropped (the SDK skipped them).
+
+        If the consumer stops early (an error, a record limit), every queued listing is
+        dropped too and the workers end: the next listing asked for starts afresh.
+        """
+        job = self._take(source, context, params)
+        self._queue_following(source)
+        finished = False
+        try:
+            for chain in self._chains_of(job):
+                while (page := self._next_page(chain)) is not None:
+                    yield page
+            finished = True
+        finally:
+            with self._cond:
+                if finished:
+                    if self._jobs and self._jobs[0] is job:
+                        self._jobs.popleft()
+                else:
+                    self._drop(list(self._jobs))
+                    self._jobs.clear()
+                self._cond.notify_all()
+
+    def close(self) -> None:
+        """Stop every worker promptly: no new request starts, blocked workers wake and exit."""
+        with self._cond:
+            self._closed = True
+            self._drop(list(self._jobs))
+            self._jobs.clear()
+            self._cond.notify_all()
+        self.throttle.close()
+        for thread in self._threads:
+            if thread is not threading.current_thread():
+                thread.join(timeout=30)
+
+    def _drop(self, jobs: list[_Job]) -> None:
+        """Cancel jobs and forget their buffered rows (caller holds the lock)."""
+        for job in jobs:
+            job.state = "cancelled"
+            self._buffered -= sum(len(p) for c in job.chains for p in c.pages)
+            for chain in job.chains:
+                chain.pages.clear()
+
+    def _queue_following(self, source: Source) -> None:
+        """Queue the next `concurrency` listings the SDK will read, so their first pages arrive early."""
+        if self._order is None:
+            self._order = list(self._upcoming()) if self._upcoming else []
+        if source not in self._order:
+            return
+        index = self._order.index(source)
+        for following in self._order[index + 1 : index + 1 + self.concurrency]:
+            with self._cond:
+                if any(job.source is following for job in self._jobs):
+                    continue
+            params = following.first_page_params(None)
+            with self._cond:
+                self._jobs.append(_Job(following, None, params))
+                self._start_workers()
+                self._cond.notify_all()
+
+    def _take(self, source: Source, context: Context | None, params: dict[str, Any]) -> _Job:
+        with self._cond:
+            if self._closed:
+                raise EngineStoppedError
+            while self._jobs and not self._jobs[0].is_for(source, context, params):
+                self._drop([self._jobs.popleft()])
+            if not self._jobs:
+                self._jobs.append(_Job(source, context, params))
+            self._start_workers()
+            self._cond.notify_all()
+            return self._jobs[0]
+
+    def _start_workers(self) -> None:
+        """Top the workers up to `concurrency` (caller holds the lock)."""
+        self._threads = [t for t in self._threads if t.is_alive()]
+        for _ in range(self.concurrency - self._workers):
+            self._workers += 1
+            thread = threading.Thread(target=self._work, name="wms-pages", daemon=True)
+            self._threads.append(thread)
+            thread.start()
+
+    def _chains_of(self, job: _Job) -> Iterator[_Chain]:
+        with self._cond:
+            while job.state in {"new", "planning"} and not self._closed:
+                self._cond.wait()
+            if job.error is not None:
+                raise job.error
+            if self._closed:
+                raise EngineStoppedError
+        index = 0
+        while True:
+            with self._cond:
+                if index >= len(job.chains):
+                    return
+                job.current, chain = index, job.chains[index]
+                self._cond.notify_all()
+            yield chain
+            index += 1
+
+    def _next_page(self, chain: _Chain) -> list[dict] | None:
+        with self._cond:
+            while not chain.pages and not chain.done and chain.error is None and not self._closed:
+                self._cond.wait()
+            if chain.pages:
+                page = chain.pages.popleft()
+                self._buffered -= len(page)
+                self._cond.notify_all()
+                return page
+            if chain.error is not None:
+                raise chain.error
+            if self._closed and not chain.done:
+                raise EngineStoppedError
+            return None
+
+    # --- workers --------------------------------------------------------------------------
+
+    def _work(self) -> None:
+        while True:
+            with self._cond:
+                task = self._next_task()
+                while task is None:
+                    if self._closed or not self._jobs:
+                        self._workers -= 1
+                        return  # nothing left to read: the worker ends with the listings
+                    self._cond.wait()
+                    task = self._next_task()
+            job, chain = task
+            if chain is None:
+                self._plan(job)
+            else:
+                self._fetch(job, chain)
+
+    def _next_task(self) -> tuple[_Job, _Chain | None] | None:
+        """In sync order: a job to plan (chain None), or the first unstarted chain.
+
+        Chains start strictly in sync order, so the chain being emitted has always been
+        started before any later one could hold a worker: no deadlock on a full buffer.
+        """
+        if self._closed:
+            return None
+        full = False
+        for job in self._jobs:
+            if job.state == "new":
+                job.state = "planning"
+                return job, None
+            if job.state != "ready":
+                return None  # planning, failed or cancelled: later jobs wait
+            for index, chain in enumerate(job.chains):
+                if full or chain.started:
+                    continue
+                is_current = job is self._jobs[0] and index == job.current
+                if not is_current and self._buffered >= self.buffer_rows:
+                    full = True
+                    continue
+                chain.started = True
+                return job, chain
+        return None
+
+    def _plan(self, job: _Job) -> None:
+        """One chain for the whole listing, and the key it may be split on."""
+        try:
+            key = job.source.split_key(job.params)
+        except BaseException as exc:  # e.g. the ordering probe failed: re-raised in the sync thread
+            with self._cond:
+                job.error, job.state = exc, "failed"
+                self._cond.notify_all()
+            return
+        with self._cond:
+            if job.state == "planning":
+                job.chains, job.state, job.key = [_Chain(job.params, split=True)], "ready", key
+            self._cond.notify_all()
+
+    def _fetch(self, job: _Job, chain: _Chain) -> None:
+        source = job.source
+        url: str | None = source.get_url(job.context)
+        params: dict[str, Any] | None = chain.params
+        stop: ranges.Split | None = None
+        try:
+            while url is not None:
+                if not self._wait_for_room(job, chain):
+                    return
+                page = source.fetch_page(url, params, job.context, self.throttle)
+                rows, url = page.rows, page.next_url if page.rows else None
+                if stop is not None:
+                    kept = [row for row in rows if stop.before(row)]
+                    url = url if len(kept) == len(rows) else None
+                    rows = kept
+                first = chain.split and url is not None and params is not None
+                params = None  # later pages follow the server's links
+                with self._cond:
+                    if job.state == "cancelled" or self._closed:
+                        return
+                    if rows:
+                        chain.pages.append(rows)
+                        self._buffered += len(rows)
+                    self._cond.notify_all()
+                if first:
+                    stop = self._split(job, rows)
+        except BaseException as exc:  # re-raised in the sync thread
+            with self._cond:
+                chain.error = exc
+                self._cond.notify_all()
+            return
+        with self._cond:
+            chain.done = True
+            self._cond.notify_all()
+
+    def _split(self, job: _Job, first_page: list[dict]) -> ranges.Split | None:
+        """After a full first page: queue the rest of the listing as key ranges, if it pays.
+
+        The first chain keeps following its links but ends at the first range's start. The
+        count is asked only now, so one-page listings cost none.
+        """
+        if job.key is None:
+            return None
+        source = job.source
+        high = source.count_rows(job.params, f"-{job.key}", job.context, self.throttle)
+        split = ranges.plan_split(source.name, job.key, job.params, first_page, high, source.timezone)
+        if split is None:
+            return None
+        with self._cond:
+            if job.state != "cancelled":
+                job.chains.extend(_Chain(p) for p in split.later)
+            self._cond.notify_all()
+        return split
+
+    def _wait_for_room(self, job: _Job, chain: _Chain) -> bool:
+        """Block while the row budget is spent, unless this chain is the one being emitted."""
+        with self._cond:
+            while True:
+                if job.state == "cancelled" or self._closed:
+                    return False
+                current = bool(self._jobs) and self._jobs[0] is job and job.chains[job.current] is chain
+                if current or self._buffered < self.buffer_rows:
+                    return True
+                self._cond.wait()

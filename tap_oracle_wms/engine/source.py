@@ -1,0 +1,57 @@
+"""What the engine needs from a stream: the narrow interface between paging and the SDK's streams."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from tap_oracle_wms.engine.throttle import Throttle
+
+Context = Mapping[str, Any]
+
+
+@dataclass
+class Page:
+    """One page of a listing: its rows, and the link to the next page (None at the end)."""
+
+    rows: list[dict[str, Any]]
+    next_url: str | None
+
+
+class Source(Protocol):
+    """A listing the engine can read: one entity stream of the tap (client.WMSStream)."""
+
+    name: str
+
+    def get_url(self, context: Context | None) -> str:
+        """The listing's URL, without query."""
+        ...
+
+    def first_page_params(self, context: Context | None) -> dict[str, Any]:
+        """The query of the listing's first page."""
+        ...
+
+    def fetch_page(
+        self, url: str, params: dict[str, Any] | None, context: Context | None, throttle: Throttle
+    ) -> Page:
+        """One page, with the source's own retries, each attempt holding a throttle slot."""
+        ...
+
+    def split_key(self, params: dict[str, Any]) -> str | None:
+        """The key the listing may be read in ranges on, or None when that is unsafe."""
+        ...
+
+    def count_rows(
+        self, params: dict[str, Any], ordering: str, context: Context | None, throttle: Throttle
+    ) -> tuple[int, Any] | None:
+        """(rows the listing holds, first key value in `ordering`), None when empty or unknown."""
+        ...
+
+    @property
+    def timezone(self) -> dt.tzinfo:
+        """Zone of naive timestamps in the listing's keys."""
+        ...

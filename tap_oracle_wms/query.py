@@ -1,0 +1,74 @@
+"""What the tap asks lgfapi for: the first page's query, the columns by name, the scope, the row count."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING, Any
+
+from tap_oracle_wms.lgfapi import filter_timestamp
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+
+def requested_fields(
+    properties: Mapping[str, Any], selected: Iterable[str], keys: Iterable[str]
+) -> list[str]:
+    """`fields=`: the selected columns, named explicitly, plus the keys the tap needs.
+
+    Some fields only come back when asked for by name (item `image_data`, ib_shipment
+    `lpn_count`; docs/lgfapi.md 2.4), and a partial selection should not download the rest.
+    An `<fk>_key` column is read from its FK object, so the FK itself is asked for.
+    """
+    wanted = {
+        name[: -len("_key")] if name.endswith("_key") and name[:-4] in properties else name
+        for name in selected
+    }
+    wanted.update(keys)
+    return sorted(wanted)
+
+
+def scope_filters(config: Mapping[str, Any], properties: Mapping[str, Any]) -> dict[str, str]:
+    """Narrow to the configured facility/company codes where the entity has those keys."""
+    filters = {}
+    for setting, key in (("facility_codes", "facility_id"), ("company_codes", "company_id")):
+        codes = config[setting]
+        if codes and key in properties:
+            filters[f"{key}__code__in"] = ",".join(codes)
+    return filters
+
+
+def bounds(
+    replication_key: str, start: dt.datetime | None, lookback_seconds: int, started_at: dt.datetime
+) -> dict[str, str]:
+    """[bookmark - lookback, run start) on the replication key (docs/lgfapi.md 2.8, 2.9).
+
+    Rows sharing the bookmark's instant are read again, never skipped; rows changed after the
+    run started belong to the next run, not to a page the run may already have passed.
+    """
+    out = {f"{replication_key}__lt": filter_timestamp(started_at)}
+    if start is not None:
+        out[f"{replication_key}__gte"] = filter_timestamp(start - dt.timedelta(seconds=lookback_seconds))
+    return out
+
+
+def count_query(params: Mapping[str, Any], ordering: str) -> dict[str, Any]:
+    """One row of the listing in paged mode, which counts the rows (`result_count`); sequenced does not."""
+    key = ordering.lstrip("-")
+    return {
+        **params,
+        "page_mode": "paged",
+        "page_size": 1,
+        "ordering": ordering,
+        "fields": ",".join(dict.fromkeys(["id", key])),
+    }
+
+
+def count_of(payload: Any, key: str) -> tuple[int, Any] | None:
+    """(result_count, the first row's key) of a count query's page; None when it says nothing."""
+    if not isinstance(payload, dict):
+        return None
+    rows, count = payload.get("results"), payload.get("result_count")
+    if not rows or not isinstance(count, int) or not isinstance(rows[0], dict) or rows[0].get(key) is None:
+        return None
+    return count, rows[0][key]
