@@ -176,3 +176,38 @@ def test_incompatible_type_change_is_one_line_naming_table_column_and_types(run_
     errors = [line for line in run.log.splitlines() if expected in line]
     assert len(errors) == 1
     assert "Traceback" not in run.log
+
+
+def test_preserve_keeps_names_as_sent_and_quoted(run_target):
+    """identifier_case preserve: lower-case names stay lower case, quoted so Oracle keeps them."""
+    run = run_target(
+        [schema_message("orderHdr", ITEM_SCHEMA), record("orderHdr", {"id": 1})], identifier_case="preserve"
+    )
+    assert run.sql(exp.Create)[0].startswith('CREATE TABLE "orderHdr" ("id" NUMBER(38, 0) NOT NULL, "code"')
+
+
+def test_long_stream_name_is_shortened_to_the_identifier_limit(run_target):
+    """With max_identifier_length 30 a 40-character stream gets a 30-byte table name, and a warning."""
+    stream = "warehouse_inventory_history_snapshot_all"
+    run = run_target(
+        [schema_message(stream, ITEM_SCHEMA), record(stream, {"id": 1})], max_identifier_length=30
+    )
+    table = run.sql(exp.Create)[0].split('"')[1]
+    assert len(table) == 30
+    assert table.startswith("WAREHOUSE_INVENTORY_H")
+    assert f"it is written as '{table}'" in run.log
+
+
+def test_native_boolean_and_json_types_by_setting(run_target):
+    """boolean_type boolean and json_type json give BOOLEAN and JSON columns."""
+    schema = {"id": {"type": "integer"}, "ok": {"type": "boolean"}, "doc": {"type": "object"}}
+    run = run_target(
+        [schema_message("t", schema), record("t", {"id": 1, "ok": True, "doc": {"a": 1}})],
+        boolean_type="boolean",
+        json_type="json",
+    )
+    create = run.sql(exp.Create)[0]
+    assert '"OK" BOOLEAN' in create
+    assert '"DOC" JSON' in create
+    assert '"p1":true' in run.script
+    assert '"p2":"{\\"a\\":1}"' in run.script
