@@ -1,4 +1,4 @@
-"""The files users read stay true to the tap: README settings, meltano.yml, .env.example."""
+"""The files users read stay true to the tap: README settings, meltano.yml, .env.example, plugin file."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+
+import yaml
 
 from tap_oracle_wms.tap import TapOracleWMS
 
@@ -51,3 +53,17 @@ def test_env_example_lists_every_setting_without_secret_values():
     assert {f"TAP_ORACLE_WMS_{name.upper()}" for name in OWN_SETTINGS} <= set(lines)
     for secret in SECRETS:
         assert lines[f"TAP_ORACLE_WMS_{secret.upper()}"] == ""
+
+
+def test_plugin_definition_is_generated_from_the_settings_schema():
+    """plugin/tap-oracle-wms.meltano.yml is what scripts/plugin_definition.py writes from `--about`."""
+    subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "plugin_definition.py"), "--check"], check=True, timeout=60
+    )
+
+
+def test_plugin_definition_declares_every_setting_and_only_secrets_are_sensitive():
+    """The Hub-style definition lists every tap setting; exactly the secret ones are sensitive."""
+    settings = yaml.safe_load((ROOT / "plugin" / "tap-oracle-wms.meltano.yml").read_text())["settings"]
+    assert {s["name"] for s in settings} >= OWN_SETTINGS
+    assert {s["name"] for s in settings if s.get("sensitive")} == SECRETS

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -247,9 +247,29 @@ class MeltanoProject:
 
 
 @pytest.fixture(scope="session")
-def meltano_installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def meltano_bin() -> Path:
+    """The Meltano executable, installed into .meltano-venv when there is none."""
+    return _meltano_executable()
+
+
+@pytest.fixture(scope="session")
+def meltano_at(
+    meltano_bin: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[Path], MeltanoProject]:
+    """Meltano run in any project directory (not this repository's), logs kept per call."""
+
+    def make(root: Path) -> MeltanoProject:
+        logs = tmp_path_factory.mktemp("meltano-logs")
+        return MeltanoProject(executable=meltano_bin, root=root, log_dir=logs,
+                              env={"MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false"})  # fmt: skip
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def meltano_installed(meltano_bin: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Install Meltano and the e2e plugins once (uv-backed; a no-op when up to date)."""
-    exe = _meltano_executable()
+    exe = meltano_bin
     project = MeltanoProject(
         executable=exe,
         root=REPO_ROOT,

@@ -1,0 +1,90 @@
+"""Meltano accepts the generated plugin definition: `meltano add --from-ref`, no Hub, no install.
+
+Why: users outside this repository add the extractor from plugin/tap-oracle-wms.meltano.yml;
+this proves a fresh Meltano project reads it as the extractor, with every setting, its
+default, its kind and its sensitivity.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import yaml
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from .conftest import MeltanoProject
+
+pytestmark = pytest.mark.slow
+
+DEFINITION = Path(__file__).resolve().parents[2] / "plugin" / "tap-oracle-wms.meltano.yml"
+
+
+@pytest.fixture(scope="module")
+def definition() -> dict[str, Any]:
+    return dict(yaml.safe_load(DEFINITION.read_text()))
+
+
+@pytest.fixture(scope="module")
+def added(
+    meltano_at: Callable[[Path], MeltanoProject], tmp_path_factory: pytest.TempPathFactory
+) -> MeltanoProject:
+    """A fresh `meltano init` project with the extractor added from the file, as the README says."""
+    parent = tmp_path_factory.mktemp("fresh-meltano")
+    meltano_at(parent)("init", "project", "--no-usage-stats")
+    project = meltano_at(parent / "project")
+    project(
+        "add", "--plugin-type", "extractor", "tap-oracle-wms", "--from-ref", str(DEFINITION), "--no-install"
+    )
+    return project
+
+
+def _config(project: MeltanoProject, **env: str) -> dict[str, Any]:
+    """`meltano config print tap-oracle-wms` with these TAP_ORACLE_WMS_* variables set."""
+    run = dataclasses.replace(project, env={**project.env, **env})
+    return dict(json.loads(run("config", "print", "tap-oracle-wms").stdout))
+
+
+def test_meltano_add_from_ref_adds_only_the_extractor_with_every_setting(added, definition):
+    """The project gains one plugin, the extractor tap-oracle-wms, declaring every setting of the file."""
+    plugins = yaml.safe_load((added.root / "meltano.yml").read_text())["plugins"]
+    assert list(plugins) == ["extractors"]
+    (extractor,) = plugins["extractors"]
+    assert extractor["name"] == "tap-oracle-wms"
+    assert extractor["pip_url"] == definition["pip_url"]
+    assert [s["name"] for s in extractor["settings"]] == [s["name"] for s in definition["settings"]]
+
+
+def test_meltano_config_starts_from_the_definitions_defaults(added, definition):
+    """Without any configuration, Meltano hands the tap exactly the defaults the file declares."""
+    assert _config(added) == {s["name"]: s["value"] for s in definition["settings"] if "value" in s}
+
+
+def test_meltano_types_environment_values_by_the_definitions_kinds(added):
+    """TAP_ORACLE_WMS_* strings become integers, booleans and lists by each setting's kind."""
+    config = _config(
+        added,
+        TAP_ORACLE_WMS_PAGE_SIZE="50",
+        TAP_ORACLE_WMS_STRICT_SCHEMA="true",
+        TAP_ORACLE_WMS_FACILITY_CODES='["DC1", "DC2"]',
+    )
+    assert (config["page_size"], config["strict_schema"], config["facility_codes"]) == (
+        50,
+        True,
+        ["DC1", "DC2"],
+    )
+
+
+def test_meltano_masks_the_definitions_secret_settings(added):
+    """`meltano config print` shows the password and the OAuth2 client secret only as *****."""
+    config = _config(
+        added,
+        TAP_ORACLE_WMS_PASSWORD="pw-never-shown",
+        TAP_ORACLE_WMS_OAUTH_CLIENT_SECRET="cs-never-shown",
+    )
+    assert (config["password"], config["oauth_client_secret"]) == ("*****", "*****")
