@@ -3,6 +3,7 @@
 #   make test   the whole test suite, end-to-end Meltano/PostgreSQL test included
 #   make bench  bench/run.py
 #   make lint   ruff check + ruff format --check + mypy
+#   make package  build and check the sdists and wheels of the tap and of target-oracle (dist/)
 # Two virtualenvs, both git-ignored: .venv (the project, [dev] or [sandbox] extra) and
 # .meltano-venv (Meltano, which pins many packages of its own). Meltano keeps its
 # plugins' virtualenvs under .meltano/.
@@ -17,19 +18,24 @@ MELTANO_VENV ?= .meltano-venv
 MELTANO_SPEC ?= meltano>=4.4,<5
 SANDBOX_PORT ?= 8700
 PYTEST_ARGS ?=
+DIST ?= dist
 
 BIN := $(VENV)/bin
+# setuptools announces "Editable installation ... folders with the same name as your package"
+# on every editable install of this flat layout: information we know, not a problem to show.
+QUIET_EDITABLE := PYTHONWARNINGS="ignore:Editable installation"
 MELTANO := $(MELTANO_VENV)/bin/meltano
 DEMO_PLUGINS := tap-oracle-wms target-jsonl
 TEST_PLUGINS := tap-oracle-wms tap-oracle-wms--full-sync target-postgres
 
-.PHONY: help demo test bench bench-discovery bench-sandbox lint install install-dev meltano clean
+.PHONY: help demo test bench bench-discovery bench-sandbox lint package install install-dev meltano clean
 
 help:
 	@echo "make demo   run the sandbox through Meltano into target-jsonl (output/sandbox/)"
 	@echo "make test   run the test suite (pytest, e2e through Meltano into PostgreSQL)"
 	@echo "make bench  run bench/run.py"
 	@echo "make lint   ruff check + ruff format --check + mypy"
+	@echo "make package  build and check both distributions into $(DIST)/ (python -m build, twine check)"
 	@echo "make clean  remove the virtualenvs, .meltano/ and output/"
 
 $(BIN)/python:
@@ -37,11 +43,11 @@ $(BIN)/python:
 
 # Stamps: reinstall when pyproject.toml changes.
 $(VENV)/.installed-sandbox: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[sandbox]"
+	$(QUIET_EDITABLE) $(BIN)/python -m pip install --quiet -e ".[sandbox]"
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(QUIET_EDITABLE) $(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $@ $(VENV)/.installed-sandbox
 
 $(MELTANO):
@@ -74,5 +80,13 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# The tap (repository root) and the loader (target_oracle/), each an sdist and a wheel.
+package: $(VENV)/.installed-dev
+	rm -rf $(DIST)
+	$(BIN)/python -m build --quiet --outdir $(DIST) .
+	$(BIN)/python -m build --quiet --outdir $(DIST) target_oracle
+	$(BIN)/twine check --strict $(DIST)/*
+	$(BIN)/python scripts/check_dist.py $(DIST)
+
 clean:
-	rm -rf $(VENV) $(MELTANO_VENV) .meltano output
+	rm -rf $(VENV) $(MELTANO_VENV) .meltano output $(DIST) build
