@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import math
 import re
+from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlencode, urlparse
+from urllib.parse import parse_qsl, urlencode, urljoin, urlparse
 
 import msgspec
 from singer_sdk.exceptions import FatalAPIError
@@ -31,6 +33,14 @@ _SECRET_NAME = re.compile(r"(?i)(password|secret|token|authorization|private_key
 
 class AccessDeniedError(FatalAPIError):
     """403/405: the API user may not read this entity; discovery skips such entities."""
+
+
+class RunFatalError(FatalAPIError):
+    """A failure no stream can get past (rejected credentials, TLS, a wrong base_url): the run stops."""
+
+
+class OrderingRejectedError(FatalAPIError):
+    """A 400 VALIDATION_ERROR naming `ordering`: this entity refuses that ordering (docs/lgfapi.md 2.6)."""
 
 
 # --- JSON -----------------------------------------------------------------------------------
@@ -84,20 +94,64 @@ def page_rows(payload: Any, *, entity: str) -> list[dict[str, Any]]:
     return results
 
 
-def check_same_origin(base_url: str, link: str, *, entity: str) -> None:
-    """Refuse a link to a host other than the configured tenant: credentials would go there."""
+def origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) with the scheme's default port filled in."""
+    parts = urlparse(url)
+    port = parts.port or {"https": 443, "http": 80}.get(parts.scheme)
+    return parts.scheme.lower(), (parts.hostname or "").lower(), port
+
+
+def on_origin(base_url: str, link: str) -> str:
+    """A server link's path and query, sent to base_url's origin and nowhere else (docs/lgfapi.md 1.1).
+
+    Behind proxies, aliases and private endpoints the server names itself differently (another
+    host, port form or scheme); its path and query are what matter, and credentials only ever
+    go to the configured host.
+    """
     base, other = urlparse(base_url), urlparse(link)
-    default = {"https": 443, "http": 80}
-    if (base.scheme, base.hostname, base.port or default.get(base.scheme)) != (
-        other.scheme,
-        other.hostname,
-        other.port or default.get(other.scheme),
-    ):
+    return base._replace(path=other.path, params=other.params, query=other.query, fragment="").geturl()
+
+
+def redirect_target(base_url: str, response: requests.Response) -> str:
+    """Where a 3xx may be followed: the same origin only, never plain http or another host."""
+    location = response.headers.get("Location", "")
+    target = urljoin(response.url, location)
+    if not location or origin(target) != origin(base_url):
+        where = f"GET {redacted_query(response.url)}"
+        to = f"{urlparse(target).scheme}://{urlparse(target).netloc}" if location else "nowhere"
         msg = (
-            f"Stream '{entity}': the server's next_page link points to "
-            f"{other.scheme}://{other.hostname}, not to base_url's host; refusing to follow it."
+            f"HTTP {response.status_code} from {where} redirects to {to}; the tap follows redirects only "
+            "within base_url's origin (never to another host or to plain http); check base_url."
         )
-        raise FatalAPIError(msg)
+        raise RunFatalError(msg)
+    return target
+
+
+def retry_after(value: str | None, now: dt.datetime | None = None) -> float | None:
+    """Seconds a Retry-After header asks for; None when absent or meaningless (-1, NaN, inf, junk)."""
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or dt.datetime.now(UTC))).total_seconds()
+        return max(0.0, seconds)
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
+def rejects_ordering(response: requests.Response) -> bool:
+    """A 400 to a request carrying `ordering` whose error names ordering (docs/lgfapi.md 2.6)."""
+    if response.status_code != HTTPStatus.BAD_REQUEST:
+        return False
+    query = dict(parse_qsl(urlparse(response.url).query))
+    body = error_body(response)
+    return "ordering" in query and body is not None and "ordering" in str(body).lower()
 
 
 # --- secrets ----------------------------------------------------------------------------------

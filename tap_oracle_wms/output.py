@@ -1,4 +1,11 @@
-"""Singer output: msgspec encoding with one write per ~64 KiB instead of one per message."""
+"""Singer output: msgspec encoding with one write per ~64 KiB, and ACTIVATE_VERSION after the records.
+
+The SDK sends a FULL_TABLE stream's ACTIVATE_VERSION before its first record, so a target with
+hard_delete empties the table at the start of the weekly full sync and readers see it empty (or
+partial, if the run fails) until it ends. The writer holds that message back until the stream
+says its records are complete (`release_activation`); a stream that fails never releases it, so
+a failed full sync deletes nothing.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import msgspec
 from singer_sdk.contrib.msgspec import MsgSpecWriter, enc_hook
-from singer_sdk.singerlib.messages import StateMessage
+from singer_sdk.singerlib.messages import ActivateVersionMessage, StateMessage
 from typing_extensions import override
 
 if TYPE_CHECKING:
@@ -28,9 +35,23 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
     def __init__(self) -> None:
         super().__init__()
         self._buffer = bytearray()
+        self._held: list[ActivateVersionMessage] = []
 
     @override
     def write_message(self, message: Message) -> None:
+        if isinstance(message, ActivateVersionMessage):
+            self._held.append(message)  # sent by release_activation, after the stream's records
+            return
+        self._encode(message)
+
+    def release_activation(self, streams: list[str]) -> None:
+        """The streams' records are complete: send their ACTIVATE_VERSION now."""
+        for message in [m for m in self._held if m.stream in streams]:
+            self._held.remove(message)
+            self._encode(message)
+        self.flush()
+
+    def _encode(self, message: Message) -> None:
         buffer = self._buffer
         _encoder.encode_into(message.to_dict(), buffer, -1)  # appended, no intermediate copy
         buffer += b"\n"

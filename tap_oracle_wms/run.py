@@ -7,6 +7,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from singer_sdk.exceptions import FatalAPIError
+
 from tap_oracle_wms.auth import make_authenticator
 from tap_oracle_wms.engine import BUFFER_PAGES, Engine
 from tap_oracle_wms.lgfapi import UTC
@@ -18,6 +20,16 @@ if TYPE_CHECKING:
 
     from tap_oracle_wms.auth import WMSOAuthAuthenticator
     from tap_oracle_wms.engine import Source
+
+
+class StreamsFailedError(FatalAPIError):
+    """The run read every stream it could; these failed for good (exit code 1, each named)."""
+
+    def __init__(self, failures: dict[str, str]) -> None:
+        count = f"{len(failures)} stream{'s' if len(failures) > 1 else ''}"
+        detail = "; ".join(f"{name}: {why}" for name, why in failures.items())
+        super().__init__(f"{count} failed, the others are complete: {detail}")
+        self.failures = failures
 
 
 @dataclass
@@ -32,6 +44,12 @@ class SyncRun:
     # Whether sequenced mode keeps our `ordering` (docs/lgfapi.md 2.2 GAP): probed once a run.
     ordering_honoured: bool | None = None
     ordering_probed: bool = False
+    # The entity API answered at base_url (checked once, before the first listing).
+    api_checked: bool = False
+    # Streams that failed for good, and why: the run goes on, then exits non-zero naming them.
+    failures: dict[str, str] = field(default_factory=dict)
+    # The tap's message writer, told when a stream's records are complete (ACTIVATE_VERSION).
+    writer: Any = None
     _authenticator: BasicAuthenticator | WMSOAuthAuthenticator | None = None
     _engine: Engine | None = None
 
@@ -52,6 +70,29 @@ class SyncRun:
                 buffer_rows = concurrency * BUFFER_PAGES * int(self.config["page_size"])
                 self._engine = Engine(concurrency, buffer_rows, self.upcoming)
             return self._engine
+
+    def check_api(self, fetch: Callable[[str], Any]) -> None:
+        """Once a run: the entity catalog must answer at base_url, or nothing can be read there."""
+        with self.lock:
+            if not self.api_checked:
+                fetch("entity/")
+                self.api_checked = True
+
+    def fail(self, stream: str, reason: str) -> None:
+        """Remember a stream that failed for good; the other streams go on."""
+        with self.lock:
+            self.failures.setdefault(stream, reason)
+
+    def complete(self, streams: list[str]) -> None:
+        """A stream's records are all out: its ACTIVATE_VERSION may follow them now."""
+        release = getattr(self.writer, "release_activation", None)
+        if release is not None:
+            release(streams)
+
+    def raise_failures(self) -> None:
+        """End the run non-zero if a stream failed, naming each one and why."""
+        if self.failures:
+            raise StreamsFailedError(dict(self.failures))
 
     def close(self) -> None:
         """End the engine's workers; the run is over (normally, by an error, or by a signal)."""

@@ -83,7 +83,7 @@ SETTINGS: dict[str, Any] = th.PropertiesList(
         "request_timeout",
         th.IntegerType(minimum=1, maximum=3600),
         default=120,
-        description="Seconds to wait for one HTTP response before retrying.",
+        description="Seconds one HTTP response may take in all (headers and body) before it is retried.",
     ),
     th.Property(
         "max_retries",
@@ -91,6 +91,13 @@ SETTINGS: dict[str, Any] = th.PropertiesList(
         default=8,
         description="Retries of a failed request (5xx, 429, 409, timeouts, dropped "
         "connections) before the sync fails.",
+    ),
+    th.Property(
+        "max_wait_seconds",
+        th.IntegerType(minimum=1),
+        default=300,
+        description="Longest wait between retries, whatever a Retry-After header asks; a server asking "
+        "for more fails the request instead of stalling the run.",
     ),
     th.Property(
         "facility_codes",
@@ -116,6 +123,13 @@ SETTINGS: dict[str, Any] = th.PropertiesList(
         default=300,
         description="Incremental runs re-read this many seconds before the bookmark, for "
         "rows committed late with an older mod_ts.",
+    ),
+    th.Property(
+        "backdated_rows",
+        th.BooleanType,
+        default=True,
+        description="Incremental runs also read rows created since the bookmark whose mod_ts is older "
+        "(a second query on create_ts, for entities that have it); only mod_ts moves the bookmark.",
     ),
     th.Property(
         "sequenced_ordering",

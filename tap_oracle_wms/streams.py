@@ -1,17 +1,33 @@
-"""Which stream class reads which entity: the generic entity stream, or one with list rules of its own."""
+"""Entity streams: one lgfapi entity listed and bookmarked, and the entities with list rules of their own.
+
+Every entity of the tenant, core or not, is an `EntityStream` typed from its describe; the
+run's engine reads its pages (the stream is the engine's `Source`).
+"""
 
 from __future__ import annotations
 
 import itertools
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any, ClassVar
 
+import requests
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.helpers.conform import TypeConformanceLevel
 from typing_extensions import override
 
+from tap_oracle_wms import lgfapi, ordering, query
+from tap_oracle_wms.bookmarks import starting_bound
 from tap_oracle_wms.client import WMSStream
+from tap_oracle_wms.records import RecordShaper
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+
+    from singer_sdk.helpers.types import Context
+    from singer_sdk.singerlib import Catalog
+
+    from tap_oracle_wms.engine import Resume, Throttle
 
 
 # The eight core entities every warehouse team loads (docs/lgfapi.md 5.1). They are ordinary
@@ -28,7 +44,238 @@ CORE_ENTITIES: dict[str, str] = {
 }
 
 
-class InventoryHistoryStream(WMSStream):
+class EntityStream(WMSStream):
+    """One lgfapi entity: listed in sequenced mode, bookmarked on mod_ts, shaped for relational targets."""
+
+    primary_keys: ClassVar[list[str]] = ["id"]
+    replication_key: str | None = "mod_ts"
+    is_timestamp_replication_key = True
+
+    # A STATE message every this many records (SDK default 10,000): a killed sorted run
+    # resumes from its last checkpoint, so it redoes at most this many rows.
+    STATE_MSG_FREQUENCY = 1000
+    # post_process builds every value to the catalog schema and drops unknown fields, so the
+    # SDK's per-value conformance pass (about half the CPU of a sync, measured) is redundant.
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+
+    @override
+    def get_url_params(self, context: Context | None, next_page_token: Any | None) -> dict[str, Any]:
+        """The first page's query, its ordering the first the entity accepts; later pages follow links."""
+        params = self.base_query(context)
+        ordering = self.listing.ordering(self.get_url(context), params, self.orderings(), context)
+        return {**params, "ordering": ordering} if ordering else params
+
+    def base_query(self, context: Context | None) -> dict[str, Any]:
+        """Everything the first page asks but its ordering: columns, scope, filters, bounds, partition."""
+        props = self.schema.get("properties", {})
+        selected = [name for name in props if self.mask.get(("properties", name), True)]
+        keys = [*self.primary_keys, *([self.replication_key] if self.replication_key else [])]
+        params: dict[str, Any] = {
+            "page_mode": "sequenced",
+            "page_size": self.config["page_size"],
+            "fields": ",".join(query.requested_fields(props, selected, keys)),
+            **query.scope_filters(self.config, props),
+            **self.config["stream_filters"].get(self.name, {}),
+        }
+        if self.incremental and self.replication_key:
+            start = starting_bound(self, context)
+            lookback = self.config["lookback_seconds"]
+            params.update(query.bounds(self.replication_key, start, lookback, self.run.started_at))
+        params.update(self.partition_filters(context))
+        return params
+
+    def orderings(self) -> list[str | None]:
+        """Orderings to ask for, preferred first: keyed on the bookmark, by id, then none (2.6)."""
+        first = [f"{self.replication_key},id"] if self.incremental else []
+        return [*first, "id", None]
+
+    def first_page_params(self, context: Context | None) -> dict[str, Any]:
+        """The engine's name for the first page's query."""
+        return self.get_url_params(context, None)
+
+    def backdated_params(self, context: Context | None, first: dict[str, Any]) -> dict[str, Any] | None:
+        """The second pass's query (docs/lgfapi.md 2.9), or None when it has nothing to catch."""
+        rk = self.replication_key
+        lower = first.get(f"{rk}__gte")
+        props = self.schema.get("properties", {})
+        if not (self.config["backdated_rows"] and self.incremental and rk and lower and "create_ts" in props):
+            return None
+        params = query.backdated_query(first, rk, lower, self.run.started_at)
+        return params if "ordering" in first else {k: v for k, v in params.items() if k != "ordering"}
+
+    def probe_filters(self) -> dict[str, Any] | None:
+        """Filters an unfiltered list needs (docs/lgfapi.md 6.1); None when it cannot be listed at all."""
+        return {}
+
+    def partition_filters(self, context: Context | None) -> dict[str, Any]:
+        """The list filters that select one partition; a partition is its filters by default."""
+        return dict(context or {})
+
+    def resume(self, params: dict[str, Any], last_row: dict[str, Any]) -> Resume | None:
+        """The keyset query continuing a listing after its last row, when a later page was lost."""
+        return self.listing.resume(params, last_row, self.replication_key)
+
+    @override
+    def request_records(self, context: Context | None) -> Iterable[dict]:
+        """Rows from pages the run's engine fetches ahead, strictly in order; a failure ends this stream only.
+
+        The engine keeps `concurrency` requests in flight (next pages, key ranges, following
+        streams) through this stream's `fetch_page`. Incremental runs read a second pass of
+        backdated rows after the first. An API failure that retries cannot mend is recorded
+        and ends this stream only (the run exits non-zero at its end, naming it).
+        """
+        try:
+            self.check_api()
+            with self.get_http_request_counter() as counter:
+                counter.with_context(context)
+                first = self.get_url_params(context, None)
+                second = self.backdated_params(context, first)
+                limit = self.ABORT_AT_RECORD_COUNT  # --test: end cleanly after that many records
+                for params in (first, second):
+                    if params is None:
+                        continue
+                    for page in self.run.engine.pages(self, context, params):
+                        counter.increment()
+                        if limit is not None and len(page) >= limit:
+                            yield from page[:limit]
+                            return
+                        yield from page
+                        limit = None if limit is None else limit - len(page)
+        except lgfapi.RunFatalError:
+            raise
+        except (FatalAPIError, RetriableAPIError, requests.exceptions.RequestException) as exc:
+            self.fail(context, exc)
+            return
+        if not context:
+            self.run.complete([m.stream_alias for m in self.stream_maps])
+
+    def fail(self, context: Context | None, exc: BaseException) -> None:
+        """End this stream (or partition) for good, without moving a bookmark past unread rows."""
+        reason = str(exc).replace("\n", " ")
+        self.logger.error("Stream '%s' failed and is left for the next run: %s", self.name, reason)
+        self.run.fail(self.name, reason)
+        # An unsorted stream's bookmark is promoted from progress markers when the stream ends;
+        # without them it stays where the run found it (a sorted one is resumable as is).
+        self.get_context_state(context).pop("progress_markers", None)
+
+    # --- bookmarks ----------------------------------------------------------------------
+
+    @property
+    @override
+    def is_sorted(self) -> bool:
+        """Resumable mid-stream only when rows come in bookmark order, which is known before reading.
+
+        That needs the keyed ordering accepted by the entity and honoured by the tenant, and no
+        second pass (its rows carry older bookmarks). A failure deciding it makes the stream
+        unsorted, and fails it when its records are read.
+        """
+        if not (self.incremental and self.replication_key and self.ordering_honoured()):
+            return False
+        context = self.first_context()
+        try:
+            first = self.get_url_params(context, None)
+        except Exception:  # the stream fails in request_records, with the same error
+            return False
+        return first.get("ordering") == f"{self.replication_key},id" and not self.backdated_params(
+            context, first
+        )
+
+    def first_context(self) -> Context | None:
+        """The context whose first page decides the stream's ordering (None: not partitioned)."""
+        return None
+
+    @property
+    @override
+    def check_sorted(self) -> bool:
+        """Off for sorted runs: they re-read rows older than the bookmark on purpose.
+
+        The lower bound is the bookmark minus lookback_seconds, truncated to the second, so a
+        sorted run starts below the input bookmark and the SDK's check (against that bookmark)
+        would fail every incremental run. Ordering is verified by the probe instead. Unsorted
+        runs keep the check on: with it the SDK keeps the greatest value seen.
+        """
+        return not self.is_sorted
+
+    @property
+    def incremental(self) -> bool:
+        """Bounded by mod_ts; a FULL_TABLE sync (e.g. for ACTIVATE_VERSION) reads every row by id."""
+        return bool(self.replication_key) and self.replication_method == "INCREMENTAL"
+
+    @override
+    def apply_catalog(self, catalog: Catalog) -> None:
+        """The SDK's, except that FULL_TABLE forced in the stream's metadata always wins.
+
+        Discovery writes replication_method INCREMENTAL on every entry and the SDK prefers that
+        field to the metadata's forced-replication-method, so a catalog forcing a full sync only
+        through metadata (a weekly full sync for ACTIVATE_VERSION) would stay incremental.
+        """
+        super().apply_catalog(catalog)
+        entry = catalog.get_stream(self.name)
+        root = entry.metadata.get(()) if entry else None
+        if getattr(root, "forced_replication_method", None) == "FULL_TABLE":
+            self.forced_replication_method = "FULL_TABLE"
+
+    def ordering_honoured(self) -> bool:
+        """Whether sequenced mode keeps our `ordering` (docs/lgfapi.md 2.2 GAP), probed once a run."""
+        setting = self.config["sequenced_ordering"]
+        if setting != "auto":
+            return setting == "honoured"
+        with self.run.lock:
+            if not self.run.ordering_probed:
+                try:
+                    self.run.ordering_honoured = self.probe_ordering()
+                except (FatalAPIError, RetriableAPIError, requests.exceptions.RequestException):
+                    self.run.ordering_honoured = None  # undecided: another stream probes again
+                self.run.ordering_probed = self.run.ordering_honoured is not None
+            return bool(self.run.ordering_honoured)
+
+    def probe_ordering(self) -> bool | None:
+        """Whether this entity's sequenced pages keep the ordering asked for (ordering.py)."""
+        filters = self.probe_filters()
+        if filters is None:
+            return None
+        return ordering.probe(
+            self.name,
+            lambda probe: self.fetch_page(self.get_url(None), {**probe, **filters}, None, None).rows,
+        )
+
+    def split_key(self, params: dict[str, Any]) -> str | None:
+        """The key the listing may be read in ranges on (ordering.py), for the engine."""
+        user_filters = self.config["stream_filters"].get(self.name, {})
+        return ordering.split_key(
+            params, self.replication_key, user_filters, honoured=self.ordering_honoured()
+        )
+
+    def count_rows(
+        self, params: dict[str, Any], order: str, context: Context | None, throttle: Throttle
+    ) -> tuple[int, Any] | None:
+        """(row count, first key value in `order`) of the listing, for the engine's key ranges."""
+        response = self.send(self.get_url(context), query.count_query(params, order), context, throttle)
+        if response.status_code == HTTPStatus.NOT_FOUND:
+            return None
+        return query.count_of(self.payload(response), order.lstrip("-"))
+
+    # --- record shaping -------------------------------------------------------------------
+
+    @cached_property
+    def shaper(self) -> RecordShaper:
+        """Per-field shaping and schema checks derived from the catalog schema (records.py)."""
+        return RecordShaper(
+            self.name,
+            self.schema,
+            replication_key=self.replication_key,
+            tz=self.timezone,
+            strict=bool(self.config["strict_schema"]),
+            logger=self.logger,
+        )
+
+    @override
+    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
+        """Shape the decoded row in place to the catalog schema; None skips it."""
+        return self.shaper.shape(row)
+
+
+class InventoryHistoryStream(EntityStream):
     """Append-only inventory history: every list call needs facility, company, activity and status.
 
     docs/lgfapi.md 6.1: one of five filter combinations is mandatory; the tap uses
@@ -81,6 +328,10 @@ class InventoryHistoryStream(WMSStream):
         return self.partition_filters(self.partitions[0]) if self.partitions else None
 
     @override
+    def first_context(self) -> Context | None:
+        return self.partitions[0] if self.partitions else None
+
+    @override
     def partition_filters(self, context: Any) -> dict[str, Any]:
         if not context:
             return {}
@@ -93,9 +344,9 @@ class InventoryHistoryStream(WMSStream):
 
 
 # Entities whose list rules need more than the generic entity stream.
-SPECIAL_STREAMS: dict[str, type[WMSStream]] = {"inventory_history": InventoryHistoryStream}
+SPECIAL_STREAMS: dict[str, type[EntityStream]] = {"inventory_history": InventoryHistoryStream}
 
 
-def stream_class(entity: str) -> type[WMSStream]:
-    """The class that reads an entity: every one is a WMSStream unless its list rules differ."""
-    return SPECIAL_STREAMS.get(entity, WMSStream)
+def stream_class(entity: str) -> type[EntityStream]:
+    """The class that reads an entity: an EntityStream unless its list rules differ."""
+    return SPECIAL_STREAMS.get(entity, EntityStream)

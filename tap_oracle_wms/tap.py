@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from singer_sdk import RESTStream, Tap
 from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.tap_base import CliTestOptionValue
 from typing_extensions import override
 
 from tap_oracle_wms import config as checks
@@ -22,7 +23,7 @@ from tap_oracle_wms.output import BufferedMsgSpecWriter
 from tap_oracle_wms.redaction import register_secrets
 from tap_oracle_wms.run import SyncRun
 from tap_oracle_wms.settings import SETTINGS
-from tap_oracle_wms.streams import stream_class
+from tap_oracle_wms.streams import EntityStream, stream_class
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -88,7 +89,7 @@ class TapOracleWMS(Tap):
         register_secrets(self.config)
         if validate_config and (errors := checks.rule_errors(self.config)):
             raise checks.SettingsError(errors)
-        self.run = SyncRun(self.config, upcoming=self.prefetchable_streams)
+        self.run = SyncRun(self.config, upcoming=self.prefetchable_streams, writer=self.message_writer)
         if setup_mapper:
             self.setup_mapper()
 
@@ -128,7 +129,7 @@ class TapOracleWMS(Tap):
             for name, payload in sorted(describes.items())
         ]
 
-    def make_stream(self, name: str, schema: dict[str, Any]) -> WMSStream:
+    def make_stream(self, name: str, schema: dict[str, Any]) -> EntityStream:
         """The entity's stream; lookup tables without mod_ts are read whole (FULL_TABLE)."""
         stream = stream_class(name)(self, name=name, schema=schema, run=self.run)
         if stream.replication_key not in schema.get("properties", {}):
@@ -141,7 +142,7 @@ class TapOracleWMS(Tap):
         return [
             s
             for s in self.streams.values()
-            if isinstance(s, WMSStream)
+            if isinstance(s, EntityStream)
             and s.selected
             and not s.parent_stream_type
             and type(s).partitions is RESTStream.partitions
@@ -154,14 +155,19 @@ class TapOracleWMS(Tap):
         try:
             with self.signals_interrupt():
                 self.sync_all()
+            self.run.raise_failures()
         except Interrupted:
             self.state_writer.write_state(self.state)  # bookmarks of every record emitted so far
             raise
         finally:
-            self.run.close()
-            flush = getattr(self.message_writer, "flush", None)
-            if flush is not None:
-                flush()
+            self.finish()
+
+    def finish(self) -> None:
+        """The run is over: the engine's workers end and buffered output is written."""
+        self.run.close()
+        flush = getattr(self.message_writer, "flush", None)
+        if flush is not None:
+            flush()
 
     def signals_interrupt(self) -> _SignalsInterrupt:
         """While syncing, SIGTERM and SIGINT raise `Interrupted` in the sync thread."""
@@ -208,6 +214,29 @@ class TapOracleWMS(Tap):
                 setup_mapper=False,
             )
         tap.run_discovery()
+        ctx.exit()
+
+    @override
+    @classmethod
+    def cb_test(cls, ctx: click.Context, param: click.Option, value: str) -> None:
+        """The SDK's `--test`: one record per stream; a stream that cannot be read fails the test."""
+        if value == CliTestOptionValue.Disabled.value:
+            return
+        config = ctx.params.get("config")
+        with quiet(cls.logger):
+            tap = cls(
+                config=dict(getattr(config, "config", None) or {}),
+                parse_env_config=bool(getattr(config, "parse_env", False)),
+                validate_config=True,
+            )
+        if value == CliTestOptionValue.Schema.value:
+            tap.write_schemas()
+        else:
+            try:
+                tap.run_connection_test()
+                tap.run.raise_failures()
+            finally:
+                tap.finish()
         ctx.exit()
 
 

@@ -417,7 +417,8 @@ def test_bad_filter_shows_server_error_and_request_without_credentials(tmp_path,
     assert run.code == 1
     assert "Traceback" not in run.output
     line = run.last_line
-    assert line.startswith(PREFIX + SYNC_FAILED.format(status=400) + "wave/?")
+    failed = "sync failed: 1 stream failed, the others are complete: wave: "
+    assert line.startswith(PREFIX + failed + "HTTP 400 from GET /sandbox/wms/lgfapi/v10/entity/wave/?")
     assert "no_such_field=1" in line
     assert "VALIDATION_ERROR" in line
     assert "admin-password" not in run.output

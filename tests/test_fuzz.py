@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from requests.adapters import HTTPAdapter
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
-from tap_oracle_wms.client import WMSStream
+from tap_oracle_wms.streams import EntityStream
 from tap_oracle_wms.tap import TapOracleWMS
 
 BASE = "https://xx.wms.ocs.oraclecloud.com/myenv"
@@ -38,7 +38,7 @@ SCHEMA = {
 }
 
 
-def make_stream(auth_method: str = "basic") -> WMSStream:
+def make_stream(auth_method: str = "basic") -> EntityStream:
     credentials = (
         {"username": "etl", "password": "etl-password"}
         if auth_method == "basic"
@@ -50,7 +50,7 @@ def make_stream(auth_method: str = "basic") -> WMSStream:
         }
     )
     tap = TapOracleWMS(config={"base_url": BASE, **credentials}, validate_config=True, setup_mapper=False)
-    return WMSStream(tap, name="inventory", schema=SCHEMA)
+    return EntityStream(tap, name="inventory", schema=SCHEMA)
 
 
 STREAMS = {"basic": make_stream("basic"), "oauth2": make_stream("oauth2")}
@@ -143,7 +143,7 @@ def test_any_response_yields_rows_or_an_api_error(status, body, ctype, query, au
         rows = list(stream.parse_response(response))
         assert all(isinstance(row, dict) for row in rows)
         if response.status_code != 404:
-            stream.next_link(response)
+            stream.listing.next_link(response)
     except (RetriableAPIError, FatalAPIError) as exc:
         message = str(exc)
         assert "\n" not in message

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from tapruns import lost_rows, settle, sync, tap_config
 
-from tap_oracle_wms.client import WMSStream
+from tap_oracle_wms.streams import EntityStream
 
 ENTITY = "order_dtl"
 SCALE = 3000  # ~2700 order_dtl rows: several checkpoints' worth at page_size 50
@@ -124,4 +124,4 @@ def test_sync_killed_twice_with_changes_in_between_loses_no_row(big_sandbox, tmp
 
 def test_checkpoints_come_at_least_every_thousand_records():
     """A killed run redoes at most STATE_MSG_FREQUENCY records (the SDK default is 10,000)."""
-    assert WMSStream.STATE_MSG_FREQUENCY <= 1000
+    assert EntityStream.STATE_MSG_FREQUENCY <= 1000

@@ -13,7 +13,6 @@ import logging
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from singer_sdk.exceptions import RetriableAPIError
 from tapruns import (
     changed_ids,
     discover,
@@ -27,6 +26,7 @@ from tapruns import (
 
 from tap_oracle_wms.client import WMSStream
 from tap_oracle_wms.records import SchemaBreakError
+from tap_oracle_wms.run import StreamsFailedError
 
 ENTITY = "order_dtl"  # the largest core entity of the seed, with seeded mod_ts ties
 NEW_YORK = "America/New_York"  # the admin user's default facility zone in the sandbox
@@ -213,13 +213,15 @@ def test_fault_lasting_exactly_max_retries_is_survived(sandbox, monkeypatch, sho
 def test_fault_outlasting_max_retries_fails_with_the_status_and_the_request(
     sandbox, monkeypatch, short_waits, max_retries
 ):
-    """One failure more than max_retries: the run stops with one clear error, after max_retries + 1 tries."""
+    """One failure more than max_retries: the stream fails with one clear line after max_retries + 1 tries."""
     config = tap_config(sandbox, "wave", max_retries=max_retries, sequenced_ordering="honoured")
     catalog = discover(config)
     sandbox.configure(retry_after_s=0.01)
     sandbox.clear_requests()
     fail_first_requests(monkeypatch, sandbox, max_retries + 1)
-    with pytest.raises(RetriableAPIError, match=r"HTTP 503 from GET /sandbox/wms/lgfapi/v10/entity/wave/"):
+    with pytest.raises(
+        StreamsFailedError, match=r"wave: HTTP 503 from GET /sandbox/wms/lgfapi/v10/entity/wave/"
+    ):
         sync(config, catalog=catalog)
     attempts = [r.status for r in sandbox.requests if r.path.rstrip("/").endswith("entity/wave")]
     assert attempts == [503] * (max_retries + 1)
@@ -268,7 +270,9 @@ def test_lookback_window_catches_a_row_committed_late_with_an_older_mod_ts(sandb
     settle()
     with_window = sync(tap_config(sandbox, ENTITY, lookback_seconds=60), state=first.last_state)
     assert set(late) <= {r["id"] for r in with_window.records(ENTITY)}
-    without = sync(tap_config(sandbox, ENTITY, lookback_seconds=0), state=first.last_state)
+    without = sync(
+        tap_config(sandbox, ENTITY, lookback_seconds=0, backdated_rows=False), state=first.last_state
+    )
     assert not set(late) & {r["id"] for r in without.records(ENTITY)}
 
 

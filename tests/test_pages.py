@@ -66,9 +66,10 @@ def test_prefetch_stops_when_consumer_stops(sandbox):
 def test_background_http_error_surfaces_in_sync_thread(sandbox):
     """A fetch that fails in a worker raises the same error where records are read."""
     stream = inventory(sandbox, max_retries=0)
+    params = stream.get_url_params(None, None)  # the first page is read (and kept) here
     sandbox.configure(fault_rate=1.0, faults=("500",))
     with pytest.raises(RetriableAPIError, match="HTTP 500"):
-        list(stream.request_records(None))
+        list(stream.run.engine.pages(stream, None, params))
     assert page_threads() == []
 
 

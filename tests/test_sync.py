@@ -67,11 +67,21 @@ def test_incremental_run_emits_changed_rows_and_not_the_rest(sandbox):
     assert len(ids) < len(first.records("order_dtl"))
 
 
-def test_incremental_run_with_nothing_changed_makes_one_request(sandbox):
-    """No change since the bookmark: the cost is one page, whatever the table size."""
+def test_incremental_run_with_nothing_changed_makes_one_request_per_pass(sandbox):
+    """No change since the bookmark: one page for mod_ts, one for backdated rows, whatever the table size."""
     first = sync(tap_config(sandbox, "inventory"))
     sandbox.clear_requests()
     sync(tap_config(sandbox, "inventory", lookback_seconds=0), state=first.last_state)
+    passes = page_requests(sandbox, "inventory")
+    assert len(passes) == 2
+    assert "create_ts__gte" in passes[1].query
+
+
+def test_incremental_run_without_the_backdated_pass_makes_one_request(sandbox):
+    """backdated_rows=false: the bookmark's pass alone, one page when nothing changed."""
+    first = sync(tap_config(sandbox, "inventory"))
+    sandbox.clear_requests()
+    sync(tap_config(sandbox, "inventory", lookback_seconds=0, backdated_rows=False), state=first.last_state)
     assert len(page_requests(sandbox, "inventory")) == 1
 
 

@@ -14,8 +14,8 @@ import requests
 from tapruns import tap_config
 from test_bad_input import assert_one_line_failure, run_tap
 
-from tap_oracle_wms.client import WMSStream
 from tap_oracle_wms.config import rule_errors as settings_errors
+from tap_oracle_wms.streams import EntityStream
 from tap_oracle_wms.tap import TapOracleWMS
 
 if TYPE_CHECKING:
@@ -26,10 +26,10 @@ HTTP_REFUSED = (
 )
 
 
-def stream_of(config: dict) -> WMSStream:
+def stream_of(config: dict) -> EntityStream:
     """A stream of a validated tap, as a sync would build it (no request is made)."""
     tap = TapOracleWMS(config=config, validate_config=True, setup_mapper=False)
-    return WMSStream(tap, name="wave", schema={"properties": {}})
+    return EntityStream(tap, name="wave", schema={"properties": {}})
 
 
 def tenant(**overrides) -> dict:

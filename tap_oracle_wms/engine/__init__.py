@@ -4,8 +4,19 @@
 the SDK or of lgfapi beyond the `Page` a source returns.
 """
 
-from tap_oracle_wms.engine.prefetch import BUFFER_PAGES, Engine
-from tap_oracle_wms.engine.source import Page, Source
+from tap_oracle_wms.engine.prefetch import BUFFER_PAGES, Engine, LinkLoopError
+from tap_oracle_wms.engine.source import Page, PageMissingError, Resume, Source
 from tap_oracle_wms.engine.throttle import EngineStoppedError, Slot, Throttle
 
-__all__ = ["BUFFER_PAGES", "Engine", "EngineStoppedError", "Page", "Slot", "Source", "Throttle"]
+__all__ = [
+    "BUFFER_PAGES",
+    "Engine",
+    "EngineStoppedError",
+    "LinkLoopError",
+    "Page",
+    "PageMissingError",
+    "Resume",
+    "Slot",
+    "Source",
+    "Throttle",
+]

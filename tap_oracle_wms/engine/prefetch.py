@@ -21,8 +21,12 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from singer_sdk.exceptions import FatalAPIError
+
 from tap_oracle_wms.engine import ranges
+from tap_oracle_wms.engine.source import PageMissingError
 from tap_oracle_wms.engine.throttle import EngineStoppedError, Throttle
+from tap_oracle_wms.lgfapi import redacted_query
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -31,6 +35,10 @@ if TYPE_CHECKING:
 
 # Buffered rows: this many pages per request in flight.
 BUFFER_PAGES = 4
+
+
+class LinkLoopError(FatalAPIError):
+    """The server's next_page links lead back to a page of the same listing."""
 
 
 @dataclass
@@ -51,15 +59,12 @@ class _Job:
 
     source: Source
     context: Context | None
-    params: dict[str, Any]
+    params: dict[str, Any] | None  # None: the worker computes the first page's query
     state: str = "new"  # new | planning | ready | failed | cancelled
     chains: list[_Chain] = field(default_factory=list)
     error: BaseException | None = None
     current: int = 0  # index of the chain being emitted
     key: str | None = None  # the key its listing may be split on
-
-    def is_for(self, source: Source, context: Context | None, params: dict[str, Any]) -> bool:
-        return self.source is source and self.context == context and self.params == params
 
 
 class Engine:
@@ -140,17 +145,23 @@ class Engine:
             with self._cond:
                 if any(job.source is following for job in self._jobs):
                     continue
-            params = following.first_page_params(None)
             with self._cond:
-                self._jobs.append(_Job(following, None, params))
+                self._jobs.append(_Job(following, None, None))
                 self._start_workers()
                 self._cond.notify_all()
 
     def _take(self, source: Source, context: Context | None, params: dict[str, Any]) -> _Job:
+        """The job for this listing: the one queued ahead if it asked the same query, else a new one."""
         with self._cond:
             if self._closed:
                 raise EngineStoppedError
-            while self._jobs and not self._jobs[0].is_for(source, context, params):
+            while self._jobs:
+                head = self._jobs[0]
+                if head.source is source and head.context == context:
+                    while head.params is None and head.state in {"new", "planning"} and not self._closed:
+                        self._cond.wait()
+                    if head.params == params or head.state == "failed":
+                        break
                 self._drop([self._jobs.popleft()])
             if not self._jobs:
                 self._jobs.append(_Job(source, context, params))
@@ -245,9 +256,10 @@ class Engine:
         return None
 
     def _plan(self, job: _Job) -> None:
-        """One chain for the whole listing, and the key it may be split on."""
+        """The first page's query (for a listing queued ahead), and the key it may be split on."""
         try:
-            key = job.source.split_key(job.params)
+            params = job.params if job.params is not None else job.source.first_page_params(job.context)
+            key = job.source.split_key(params)
         except BaseException as exc:  # e.g. the ordering probe failed: re-raised in the sync thread
             with self._cond:
                 job.error, job.state = exc, "failed"
@@ -255,35 +267,13 @@ class Engine:
             return
         with self._cond:
             if job.state == "planning":
-                job.chains, job.state, job.key = [_Chain(job.params, split=True)], "ready", key
+                job.params = params
+                job.chains, job.state, job.key = [_Chain(params, split=True)], "ready", key
             self._cond.notify_all()
 
     def _fetch(self, job: _Job, chain: _Chain) -> None:
-        source = job.source
-        url: str | None = source.get_url(job.context)
-        params: dict[str, Any] | None = chain.params
-        stop: ranges.Split | None = None
         try:
-            while url is not None:
-                if not self._wait_for_room(job, chain):
-                    return
-                page = source.fetch_page(url, params, job.context, self.throttle)
-                rows, url = page.rows, page.next_url if page.rows else None
-                if stop is not None:
-                    kept = [row for row in rows if stop.before(row)]
-                    url = url if len(kept) == len(rows) else None
-                    rows = kept
-                first = chain.split and url is not None and params is not None
-                params = None  # later pages follow the server's links
-                with self._cond:
-                    if job.state == "cancelled" or self._closed:
-                        return
-                    if rows:
-                        chain.pages.append(rows)
-                        self._buffered += len(rows)
-                    self._cond.notify_all()
-                if first:
-                    stop = self._split(job, rows)
+            self._read_chain(job, chain)
         except BaseException as exc:  # re-raised in the sync thread
             with self._cond:
                 chain.error = exc
@@ -292,6 +282,54 @@ class Engine:
         with self._cond:
             chain.done = True
             self._cond.notify_all()
+
+    def _read_chain(self, job: _Job, chain: _Chain) -> None:
+        """Follow the chain's links; after a lost page resume from the last row; never loop."""
+        source = job.source
+        url: str | None = source.get_url(job.context)
+        params: dict[str, Any] | None = chain.params
+        stop: ranges.Split | None = None
+        visited: set[str] = set()
+        last_row: dict[str, Any] | None = None
+        keep: Callable[[dict[str, Any]], bool] | None = None
+        while url is not None:
+            if not self._wait_for_room(job, chain):
+                return
+            if params is None and url in visited:
+                msg = (
+                    f"Stream '{source.name}': the server's next_page link points back to a page already "
+                    f"read (GET {redacted_query(url)}); stopping instead of looping."
+                )
+                raise LinkLoopError(msg)
+            visited.add(url)
+            try:
+                page = source.fetch_page(url, params, job.context, self.throttle)
+            except PageMissingError:
+                resume = source.resume(chain.params, last_row) if last_row is not None else None
+                if resume is None:
+                    raise
+                url, params, keep = source.get_url(job.context), resume.params, resume.keep
+                continue
+            rows, url = page.rows, page.next_url if page.rows else None
+            if rows:
+                last_row = rows[-1]
+            if keep is not None:
+                rows = [row for row in rows if keep(row)]
+            if stop is not None:
+                kept = [row for row in rows if stop.before(row)]
+                url = url if len(kept) == len(rows) else None
+                rows = kept
+            first = chain.split and url is not None and params is not None and keep is None
+            params = None  # later pages follow the server's links
+            with self._cond:
+                if job.state == "cancelled" or self._closed:
+                    return
+                if rows:
+                    chain.pages.append(rows)
+                    self._buffered += len(rows)
+                self._cond.notify_all()
+            if first:
+                stop = self._split(job, rows)
 
     def _split(self, job: _Job, first_page: list[dict]) -> ranges.Split | None:
         """After a full first page: queue the rest of the listing as key ranges, if it pays.
@@ -302,8 +340,9 @@ class Engine:
         if job.key is None:
             return None
         source = job.source
-        high = source.count_rows(job.params, f"-{job.key}", job.context, self.throttle)
-        split = ranges.plan_split(source.name, job.key, job.params, first_page, high, source.timezone)
+        params = job.chains[0].params
+        high = source.count_rows(params, f"-{job.key}", job.context, self.throttle)
+        split = ranges.plan_split(source.name, job.key, params, first_page, high, source.timezone)
         if split is None:
             return None
         with self._cond:

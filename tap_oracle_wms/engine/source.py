@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
+
+from singer_sdk.exceptions import FatalAPIError
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -12,6 +14,18 @@ if TYPE_CHECKING:
     from tap_oracle_wms.engine.throttle import Throttle
 
 Context = Mapping[str, Any]
+
+
+class PageMissingError(FatalAPIError):
+    """A page after the first answered "no records": the listing resumes from its last row, or fails."""
+
+
+@dataclass
+class Resume:
+    """How to continue a listing after a lost page: the source's own query, and which rows are new."""
+
+    params: dict[str, Any]
+    keep: Callable[[dict[str, Any]], bool]
 
 
 @dataclass
@@ -39,6 +53,10 @@ class Source(Protocol):
         self, url: str, params: dict[str, Any] | None, context: Context | None, throttle: Throttle
     ) -> Page:
         """One page, with the source's own retries, each attempt holding a throttle slot."""
+        ...
+
+    def resume(self, params: dict[str, Any], last_row: dict[str, Any]) -> Resume | None:
+        """The query that continues `params`'s listing after `last_row`, or None if none can."""
         ...
 
     def split_key(self, params: dict[str, Any]) -> str | None:

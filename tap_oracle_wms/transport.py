@@ -1,0 +1,64 @@
+"""One HTTP exchange with the tenant, bounded: redirects only within base_url's origin, a total deadline.
+
+`request_timeout` bounds each socket read, so a body that trickles a byte at a time would never
+end; the whole response (headers and body) must arrive within `request_timeout` seconds. A
+redirect is followed only to the same origin (scheme, host, port): requests would otherwise
+carry it to another host without the Authorization header, where an empty answer looks like
+the end of a listing (docs/lgfapi.md 4.1).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+import requests
+
+from tap_oracle_wms import lgfapi
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+MAX_REDIRECTS = 5
+CHUNK_BYTES = 64 * 1024
+
+
+def exchange(
+    session: requests.Session,
+    prepared: requests.PreparedRequest,
+    authenticate: Callable[[requests.PreparedRequest], requests.PreparedRequest],
+    *,
+    timeout: float,
+    base_url: str,
+) -> requests.Response:
+    """Send `prepared` (authenticated afresh), follow same-origin redirects, read the body in time."""
+    deadline = time.monotonic() + timeout
+    response = session.send(authenticate(prepared), timeout=timeout, allow_redirects=False, stream=True)
+    for _ in range(MAX_REDIRECTS):
+        if not response.is_redirect:
+            break
+        target = lgfapi.redirect_target(base_url, response)
+        response.close()
+        prepared = prepared.copy()
+        prepared.prepare_url(target, None)
+        response = session.send(authenticate(prepared), timeout=timeout, allow_redirects=False, stream=True)
+    else:
+        if response.is_redirect:
+            response.close()
+            msg = f"GET {lgfapi.redacted_query(prepared.url or '')}: more than {MAX_REDIRECTS} redirects."
+            raise lgfapi.RunFatalError(msg)
+    read_body(response, deadline, timeout)
+    return response
+
+
+def read_body(response: requests.Response, deadline: float, timeout: float) -> None:
+    """Read the whole body before `deadline`, or fail as a read timeout (which is retried)."""
+    chunks = []
+    for chunk in response.iter_content(CHUNK_BYTES):
+        chunks.append(chunk)
+        if time.monotonic() > deadline:
+            response.close()
+            msg = f"the response took longer than request_timeout ({timeout:g} s) to arrive in full"
+            raise requests.exceptions.ReadTimeout(msg, request=response.request)
+    # The body is read in pieces to keep the deadline; requests serves it from here afterwards.
+    response._content = b"".join(chunks)
