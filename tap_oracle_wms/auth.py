@@ -7,15 +7,21 @@ import datetime as dt
 import threading
 from typing import TYPE_CHECKING, Any
 
+import requests
 from singer_sdk.authenticators import BasicAuthenticator, OAuthAuthenticator
 from singer_sdk.exceptions import FatalAPIError
 from typing_extensions import override
+
+from tap_oracle_wms import lgfapi
+from tap_oracle_wms.redaction import register_secret
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
 # Refresh this long before the token's stated expiry, so a page request never races it.
 REFRESH_MARGIN_SECONDS = 60
+# IDCS default lifetime when the answer has no expires_in (docs/lgfapi.md 3.2 INF).
+DEFAULT_EXPIRES_IN = 3600
 
 
 class WMSOAuthAuthenticator(OAuthAuthenticator):
@@ -29,21 +35,26 @@ class WMSOAuthAuthenticator(OAuthAuthenticator):
         client_secret: str,
         scope: str,
         verify: bool | str = True,
+        timeout: float = 60,
         **kwargs: Any,
     ) -> None:
         basic = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode("ascii")
+        # Client credentials go in a Basic header, as IDCS expects for confidential apps.
+        self.token_headers = {"Authorization": f"Basic {basic}"}
         super().__init__(
             auth_endpoint=token_url,
             oauth_scopes=scope,
             client_id=client_id,
             client_secret=client_secret,
-            oauth_headers={"Authorization": f"Basic {basic}"},
-            default_expiration=3600,  # IDCS default when expires_in is missing (docs/lgfapi.md 3.2 INF)
+            oauth_headers=self.token_headers,
+            default_expiration=DEFAULT_EXPIRES_IN,
             **kwargs,
         )
+        self.verify = verify  # the token request trusts the same CAs as the API calls
+        self.timeout = timeout
+        self.token_session = requests.Session()
         self._lock = threading.RLock()
         self._renewed_after_401 = False
-        self._session.verify = verify  # the token request trusts the same CAs as the API calls
 
     @override
     def authenticate_request(self, request: Any) -> Any:
@@ -56,6 +67,30 @@ class WMSOAuthAuthenticator(OAuthAuthenticator):
     def oauth_request_body(self) -> dict:
         """Client credentials go in the Basic header, as IDCS expects for confidential apps."""
         return {"grant_type": "client_credentials", "scope": self.oauth_scopes}
+
+    @override
+    def update_access_token(self) -> None:
+        """Fetch a token; `verify` goes with the request, so ca_bundle beats REQUESTS_CA_BUNDLE.
+
+        requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE replace a session's own bundle, but not
+        one passed per request. The token is registered for redaction before it is kept.
+        """
+        requested_at = dt.datetime.now(dt.UTC)
+        response = self.token_session.post(
+            self.auth_endpoint,
+            headers=self.token_headers,
+            data=self.oauth_request_payload,
+            timeout=self.timeout,
+            verify=self.verify,
+        )
+        if response.status_code >= requests.codes.bad_request:
+            self.handle_error(content=response.text, status_code=response.status_code)
+            raise FatalAPIError(_token_failure(f"was rejected (HTTP {response.status_code})"))
+        token, expires_in = _token_of(response)
+        register_secret(token)
+        self.access_token = token
+        self.expires_in = expires_in
+        self.last_refreshed = requested_at
 
     @override
     def is_token_valid(self) -> bool:
@@ -95,8 +130,30 @@ class WMSOAuthAuthenticator(OAuthAuthenticator):
             400: "check oauth_scope and that the client has the client_credentials grant",
             401: "check oauth_client_id and oauth_client_secret",
         }.get(status_code or 0, "check oauth_token_url")
-        msg = f"OAuth2 token request to oauth_token_url was rejected (HTTP {status_code}): {hint}."
-        raise FatalAPIError(msg)
+        raise FatalAPIError(_token_failure(f"was rejected (HTTP {status_code})", hint))
+
+
+def _token_failure(what: str, hint: str = "check oauth_token_url") -> str:
+    return f"OAuth2 token request to oauth_token_url {what}: {hint}."
+
+
+def _token_of(response: requests.Response) -> tuple[str, int]:
+    """The access token and its lifetime from a token answer, or one line naming oauth_token_url."""
+    status = f"(HTTP {response.status_code})"
+    if not lgfapi.looks_like_json(response):
+        raise FatalAPIError(_token_failure(f"answered HTML, not JSON {status}"))
+    try:
+        body = lgfapi.decode(response.content)
+    except lgfapi.DecodeError:
+        raise FatalAPIError(_token_failure(f"answered invalid JSON {status}")) from None
+    token = body.get("access_token") if isinstance(body, dict) else None
+    if not isinstance(token, str) or not token:
+        raise FatalAPIError(_token_failure(f"answered no access_token {status}"))
+    try:
+        expires_in = int(body.get("expires_in") or DEFAULT_EXPIRES_IN)
+    except (TypeError, ValueError):
+        expires_in = DEFAULT_EXPIRES_IN
+    return token, expires_in if expires_in > 0 else DEFAULT_EXPIRES_IN
 
 
 def make_authenticator(config: Mapping[str, Any]) -> BasicAuthenticator | WMSOAuthAuthenticator:
@@ -108,5 +165,6 @@ def make_authenticator(config: Mapping[str, Any]) -> BasicAuthenticator | WMSOAu
             client_secret=config["oauth_client_secret"],
             scope=config["oauth_scope"],
             verify=config.get("ca_bundle") or True,
+            timeout=config["request_timeout"],
         )
     return BasicAuthenticator(username=config["username"], password=config["password"])

@@ -12,14 +12,18 @@ import json
 import logging
 import os
 import subprocess
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import quote, quote_plus
 
 import pytest
 from tapruns import tap_config
 from test_bad_input import PREFIX, TapRun, run_tap
 
-from tap_oracle_wms.redaction import redact, register_secrets
+from tap_oracle_wms.redaction import redact, register_secret, register_secrets
 from tap_oracle_wms.tap import TapOracleWMS
+from tap_oracle_wms_sandbox.echo import echoed
 
 ROOT = Path(__file__).resolve().parents[1]
 PASSWORD = "admin-password"
@@ -223,4 +227,124 @@ def test_redaction_leaves_ordinary_text_alone():
         "Basic authentication failed; check username and password. The Bearer token expired. "
         "oauth_token_url https://idcs.example.com/oauth2/v1/token"
     )
+    assert redact(text) == text
+
+
+# --- secrets a hostile server echoes ------------------------------------------------------------
+
+
+def test_access_token_echoed_in_an_error_body_is_masked(tmp_path, sandbox):
+    """An API error body that repeats the Bearer token (as `token: ...`) never shows the token."""
+    sandbox.configure(echo_credentials="on")
+    config = oauth2(sandbox, "wave", stream_filters={"wave": {"no_such_field": 1}})
+    run = debug_run(tmp_path, config)
+    assert run.code == 1
+    assert "VALIDATION_ERROR" in run.stderr
+    tokens = issued_tokens(sandbox)
+    assert tokens
+    assert_no_secret(run, OAUTH_SECRETS + tokens)
+
+
+class EchoingServer(BaseHTTPRequestHandler):
+    """Answers every GET with a 400 whose body echoes the credentials, like the sandbox's knob."""
+
+    def do_GET(self) -> None:
+        error = b'{"code": "VALIDATION_ERROR", "message": "Invalid input."}'
+        body = echoed(error, self.headers.get("Authorization", ""))
+        self.send_response(400)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def echoing_server():
+    """A server that accepts any password and echoes it in every error body."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), EchoingServer)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/env"
+    server.shutdown()
+    server.server_close()
+
+
+SPECIAL_PASSWORD = 'p"a\\s\nw0rd'  # a quote, a backslash and a newline: every escape changes it
+
+
+def test_password_echoed_in_escaped_forms_is_masked(tmp_path, echoing_server):
+    """A password echoed raw in `message` and escaped in `details` is masked in both forms."""
+    config = {"base_url": echoing_server, "username": "etl", "password": SPECIAL_PASSWORD}
+    run = debug_run(tmp_path, config, "--discover")
+    assert run.code == 1
+    assert "VALIDATION_ERROR" in run.stderr
+    assert b"w0rd" not in run.raw
+    assert_no_secret(run, [SPECIAL_PASSWORD, basic("etl", SPECIAL_PASSWORD)])
+
+
+def test_short_password_echoed_by_the_server_is_masked(tmp_path, echoing_server):
+    """A three-character password is masked, whole, where the server echoes it as a value."""
+    config = {"base_url": echoing_server, "username": "etl", "password": 'Q"7'}
+    run = debug_run(tmp_path, config, "--discover")
+    assert run.code == 1
+    assert "(Authorization: Basic ***; password: ***)" in run.last_line
+    assert "'password': '***'" in run.last_line
+    assert_no_secret(run, ['Q"7', "Q%227", basic("etl", 'Q"7')])
+
+
+# --- redact, unit by unit -----------------------------------------------------------------------
+
+
+def every_form(secret: str) -> list[str]:
+    """The forms an output can carry a secret in: raw, JSON, Python repr, URL-encoded, one line."""
+    return [
+        secret,
+        json.dumps(secret),
+        json.dumps(secret, ensure_ascii=False),
+        repr(secret),
+        quote(secret, safe=""),
+        quote_plus(secret),
+        secret.replace("\n", " "),
+    ]
+
+
+@pytest.mark.parametrize("secret", [SPECIAL_PASSWORD, "Zk'9\\\"\t€x", "ok&=/+ %"])
+def test_every_form_of_a_secret_is_masked(secret):
+    """Raw, JSON-escaped, repr-escaped, URL-encoded and Basic-encoded forms are all masked."""
+    register_secrets({"username": "etl", "password": secret})
+    for form in [*every_form(secret), basic("etl", secret)]:
+        text = f"before {form} after; password={form}&x=1"
+        assert redact(text).count("***") >= 1, form
+        assert form not in redact(text), form
+
+
+@pytest.mark.parametrize("secret", ["Q#7", 'a"b', "é", "a\nb", "x'\\"])
+def test_short_secret_is_masked_whole_where_it_stands_as_a_value(secret):
+    """A short secret is masked as a keyed or quoted value, in every form, whatever its length."""
+    register_secrets({"oauth_client_secret": secret})
+    templates = (
+        "password: {})",
+        '{{"client_secret": "{}", "n": 1}}',
+        "{{'password': '{}'}}",
+        "?client_secret={}&scope=x",
+    )
+    for form in every_form(secret):
+        bare = form[1:-1] if form[:1] in "\"'" and form[-1:] == form[:1] and len(form) > 1 else form
+        for template in templates:
+            assert redact(template.format(bare)) == template.format("***"), (template, bare)
+
+
+def test_access_token_is_masked_once_obtained():
+    """A token registered by the authenticator is masked in any text, e.g. `token: ...`."""
+    register_secret("tok-3f9a8b7c6d5e4f3a2b1c")
+    assert redact("(token: tok-3f9a8b7c6d5e4f3a2b1c)") == "(token: ***)"
+
+
+def test_short_secret_does_not_blank_ordinary_words():
+    """A short password that is an ordinary word is not masked inside sentences."""
+    register_secrets({"password": "and"})
+    text = "check username and password, and retry; 'sandbox' and \"android\" stay"
     assert redact(text) == text
