@@ -9,6 +9,7 @@ a failed full sync deletes nothing.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -35,6 +36,7 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
     def __init__(self) -> None:
         super().__init__()
         self._buffer = bytearray()
+        self._sent = 0  # bytes of the buffer already written (a signal may cut a flush short)
         self._held: list[ActivateVersionMessage] = []
 
     @override
@@ -59,9 +61,29 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
             self.flush()
 
     def flush(self) -> None:
-        """Hand everything buffered to stdout (looked up now: tests redirect it)."""
-        if self._buffer:
-            out = sys.stdout.buffer
-            out.write(self._buffer)
-            self._buffer.clear()
+        """Hand everything buffered to stdout (looked up now: tests redirect it).
+
+        On a real file descriptor each `os.write` either writes some bytes or raises having
+        written none, so a flush cut short by a signal resumes exactly where it stopped.
+        """
+        if not self._buffer:
+            return
+        out = sys.stdout.buffer
+        try:
+            fd = out.fileno()
+        except (OSError, ValueError):  # an in-memory stream (tests)
+            out.write(self._buffer[self._sent :])
             out.flush()
+        else:
+            out.flush()
+            view = memoryview(self._buffer)
+            while self._sent < len(view):
+                self._sent += os.write(fd, view[self._sent :])
+            view.release()
+        self._buffer.clear()
+        self._sent = 0
+
+    def discard_partial(self) -> None:
+        """Drop a message cut short by a signal while it was encoded (no newline yet), keep the rest."""
+        end = self._buffer.rfind(b"\n") + 1
+        del self._buffer[max(end, self._sent) :]

@@ -97,6 +97,15 @@ def with_page_size(url: str, params: dict[str, Any] | None, size: int) -> tuple[
     return parts._replace(query=urlencode(query, safe=",:!")).geturl(), None
 
 
+def requested_rows(url: str, params: Mapping[str, Any] | None) -> int | None:
+    """The page_size a request asks for, in its params or in its link's query."""
+    if params is not None:
+        value = params.get("page_size")
+    else:
+        value = dict(parse_qsl(urlparse(url).query)).get("page_size")
+    return int(value) if value is not None and str(value).isdigit() else None
+
+
 class Listing:
     """One stream's paging state for a run: its ordering, its page size, its first page."""
 
@@ -168,14 +177,13 @@ class Listing:
         if params is not None and (kept := self._first_pages.pop(query_key(url, params), None)):
             return kept
         while True:
-            size = self.page_size
-            sized_url, sized_params = with_page_size(url, params, size)
+            sized_url, sized_params = with_page_size(url, params, self.page_size)
+            asked = requested_rows(sized_url, sized_params)
+            shrink = asked is not None and asked > MIN_PAGE_SIZE  # a small page timing out is no size issue
             try:
-                response = self.stream.send(
-                    sized_url, sized_params, context, throttle, shrink=size > MIN_PAGE_SIZE
-                )
+                response = self.stream.send(sized_url, sized_params, context, throttle, shrink=shrink)
             except PageTimeoutError:
-                self.halve(size)
+                self.halve(asked or MIN_PAGE_SIZE)
                 continue
             break
         if response.status_code == HTTPStatus.NOT_FOUND:
@@ -183,7 +191,7 @@ class Listing:
                 msg = (
                     f"Stream '{self.stream.name}': a page after the first answered 404 (no records) "
                     f"at GET {lgfapi.redacted_query(response.url)}, and the listing cannot be resumed "
-                    "from its last row without an ordering; run the sync again."
+                    "from its last row (it has no ordering, or the page stays lost); run the sync again."
                 )
                 raise PageMissingError(msg)
             return Page([], None)
@@ -193,7 +201,7 @@ class Listing:
     def halve(self, timed_out: int) -> None:
         """Pages of `timed_out` rows time out: use half as many from now on (once per size)."""
         with self._lock:
-            if self.page_size != timed_out:
+            if self.page_size < timed_out:
                 return  # another request already shrank it
             self.page_size = max(MIN_PAGE_SIZE, timed_out // 2)
             self.note(

@@ -48,6 +48,7 @@ class SyncRun:
     api_checked: bool = False
     # Streams that failed for good, and why: the run goes on, then exits non-zero naming them.
     failures: dict[str, str] = field(default_factory=dict)
+    errors: dict[str, BaseException] = field(default_factory=dict)
     # The tap's message writer, told when a stream's records are complete (ACTIVATE_VERSION).
     writer: Any = None
     _authenticator: BasicAuthenticator | WMSOAuthAuthenticator | None = None
@@ -78,10 +79,11 @@ class SyncRun:
                 fetch("entity/")
                 self.api_checked = True
 
-    def fail(self, stream: str, reason: str) -> None:
+    def fail(self, stream: str, error: BaseException) -> None:
         """Remember a stream that failed for good; the other streams go on."""
         with self.lock:
-            self.failures.setdefault(stream, reason)
+            self.failures.setdefault(stream, " ".join(str(error).split()))
+            self.errors.setdefault(stream, error)
 
     def complete(self, streams: list[str]) -> None:
         """A stream's records are all out: its ACTIVATE_VERSION may follow them now."""

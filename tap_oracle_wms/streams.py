@@ -151,9 +151,8 @@ class EntityStream(WMSStream):
 
     def fail(self, context: Context | None, exc: BaseException) -> None:
         """End this stream (or partition) for good, without moving a bookmark past unread rows."""
-        reason = str(exc).replace("\n", " ")
-        self.logger.error("Stream '%s' failed and is left for the next run: %s", self.name, reason)
-        self.run.fail(self.name, reason)
+        self.logger.error("Stream '%s' failed and is left for the next run: %s", self.name, exc)
+        self.run.fail(self.name, exc)
         # An unsorted stream's bookmark is promoted from progress markers when the stream ends;
         # without them it stays where the run found it (a sorted one is resumable as is).
         self.get_context_state(context).pop("progress_markers", None)

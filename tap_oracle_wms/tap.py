@@ -157,6 +157,9 @@ class TapOracleWMS(Tap):
                 self.sync_all()
             self.run.raise_failures()
         except Interrupted:
+            discard = getattr(self.message_writer, "discard_partial", None)
+            if discard is not None:
+                discard()
             self.state_writer.write_state(self.state)  # bookmarks of every record emitted so far
             raise
         finally:

@@ -13,6 +13,7 @@ import time
 from typing import TYPE_CHECKING
 
 import requests
+import urllib3
 
 from tap_oracle_wms import lgfapi
 
@@ -52,13 +53,25 @@ def exchange(
 
 
 def read_body(response: requests.Response, deadline: float, timeout: float) -> None:
-    """Read the whole body before `deadline`, or fail as a read timeout (which is retried)."""
+    """Read the whole body before `deadline`, or fail as a read timeout (which is retried).
+
+    `read1` returns what has arrived (a plain read waits for a whole chunk), so a trickling
+    body is checked against the deadline as it comes; urllib3's errors become requests' own,
+    as `Response.iter_content` would raise them, so the retry rules see the usual exceptions.
+    """
     chunks = []
-    for chunk in response.iter_content(CHUNK_BYTES):
-        chunks.append(chunk)
-        if time.monotonic() > deadline:
-            response.close()
-            msg = f"the response took longer than request_timeout ({timeout:g} s) to arrive in full"
-            raise requests.exceptions.ReadTimeout(msg, request=response.request)
-    # The body is read in pieces to keep the deadline; requests serves it from here afterwards.
+    try:
+        while chunk := response.raw.read1(CHUNK_BYTES, decode_content=True):
+            chunks.append(chunk)
+            if time.monotonic() > deadline:
+                response.close()
+                msg = f"the response took longer than request_timeout ({timeout:g} s) to arrive in full"
+                raise requests.exceptions.ReadTimeout(msg, request=response.request)
+    except urllib3.exceptions.ReadTimeoutError as exc:
+        raise requests.exceptions.ReadTimeout(exc, request=response.request) from exc
+    except urllib3.exceptions.ProtocolError as exc:
+        raise requests.exceptions.ChunkedEncodingError(exc) from exc
+    except urllib3.exceptions.DecodeError as exc:
+        raise requests.exceptions.ContentDecodingError(exc) from exc
+    # Read in pieces to keep the deadline; requests serves the body from here afterwards.
     response._content = b"".join(chunks)

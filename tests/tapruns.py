@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from tap_oracle_wms.records import JSON_TEXT
+from tap_oracle_wms.run import StreamsFailedError
 from tap_oracle_wms.tap import TapOracleWMS
 
 
@@ -73,20 +74,39 @@ def sync(
     state: dict | None = None,
     catalog: dict | None = None,
     prepare: Callable[[TapOracleWMS], None] | None = None,
+    raise_first_failure: bool = False,
 ) -> SyncOutput:
     """One tap run in this process, as `tap-oracle-wms --config --state --catalog` would do it.
 
-    `prepare` sees the tap after start-up, before the sync (e.g. to plant a stale token).
+    `prepare` sees the tap after start-up, before the sync (e.g. to plant a stale token). When
+    streams fail, the StreamsFailedError carries the run's output (`.output`); with
+    `raise_first_failure` the first failed stream's own exception is raised instead.
     """
     tap = TapOracleWMS(config=config, state=state, catalog=catalog, validate_config=True)
     if prepare is not None:
         prepare(tap)
     buffer = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    failed: StreamsFailedError | None = None
     with redirect_stdout(buffer):
-        tap.sync_run()
+        try:
+            tap.sync_run()
+        except StreamsFailedError as exc:
+            failed = exc
     buffer.seek(0)
     lines = buffer.read().splitlines()
-    return SyncOutput([json.loads(line, parse_float=Decimal) for line in lines if line.strip()])
+    output = SyncOutput([json.loads(line, parse_float=Decimal) for line in lines if line.strip()])
+    if failed is not None:
+        if raise_first_failure:
+            raise next(iter(tap.run.errors.values()))
+        failed.output = output  # type: ignore[attr-defined]
+        raise failed
+    return output
+
+
+def assert_nothing_lost(records, truth, schema, tz="UTC"):
+    """Fail naming every truth row that is missing or only present in an older version."""
+    lost = lost_rows(records, truth, schema, tz)
+    assert lost == {"missing": [], "stale": []}, f"{len(truth)} truth rows; lost: {lost}"
 
 
 def discover(config: dict[str, Any]) -> dict[str, Any]:

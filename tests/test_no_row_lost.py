@@ -14,10 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tapruns import (
+    assert_nothing_lost,
     changed_ids,
     discover,
     instant,
-    lost_rows,
     page_requests,
     settle,
     sync,
@@ -39,12 +39,6 @@ SANDBOX_ONCE = settings(
 def short_waits(monkeypatch):
     """Retries wait milliseconds, not seconds (the backoff shape is tested in test_http.py)."""
     monkeypatch.setattr(WMSStream, "backoff_base_seconds", 0.001)
-
-
-def assert_nothing_lost(records, truth, schema, tz="UTC"):
-    """Fail naming every truth row that is missing or only present in an older version."""
-    lost = lost_rows(records, truth, schema, tz)
-    assert lost == {"missing": [], "stale": []}, f"{len(truth)} truth rows; lost: {lost}"
 
 
 def union(*outputs):

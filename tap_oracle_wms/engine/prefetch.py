@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 
 # Buffered rows: this many pages per request in flight.
 BUFFER_PAGES = 4
+# A listing whose later page is lost resumes from its last row; this many times at one row.
+MAX_RESUMES = 3
 
 
 class LinkLoopError(FatalAPIError):
@@ -292,6 +294,8 @@ class Engine:
         visited: set[str] = set()
         last_row: dict[str, Any] | None = None
         keep: Callable[[dict[str, Any]], bool] | None = None
+        resumed_at: dict[str, Any] | None = None
+        retries = 0
         while url is not None:
             if not self._wait_for_room(job, chain):
                 return
@@ -301,15 +305,19 @@ class Engine:
                     f"read (GET {redacted_query(url)}); stopping instead of looping."
                 )
                 raise LinkLoopError(msg)
-            visited.add(url)
             try:
                 page = source.fetch_page(url, params, job.context, self.throttle)
             except PageMissingError:
+                # A page lost again and again at the same row is a real failure, not a blip.
+                retries = retries + 1 if last_row == resumed_at else 0
                 resume = source.resume(chain.params, last_row) if last_row is not None else None
-                if resume is None:
+                if resume is None or retries >= MAX_RESUMES:
                     raise
                 url, params, keep = source.get_url(job.context), resume.params, resume.keep
+                resumed_at = last_row
                 continue
+            if params is None:
+                visited.add(url)
             rows, url = page.rows, page.next_url if page.rows else None
             if rows:
                 last_row = rows[-1]
