@@ -23,7 +23,7 @@ from tap_oracle_wms.output import BufferedMsgSpecWriter
 from tap_oracle_wms.redaction import register_secrets
 from tap_oracle_wms.run import SyncRun
 from tap_oracle_wms.settings import SETTINGS
-from tap_oracle_wms.streams import EntityStream, stream_class
+from tap_oracle_wms.streams import CORE_ENTITIES, EntityStream, stream_class
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -110,6 +110,11 @@ class TapOracleWMS(Tap):
     def streams_from_tenant(self) -> list[Stream]:
         """Discovery: the tenant's entity catalog, filtered by settings, each described."""
         reader = WMSStream(self, name="entity", schema={"properties": {}}, run=self.run)
+        with contextlib.closing(reader.requests_session):
+            return self.described_streams(reader)
+
+    def described_streams(self, reader: WMSStream) -> list[Stream]:
+        """One stream per selected entity of the tenant's catalog, typed from its describe."""
         names = discovery.catalog_entity_names(reader.fetch_json("entity/"))
         include, exclude = self.config["entities_include"], self.config["entities_exclude"]
         if errors := checks.entity_selection_errors(names, include, exclude):
@@ -130,8 +135,13 @@ class TapOracleWMS(Tap):
         ]
 
     def make_stream(self, name: str, schema: dict[str, Any]) -> EntityStream:
-        """The entity's stream; lookup tables without mod_ts are read whole (FULL_TABLE)."""
+        """The entity's stream; lookup tables without mod_ts are read whole (FULL_TABLE).
+
+        Selected by default: the eight core entities and those named in entities_include
+        without a glob; every other entity is discovered, for users to select (README).
+        """
         stream = stream_class(name)(self, name=name, schema=schema, run=self.run)
+        stream.selected_by_default = name in CORE_ENTITIES or name in self.config["entities_include"]
         if stream.replication_key not in schema.get("properties", {}):
             stream.replication_key = None
             stream.forced_replication_method = "FULL_TABLE"
@@ -166,8 +176,11 @@ class TapOracleWMS(Tap):
             self.finish()
 
     def finish(self) -> None:
-        """The run is over: the engine's workers end and buffered output is written."""
+        """The run is over: the engine's workers end, connections close, buffered output is written."""
         self.run.close()
+        for stream in self.streams.values():
+            if isinstance(stream, WMSStream):
+                stream.requests_session.close()
         flush = getattr(self.message_writer, "flush", None)
         if flush is not None:
             flush()
