@@ -7,10 +7,12 @@ credentials, HTTP errors, network, TLS); 128+N stopped by signal N (STATE writte
 
 from __future__ import annotations
 
+import copy
+import datetime as dt
+import difflib
 import json
 import logging
 import os
-import re
 import sys
 import traceback
 from pathlib import Path
@@ -18,15 +20,26 @@ from typing import Any
 from urllib.parse import urlparse
 
 import requests
+from dotenv import load_dotenv
 from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, RetriableAPIError
 from singer_sdk.singerlib import Catalog
 
-from tap_oracle_wms.config import InputFileError, SettingsError, expected, shown
-from tap_oracle_wms.lgfapi import tls_failure
-from tap_oracle_wms.redaction import redact, register_secrets
+from tap_oracle_wms import bookmarks
+from tap_oracle_wms.config import (
+    InputFileError,
+    SettingsError,
+    env_value_problem,
+    shown,
+    unknown_settings,
+    unwrap_state,
+)
+from tap_oracle_wms.lgfapi import is_secret_name, tls_failure
+from tap_oracle_wms.records import SchemaBreakError
+from tap_oracle_wms.redaction import redact, register_secret, register_secrets
 from tap_oracle_wms.tap import Interrupted, TapOracleWMS
 
 PROG = "tap-oracle-wms"
+logger = logging.getLogger(PROG)
 EXIT_BAD_INPUT = 2
 EXIT_SYNC_FAILED = 1
 
@@ -73,12 +86,22 @@ def _json_kind(value: Any) -> str:
 
 
 def check_state(path: str) -> None:
-    """A Singer state file: an object whose `bookmarks`, if any, map stream names to objects."""
-    data = read_json_object("--state", path)
-    bookmarks = data.get("bookmarks", {})
-    if not isinstance(bookmarks, dict) or not all(isinstance(v, dict) for v in bookmarks.values()):
-        msg = f"--state file '{path}' is not Singer state: 'bookmarks' must map stream names to objects"
+    """Singer state of this tap (or a whole STATE message holding it), every bookmark a usable start."""
+    where = f"--state file '{path}'"
+    data = unwrap_state(read_json_object("--state", path))
+    if not isinstance(data, dict):
+        raise InputFileError([f"{where} holds a STATE message whose 'value' is not an object"])
+    if unexpected := sorted(set(data) - {"bookmarks", "currently_syncing"}):
+        msg = (
+            f"{where} is not Singer state: unexpected key '{unexpected[0]}' "
+            "(expected 'bookmarks', or a whole STATE message)"
+        )
         raise InputFileError([msg])
+    marks = data.get("bookmarks", {})
+    if not isinstance(marks, dict) or not all(isinstance(v, dict) for v in marks.values()):
+        raise InputFileError([f"{where} is not Singer state: 'bookmarks' must map stream names to objects"])
+    if problems := bookmarks.state_problems(marks, dt.datetime.now(dt.UTC)):
+        raise InputFileError([where + problem for problem in problems])
 
 
 def check_catalog(path: str) -> None:
@@ -91,8 +114,10 @@ def check_catalog(path: str) -> None:
     for i, entry in enumerate(streams):
         if not isinstance(entry, dict) or not isinstance(entry.get("tap_stream_id"), str):
             raise InputFileError([f"{where}: streams[{i}] has no 'tap_stream_id'"])
-        if not isinstance(entry.get("schema", {}), dict) or not isinstance(entry.get("metadata", []), list):
-            name = entry["tap_stream_id"]
+        name = entry["tap_stream_id"]
+        if "schema" not in entry:
+            raise InputFileError([f"{where}: streams[{i}] ('{name}') has no 'schema'"])
+        if not isinstance(entry["schema"], dict) or not isinstance(entry.get("metadata", []), list):
             raise InputFileError([f"{where}: streams[{i}] ('{name}') has a malformed schema or metadata"])
     try:
         Catalog.from_dict(data)
@@ -108,23 +133,48 @@ def env_errors(args: list[str]) -> list[str]:
     errors = []
     for name, prop in TapOracleWMS.config_jsonschema.get("properties", {}).items():
         raw = os.environ.get(prefix + name.upper())
-        integer = "integer" in str(prop.get("type"))
-        if raw is not None and integer and not re.fullmatch(r"\s*-?\d+\s*", raw):
-            errors.append(
-                f"{name} (env {prefix}{name.upper()}) must be {expected(name, prop)}, got {shown(name, raw)}"
-            )
+        if raw is not None and (problem := env_value_problem(name, prop, raw)):
+            errors.append(f"{name} (env {prefix}{name.upper()}) must be {problem}, got {shown(name, raw)}")
     return errors
 
 
+def known_settings() -> list[str]:
+    """The tap's settings and those the SDK adds (stream maps, flattening, batches)."""
+    schema = copy.deepcopy(TapOracleWMS.config_jsonschema)
+    TapOracleWMS.append_builtin_config(schema)
+    return list(schema.get("properties", {}))
+
+
+def warn_unknown_settings(config: dict[str, Any]) -> None:
+    """One warning per unknown setting; a misspelt secret setting's value is masked all the same."""
+    known = known_settings()
+    for name, value in config.items():
+        close = difflib.get_close_matches(name, known, n=1)
+        if name not in known and close and is_secret_name(close[0]) and isinstance(value, str):
+            register_secret(value)
+    for line in unknown_settings(config, known):
+        logger.warning(line)
+
+
 def preflight(args: list[str]) -> None:
-    """Check the input files and environment values before the SDK starts (and before any request)."""
+    """Check the input files and environment values before the SDK starts (and before any request).
+
+    With --config ENV, ./.env of the working directory is read first (the SDK only looks beside
+    its own package); variables already in the environment win.
+    """
+    config: dict[str, Any] = {}
+    for path in option_values(args, "--config"):
+        if path != "ENV":
+            data = read_json_object("--config", path)
+            register_secrets(data)
+            config.update(data)
+    warn_unknown_settings(config)
     for path in option_values(args, "--state"):
         check_state(path)
     for path in option_values(args, "--catalog"):
         check_catalog(path)
-    for path in option_values(args, "--config"):
-        if path != "ENV":
-            register_secrets(read_json_object("--config", path))
+    if "ENV" in option_values(args, "--config"):
+        load_dotenv(Path.cwd() / ".env", override=False)
     if errors := env_errors(args):
         raise SettingsError(errors)
 
@@ -141,6 +191,8 @@ def failure_line(exc: BaseException) -> tuple[str, int]:
         return exc.line, EXIT_BAD_INPUT
     if isinstance(exc, ConfigValidationError):
         return "configuration error: " + ("; ".join(exc.errors) or str(exc)), EXIT_BAD_INPUT
+    if isinstance(exc, SchemaBreakError):
+        return f"sync failed: {exc}", EXIT_SYNC_FAILED
     if isinstance(exc, Interrupted):
         return f"{exc}: STATE was written for every record emitted; run again to continue", 128 + exc.signum
     if isinstance(exc, RetriableAPIError):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import ipaddress
+import json
 import os
 import re
 from typing import TYPE_CHECKING, Any
@@ -41,9 +42,33 @@ EXPECTED: dict[str, str] = {
     'e.g. {"order_hdr": {"status_id": 10}}',
     "ca_bundle": "the path of a readable CA bundle (PEM) file",
     "sequenced_ordering": "auto, honoured or ignored",
+    "discovery_cache_dir": "a directory (created if missing)",
 }
 # Integer settings counted in seconds are worded so.
 _SECONDS = {"request_timeout", "lookback_seconds", "discovery_cache_ttl"}
+# Query keys the tap sets itself: a stream filter may not override them (docs/lgfapi.md 2).
+_PAGING = "the tap orders and pages the listing itself"
+_BOUNDS = "the bounds come from start_date and the bookmark"
+_BOUND_LOOKUPS = ("", "__gte", "__gt", "__lt", "__lte")
+RESERVED_FILTERS: dict[str, str] = {
+    **dict.fromkeys(["ordering", "page_mode", "cursor", "page", "format", "values_list"], _PAGING),
+    "page_size": "set the page_size setting instead",
+    "fields": "select columns in the catalog instead",
+    **{f"mod_ts{lookup}": _BOUNDS for lookup in _BOUND_LOOKUPS},
+}
+# inventory_history is bookmarked on create_ts and listed once per partition (docs/lgfapi.md 6.1).
+STREAM_RESERVED_FILTERS: dict[str, dict[str, str]] = {
+    "inventory_history": {
+        **{f"create_ts{lookup}": _BOUNDS for lookup in _BOUND_LOOKUPS},
+        "facility_id__code": "set facility_codes instead",
+        "company_id__code": "set company_codes instead",
+        "history_activity_id": "the tap lists every history activity",
+        "status_id": "set inventory_history_status_ids instead",
+    }
+}
+# How the SDK reads a boolean environment variable: these are true, anything else false.
+ENV_TRUE = ("true", "1", "yes", "on")
+ENV_FALSE = ("false", "0", "no", "off")
 _TYPE_WORDS = {
     "integer": "an integer",
     "boolean": "true or false",
@@ -73,6 +98,10 @@ class InputFileError(SettingsError):
     def line(self) -> str:
         """What the command prints."""
         return str(self)
+
+
+class StateError(InputFileError):
+    """Input state the run cannot start from: a bookmark that is no date-time or lies in the future."""
 
 
 # --- wording ------------------------------------------------------------------------------------
@@ -190,6 +219,13 @@ def rule_errors(config: Mapping[str, Any], *, skip: Iterable[str] = ()) -> list[
             errors.append(
                 f"tenant_timezone must be {EXPECTED['tenant_timezone']}, got {shown('tenant_timezone', zone)}"
             )
+    errors += _filter_errors(config, skipped)
+    cache_dir = config.get("discovery_cache_dir")
+    if cache_dir and "discovery_cache_dir" not in skipped and (problem := _directory_problem(str(cache_dir))):
+        errors.append(
+            f"discovery_cache_dir must be {EXPECTED['discovery_cache_dir']}, "
+            f"got {shown('discovery_cache_dir', cache_dir)} ({problem})"
+        )
     bundle = config.get("ca_bundle")
     if bundle and "ca_bundle" not in skipped and not (os.path.isfile(bundle) and os.access(bundle, os.R_OK)):
         errors.append(
@@ -197,6 +233,32 @@ def rule_errors(config: Mapping[str, Any], *, skip: Iterable[str] = ()) -> list[
             "(no such readable file)"
         )
     return errors
+
+
+def _filter_errors(config: Mapping[str, Any], skipped: set[str]) -> list[str]:
+    """stream_filters keys that would override the query the tap builds itself."""
+    filters = config.get("stream_filters")
+    if "stream_filters" in skipped or not isinstance(filters, dict):
+        return []
+    errors = []
+    for stream, keys in filters.items():
+        reserved = {**RESERVED_FILTERS, **STREAM_RESERVED_FILTERS.get(stream, {})}
+        errors += [
+            f"stream_filters for stream '{stream}' may not set '{key}': {reserved[key]}"
+            for key in (keys if isinstance(keys, dict) else {})
+            if key in reserved
+        ]
+    return errors
+
+
+def _directory_problem(path: str) -> str | None:
+    """Why a path cannot be (or become) a directory, or None."""
+    if os.path.lexists(path) and not os.path.isdir(path):
+        return "a file"
+    parent = os.path.dirname(os.path.abspath(path))
+    while not os.path.lexists(parent) and parent != os.path.dirname(parent):
+        parent = os.path.dirname(parent)
+    return None if os.path.isdir(parent) else f"inside the file '{parent}'"
 
 
 def _auth_errors(config: Mapping[str, Any], skipped: set[str], *, allow_http: bool) -> list[str]:
@@ -219,6 +281,46 @@ def _auth_errors(config: Mapping[str, Any], skipped: set[str], *, allow_http: bo
     if method == "oauth2" and config.get("oauth_token_url") and "oauth_token_url" not in skipped:
         errors += _url_errors("oauth_token_url", config["oauth_token_url"], allow_http=allow_http)
     return errors
+
+
+def env_value_problem(name: str, prop: Mapping[str, Any], raw: str) -> str | None:
+    """What an environment value must be when the SDK would misread it (it parses them untyped), else None.
+
+    The SDK takes any boolean word but its true ones for false, and crashes on bad JSON.
+    """
+    kinds = _kinds(prop)
+    if "integer" in kinds and not re.fullmatch(r"\s*-?\d+\s*", raw):
+        return expected(name, prop)
+    if "boolean" in kinds and raw.lower() not in ENV_TRUE + ENV_FALSE:
+        return expected(name, prop)
+    kind = next((k for k in kinds if k in {"array", "object"}), None)
+    items = _kinds(prop.get("items", {}))
+    if kind is None or (kind == "array" and items == ["string"] and not raw.lstrip().startswith("[")):
+        return None  # the SDK also reads a string list written a,b,c
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = None
+    return None if isinstance(value, list if kind == "array" else dict) else f"JSON: {expected(name, prop)}"
+
+
+def unknown_settings(config: Mapping[str, Any], known: Iterable[str]) -> list[str]:
+    """One warning per setting nothing declares, naming the known setting it most likely meant."""
+    names = sorted(known)
+    warnings = []
+    for name in config:
+        if name not in names:
+            close = difflib.get_close_matches(name, names, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            warnings.append(f"Unknown setting '{name}' is ignored{hint}")
+    return warnings
+
+
+def unwrap_state(data: Any) -> Any:
+    """A whole STATE message ({"type": "STATE", "value": {...}}) given as state stands for its value."""
+    if isinstance(data, dict) and data.get("type") == "STATE" and "value" in data:
+        return data["value"]
+    return data
 
 
 def check(config: MutableMapping[str, Any], schema: Mapping[str, Any]) -> list[str]:

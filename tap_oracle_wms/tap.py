@@ -207,7 +207,7 @@ class TapOracleWMS(Tap):
         with quiet(cls.logger):
             tap = cls(
                 config=dict(getattr(config, "config", None) or {}),
-                state=None if state is None else json.loads(state.read()),
+                state=None if state is None else checks.unwrap_state(json.loads(state.read())),
                 catalog=None if catalog is None else json.loads(catalog.read()),
                 parse_env_config=bool(getattr(config, "parse_env", False)),
                 validate_config=True,

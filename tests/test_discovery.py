@@ -137,7 +137,7 @@ def test_expired_cache_describes_again(sandbox, tmp_path):
     discover(config)
     cache_file = next(tmp_path.iterdir())
     data = json.loads(cache_file.read_text())
-    for entry in data.values():
+    for entry in data["entries"].values():
         entry["at"] -= 7200
     cache_file.write_text(json.dumps(data))
     sandbox.clear_requests()
