@@ -119,6 +119,10 @@ class WMSOAuthAuthenticator(OAuthAuthenticator):
             self.last_refreshed = None
             return True
 
+    def close(self) -> None:
+        """The run is over: close the token request's connections."""
+        self.token_session.close()
+
     def accepted(self) -> None:
         """The API accepted the current token: a later 401 may renew it once again."""
         self._renewed_after_401 = False

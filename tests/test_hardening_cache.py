@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import stat
 import time
 
@@ -61,11 +62,11 @@ def test_default_cache_falls_back_to_home_dot_cache(tmp_path, monkeypatch):
 def test_cache_directory_and_file_are_owner_only(sandbox, tmp_path, monkeypatch):
     """The directory is 0700 and the file 0600, whatever the umask."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
-    previous = __import__("os").umask(0o000)
+    previous = os.umask(0o000)
     try:
         discover(tap_config(sandbox, "wave", discovery_cache_ttl=3600))
     finally:
-        __import__("os").umask(previous)
+        os.umask(previous)
     path = cache_file(tmp_path / "xdg")
     assert mode(path.parent) == 0o700
     assert mode(path) == 0o600
