@@ -11,7 +11,7 @@ from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
 import requests
-from singer_sdk import RESTStream
+from singer_sdk import RESTStream, metrics
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from typing_extensions import override
 
@@ -25,6 +25,7 @@ from tap_oracle_wms.run import SyncRun
 if TYPE_CHECKING:
     from collections.abc import Callable, Generator, Iterable
 
+    from backoff.types import Details
     from singer_sdk.authenticators import BasicAuthenticator
     from singer_sdk.helpers.types import Context
     from singer_sdk.tap_base import Tap
@@ -95,6 +96,7 @@ class WMSStream(RESTStream[Any]):
             slot = throttle.slot() if throttle is not None else contextlib.nullcontext()
             with slot as held:
                 try:
+                    self.run.progress.request(self.name)
                     response = transport.exchange(
                         self.requests_session,
                         prepared,
@@ -102,6 +104,7 @@ class WMSStream(RESTStream[Any]):
                         timeout=self.timeout,
                         base_url=self.url_base,
                     )
+                    self.log_request(response)
                     self.validate_response(response)
                 except RetriableAPIError as exc:
                     if held is not None and getattr(exc.response, "status_code", None) in THROTTLED:
@@ -120,6 +123,30 @@ class WMSStream(RESTStream[Any]):
     ) -> Page:
         """One page of a listing and the link to the next (paging.py)."""
         return self.listing.fetch(url, params, context, throttle)
+
+    def log_request(self, response: requests.Response) -> None:
+        """The SDK's request-duration metric, tagged with the entity asked for (describe calls too)."""
+        path = urlparse(response.url).path
+        endpoint = path.split("/wms/lgfapi/", 1)[-1].split("/", 1)[-1]
+        parts = endpoint.split("/")
+        stream = parts[1] if self.name == "entity" and len(parts) > 1 and parts[1] else self.name
+        ok = response.status_code < HTTPStatus.BAD_REQUEST or response.status_code == HTTPStatus.NOT_FOUND
+        point = metrics.Point(
+            "timer",
+            metric=metrics.Metric.HTTP_REQUEST_DURATION,
+            value=response.elapsed.total_seconds(),
+            tags={
+                metrics.Tag.STREAM: stream,
+                metrics.Tag.ENDPOINT: endpoint,
+                metrics.Tag.HTTP_STATUS_CODE: response.status_code,
+                metrics.Tag.STATUS: metrics.Status.SUCCEEDED if ok else metrics.Status.FAILED,
+            },
+        )
+        metrics.log(metrics.get_metrics_logger(), point)
+
+    def note(self, text: str) -> None:
+        """Something special about this stream, for the run's closing summary."""
+        self.run.progress.note(self.name, text)
 
     def fetch_json(self, path: str, params: dict[str, Any] | None = None) -> Any:
         """One GET outside paging (catalog, describe) with the same auth, retries and checks."""
@@ -257,6 +284,12 @@ class WMSStream(RESTStream[Any]):
                 wait = asked
             attempt += 1
             exc = yield wait
+
+    @override
+    def backoff_handler(self, details: Details) -> None:
+        """The SDK's retry line, and one more retry in this stream's count."""
+        self.run.progress.request(self.name, retry=True)
+        super().backoff_handler(details)
 
     @override
     def backoff_jitter(self, value: float) -> float:

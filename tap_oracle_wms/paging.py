@@ -77,6 +77,10 @@ class Lister(Protocol):
         """The page's rows."""
         ...
 
+    def note(self, text: str) -> None:
+        """Something special about the stream, for the run's summary."""
+        ...
+
 
 def query_key(url: str, params: Mapping[str, Any] | None) -> str:
     """A hashable identity of one request."""
@@ -153,6 +157,9 @@ class Listing:
                 page = self.fetch(url, params, context, None)
             except lgfapi.OrderingRejectedError:
                 fallback = candidates[candidates.index(candidate) + 1]
+                self.stream.note(
+                    f"ordering={candidate} refused, read " + (f"by {fallback}" if fallback else "unordered")
+                )
                 self.stream.logger.warning(
                     "Entity '%s' refuses ordering=%s; it is read %s, bookmarked at stream end.",
                     self.stream.name,
@@ -204,6 +211,7 @@ class Listing:
             if self.page_size < timed_out:
                 return  # another request already shrank it
             self.page_size = max(MIN_PAGE_SIZE, timed_out // 2)
+            self.stream.note(f"pages timed out, down to {self.page_size} rows")
             self.note(
                 "halved",
                 "Stream '%s': a page of %d rows timed out; reading it in pages of %d rows from now on "

@@ -12,6 +12,7 @@ from singer_sdk.exceptions import FatalAPIError
 from tap_oracle_wms.auth import make_authenticator
 from tap_oracle_wms.engine import BUFFER_PAGES, Engine
 from tap_oracle_wms.lgfapi import UTC
+from tap_oracle_wms.progress import Progress
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -51,6 +52,8 @@ class SyncRun:
     errors: dict[str, BaseException] = field(default_factory=dict)
     # The tap's message writer, told when a stream's records are complete (ACTIVATE_VERSION).
     writer: Any = None
+    # Counts per stream and the lines a person watching the run reads.
+    progress: Progress = field(default_factory=Progress)
     _authenticator: BasicAuthenticator | WMSOAuthAuthenticator | None = None
     _engine: Engine | None = None
 
@@ -84,6 +87,7 @@ class SyncRun:
         with self.lock:
             self.failures.setdefault(stream, " ".join(str(error).split()))
             self.errors.setdefault(stream, error)
+        self.progress.note(stream, "failed")
 
     def complete(self, streams: list[str]) -> None:
         """A stream's records are all out: its ACTIVATE_VERSION may follow them now."""

@@ -124,18 +124,21 @@ class EntityStream(WMSStream):
         backdated rows after the first. An API failure that retries cannot mend is recorded
         and ends this stream only (the run exits non-zero at its end, naming it).
         """
+        progress = self.run.progress
         try:
             self.check_api()
             with self.get_http_request_counter() as counter:
                 counter.with_context(context)
                 first = self.get_url_params(context, None)
                 second = self.backdated_params(context, first)
+                progress.start(self.name, self.plan_text(first, second))
                 limit = self.ABORT_AT_RECORD_COUNT  # --test: end cleanly after that many records
                 for params in (first, second):
                     if params is None:
                         continue
                     for page in self.run.engine.pages(self, context, params):
                         counter.increment()
+                        progress.page(self.name, len(page), second_pass=params is second)
                         if limit is not None and len(page) >= limit:
                             yield from page[:limit]
                             return
@@ -146,8 +149,26 @@ class EntityStream(WMSStream):
         except (FatalAPIError, RetriableAPIError, requests.exceptions.RequestException) as exc:
             self.fail(context, exc)
             return
+        partitions = self.partitions
+        if not context or (partitions and context == partitions[-1]):
+            progress.end(self.name)
         if not context:
             self.run.complete([m.stream_alias for m in self.stream_maps])
+
+    def plan_text(self, first: dict[str, Any], second: dict[str, Any] | None) -> str:
+        """What the stream will read, in words, for its start line."""
+        rk = self.replication_key
+        if not self.incremental or not rk:
+            what = "every row (full table)"
+        else:
+            since = first.get(f"{rk}__gte", "the beginning")
+            what = f"rows with {rk} from {since} to {first.get(f'{rk}__lt')}"
+            if second is not None:
+                what += ", then rows created since then with an older mod_ts (backdated)"
+        order = first.get("ordering")
+        what += f", ordered by {order}" if order else ", unordered"
+        partitions = self.partitions
+        return what + (f", in {len(partitions)} partitions" if partitions else "")
 
     def fail(self, context: Context | None, exc: BaseException) -> None:
         """End this stream (or partition) for good, without moving a bookmark past unread rows."""
@@ -315,6 +336,7 @@ class InventoryHistoryStream(EntityStream):
     @override
     def get_records(self, context: Any) -> Iterable[dict[str, Any]]:
         if context is None:  # no partitions: the API refuses an unfiltered history list
+            self.note("skipped: set inventory_history_status_ids")
             self.logger.warning(
                 "Stream 'inventory_history' is skipped: set inventory_history_status_ids (and optionally "
                 "facility_codes/company_codes); the API refuses unfiltered history lists."

@@ -176,8 +176,9 @@ class TapOracleWMS(Tap):
             self.finish()
 
     def finish(self) -> None:
-        """The run is over: the engine's workers end, connections close, buffered output is written."""
+        """The run is over: the engine's workers end, connections close, output is written, a summary."""
         self.run.close()
+        self.run.progress.summary()
         for stream in self.streams.values():
             if isinstance(stream, WMSStream):
                 stream.requests_session.close()

@@ -1,0 +1,149 @@
+"""What a person watching a long sync sees: a start line per stream, running totals, an end line, a summary.
+
+The SDK's own metrics come every 60 s without totals and, in Meltano's console, without their
+stream; these lines carry the stream, the rows so far and (where a count is known) a percentage.
+At the end of a run a table on stderr says, per stream, what was read and anything special.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import TextIO
+
+logger = logging.getLogger("tap-oracle-wms")
+
+# Running totals at most this often per stream.
+PROGRESS_SECONDS = 30.0
+
+
+@dataclass
+class StreamStats:
+    """One stream's counts for a run."""
+
+    rows: int = 0
+    pages: int = 0
+    requests: int = 0
+    retries: int = 0
+    second_pass_rows: int = 0
+    total: int | None = None  # rows the source holds, when a count was asked
+    started: float | None = None
+    ended: float | None = None
+    last_report: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def seconds(self) -> float:
+        """Time the stream has taken so far (or in all, once ended)."""
+        if self.started is None:
+            return 0.0
+        return (self.ended or time.monotonic()) - self.started
+
+
+class Progress:
+    """Per-stream counts of one run, and the lines that report them."""
+
+    def __init__(self, every: float = PROGRESS_SECONDS) -> None:
+        self.every = every
+        self.streams: dict[str, StreamStats] = {}
+        self._lock = threading.Lock()
+
+    def of(self, stream: str) -> StreamStats:
+        """The stream's counts (created on first use)."""
+        with self._lock:
+            return self.streams.setdefault(stream, StreamStats())
+
+    def note(self, stream: str, text: str) -> None:
+        """Something special happened to the stream (a fallback, a skip, a failure)."""
+        stats = self.of(stream)
+        with self._lock:
+            if text not in stats.notes:
+                stats.notes.append(text)
+
+    def request(self, stream: str, *, retry: bool = False) -> None:
+        """One request sent (or one retry decided)."""
+        stats = self.of(stream)
+        with self._lock:
+            if retry:
+                stats.retries += 1
+            else:
+                stats.requests += 1
+
+    def start(self, stream: str, what: str) -> None:
+        """The stream begins: say once what will be read."""
+        stats = self.of(stream)
+        if stats.started is None:
+            stats.started = stats.last_report = time.monotonic()
+            logger.info("Stream '%s': reading %s.", stream, what)
+
+    def page(self, stream: str, rows: int, *, second_pass: bool = False) -> None:
+        """A page handed to the SDK; running totals every `every` seconds."""
+        stats = self.of(stream)
+        stats.pages += 1
+        stats.rows += rows
+        if second_pass:
+            stats.second_pass_rows += rows
+        now = time.monotonic()
+        if now - stats.last_report >= self.every:
+            stats.last_report = now
+            share = f" ({100 * stats.rows / stats.total:.0f}% of ~{stats.total:,})" if stats.total else ""
+            logger.info(
+                "Stream '%s': %s rows so far%s, %.0f s.", stream, f"{stats.rows:,}", share, stats.seconds
+            )
+
+    def end(self, stream: str) -> None:
+        """The stream is complete: one line with its totals."""
+        stats = self.of(stream)
+        stats.ended = time.monotonic()
+        logger.info(
+            "Stream '%s': done, %s rows in %d pages (%d requests, %d retries), %.1f s.",
+            stream,
+            f"{stats.rows:,}",
+            stats.pages,
+            stats.requests,
+            stats.retries,
+            stats.seconds,
+        )
+
+    def summary(self, out: TextIO | None = None) -> None:
+        """The run's table on stderr: stream, rows, pages, requests, retries, seconds, notes."""
+        out = out or sys.stderr
+        head = ("stream", "rows", "pages", "requests", "retries", "seconds", "notes")
+
+        def notes(s: StreamStats) -> str:
+            extra = [f"{s.second_pass_rows:,} backdated rows"] if s.second_pass_rows else []
+            return "; ".join(s.notes + extra)
+
+        rows = [
+            (
+                name,
+                f"{s.rows:,}",
+                str(s.pages),
+                str(s.requests),
+                str(s.retries),
+                f"{s.seconds:.1f}",
+                "; ".join(
+                    s.notes + ([f"{s.second_pass_rows:,} backdated rows"] if s.second_pass_rows else [])
+                ),
+            )
+            for name, s in sorted(self.streams.items())
+            if s.started is not None or s.notes  # discovery's requests are not a stream's
+        ]
+        if not rows:
+            return
+        widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
+        lines = ["tap-oracle-wms run summary:"]
+        for row in [head, *rows]:
+            cells = [
+                c.rjust(w) if 0 < i < 6 else c.ljust(w)
+                for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            ]
+            lines.append("  " + "  ".join(cells).rstrip())
+        out.write("\n".join(lines) + "\n")
+        out.flush()
