@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from tap_oracle_wms.config import BASIC_SETTINGS, OAUTH_SETTINGS
+from tap_oracle_wms.streams import CORE_ENTITIES
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFINITION = ROOT / "plugin" / "tap-oracle-wms.meltano.yml"
@@ -124,6 +125,8 @@ def definition() -> dict[str, Any]:
         "capabilities": sorted(info["capabilities"]),
         "settings_group_validation": [required + list(BASIC_SETTINGS), required + list(OAUTH_SETTINGS)],
         "settings": settings(schema["properties"]),
+        # Meltano selects everything (`*.*`) unless told: the core entities are the default.
+        "select": [f"{entity}.*" for entity in CORE_ENTITIES],
     }
 
 

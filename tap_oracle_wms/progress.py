@@ -23,6 +23,25 @@ logger = logging.getLogger("tap-oracle-wms")
 PROGRESS_SECONDS = 30.0
 
 
+class DropRepeatedStart(logging.Filter):
+    """Drops the SDK's "Starting incremental sync" line, which a partitioned stream repeats per partition.
+
+    The stream's own start line (`Progress.start`) already says what is read, once.
+    """
+
+    PREFIX = "Starting incremental sync of"
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Keep every record but that line."""
+        return not str(record.msg).startswith(self.PREFIX)
+
+    @classmethod
+    def install(cls, stream_logger: logging.Logger) -> None:
+        """Add the filter to a stream's logger, once per process."""
+        if not any(isinstance(f, cls) for f in stream_logger.filters):
+            stream_logger.addFilter(cls())
+
+
 @dataclass
 class StreamStats:
     """One stream's counts for a run."""

@@ -178,7 +178,8 @@ SETTINGS: dict[str, Any] = th.PropertiesList(
     th.Property(
         "discovery_cache_dir",
         th.StringType,
-        description="Where the describe cache lives (default: the system temp dir).",
+        description="Where the describe cache lives (default: $XDG_CACHE_HOME or ~/.cache/tap-oracle-wms, "
+        "owner-only).",
     ),
     th.Property(
         "concurrency",

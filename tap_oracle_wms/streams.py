@@ -19,6 +19,7 @@ from typing_extensions import override
 from tap_oracle_wms import lgfapi, ordering, query
 from tap_oracle_wms.bookmarks import starting_bound
 from tap_oracle_wms.client import WMSStream
+from tap_oracle_wms.progress import DropRepeatedStart
 from tap_oracle_wms.records import RecordShaper
 
 if TYPE_CHECKING:
@@ -305,6 +306,10 @@ class InventoryHistoryStream(EntityStream):
 
     name = "inventory_history"
     replication_key = "create_ts"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        DropRepeatedStart.install(self.logger)  # the SDK would say it once per partition
 
     @cached_property
     @override
