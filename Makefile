@@ -1,6 +1,6 @@
 # tap-oracle-wms: the commands a newcomer guesses.
 #   make demo   sandbox -> Meltano -> target-jsonl, prints rows per stream
-#   make test   the whole test suite, end-to-end Meltano/PostgreSQL test included
+#   make test   the whole test suite (the tap's, then target-oracle's), e2e Meltano runs included
 #   make bench  bench/run.py
 #   make lint   ruff check + ruff format --check + mypy
 #   make package  build and check the sdists and wheels of the tap and of target-oracle (dist/)
@@ -46,8 +46,9 @@ $(VENV)/.installed-sandbox: pyproject.toml | $(BIN)/python
 	$(QUIET_EDITABLE) $(BIN)/python -m pip install --quiet -e ".[sandbox]"
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(QUIET_EDITABLE) $(BIN)/python -m pip install --quiet -e ".[dev]"
+# The loader (target_oracle/, its own distribution) is tested and linted from the same venv.
+$(VENV)/.installed-dev: pyproject.toml target_oracle/pyproject.toml | $(BIN)/python
+	$(QUIET_EDITABLE) $(BIN)/python -m pip install --quiet -e ".[dev]" -e "./target_oracle[dev]"
 	touch $@ $(VENV)/.installed-sandbox
 
 $(MELTANO):
@@ -65,6 +66,7 @@ demo: $(VENV)/.installed-sandbox $(MELTANO)
 # The e2e test installs its Meltano plugins itself (session fixture, skipped when current).
 test: $(VENV)/.installed-dev $(MELTANO)
 	MELTANO_BIN=$(abspath $(MELTANO)) $(BIN)/python -m pytest $(PYTEST_ARGS)
+	cd target_oracle && MELTANO_BIN=$(abspath $(MELTANO)) $(abspath $(BIN))/python -m pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/run.py
@@ -79,6 +81,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	cd target_oracle && $(abspath $(BIN))/mypy
 
 # The tap (repository root) and the loader (target_oracle/), each an sdist and a wheel.
 package: $(VENV)/.installed-dev
