@@ -51,15 +51,32 @@ done
 http_ok "http://127.0.0.1:$PORT/_admin/config" || { echo "sandbox did not come up" >&2; cat "$LOG" >&2; exit 1; }
 echo "sandbox up at $BASE_URL (log: $LOG)"
 
+# Some activity today, so the row counts' recent days are not all empty.
+for entity in inventory order_hdr order_dtl allocation location ib_shipment wave item; do
+    "$VENV/bin/python" - "http://127.0.0.1:$PORT/_admin/activity" "$entity" <<'PY'
+import json, sys, urllib.request
+body = json.dumps({"entity": sys.argv[2], "inserts": 3, "updates": 5, "deletes": 0}).encode()
+request = urllib.request.Request(sys.argv[1], body, {"Content-Type": "application/json"})
+urllib.request.urlopen(request, timeout=10).read()
+PY
+done
+sleep 1  # the run's upper bound is its start in whole seconds: let the burst's second pass
+
 rm -rf "$OUT"
 mkdir -p "$OUT"
 # The sandbox environment of meltano.yml holds the demo credentials; these variables win
 # over a real tenant's settings in .env, so the demo never talks to a tenant.
 export TAP_ORACLE_WMS_BASE_URL="$BASE_URL" TAP_ORACLE_WMS_AUTH_METHOD=basic \
     TAP_ORACLE_WMS_USERNAME=admin TAP_ORACLE_WMS_PASSWORD=admin-password \
-    TARGET_JSONL_DESTINATION_PATH="$OUT"
+    TARGET_JSONL_DESTINATION_PATH="$OUT" \
+    TAP_ORACLE_WMS__SELECT='["inventory.*", "order_hdr.*", "order_dtl.*", "allocation.*", "location.*",
+        "ib_shipment.*", "wave.*", "item.*", "wms_row_counts.*"]'
 "$MELTANO" --environment=sandbox run --full-refresh tap-oracle-wms target-jsonl
 
 echo
 echo "rows per stream in $OUT/:"
 "$VENV/bin/python" scripts/count_rows.py "$OUT"
+
+echo
+echo "what the source held (wms_row_counts) against what was loaded:"
+"$VENV/bin/python" scripts/reconcile.py "$OUT"

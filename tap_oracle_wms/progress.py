@@ -52,8 +52,9 @@ class StreamStats:
     retries: int = 0
     second_pass_rows: int = 0
     total: int | None = None  # rows the source holds, when a count was asked
-    started: float | None = None
+    started: float | None = None  # the stream's first request (its pages may be fetched early)
     ended: float | None = None
+    announced: bool = False
     last_report: float = 0.0
     notes: list[str] = field(default_factory=list)
 
@@ -89,6 +90,8 @@ class Progress:
         """One request sent (or one retry decided)."""
         stats = self.of(stream)
         with self._lock:
+            if stats.started is None:
+                stats.started = stats.last_report = time.monotonic()
             if retry:
                 stats.retries += 1
             else:
@@ -97,9 +100,13 @@ class Progress:
     def start(self, stream: str, what: str) -> None:
         """The stream begins: say once what will be read."""
         stats = self.of(stream)
-        if stats.started is None:
-            stats.started = stats.last_report = time.monotonic()
-            logger.info("Stream '%s': reading %s.", stream, what)
+        with self._lock:
+            if stats.announced:
+                return
+            stats.announced = True
+            if stats.started is None:
+                stats.started = stats.last_report = time.monotonic()
+        logger.info("Stream '%s': reading %s.", stream, what)
 
     def page(self, stream: str, rows: int, *, second_pass: bool = False) -> None:
         """A page handed to the SDK; running totals every `every` seconds."""
@@ -152,7 +159,7 @@ class Progress:
                 ),
             )
             for name, s in sorted(self.streams.items())
-            if s.started is not None or s.notes  # discovery's requests are not a stream's
+            if s.announced or s.notes  # discovery's requests are not a stream's
         ]
         if not rows:
             return

@@ -15,7 +15,7 @@ from tap_oracle_wms.lgfapi import UTC
 from tap_oracle_wms.progress import Progress
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Mapping, Sequence
 
     from singer_sdk.authenticators import BasicAuthenticator
 
@@ -39,7 +39,7 @@ class SyncRun:
 
     config: Mapping[str, Any]
     # The streams in the order the SDK syncs them, for the engine to read ahead.
-    upcoming: Callable[[], list[Source]] | None = None
+    upcoming: Callable[[], Sequence[Source]] | None = None
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(UTC))
     lock: threading.RLock = field(default_factory=threading.RLock)
     # Whether sequenced mode keeps our `ordering` (docs/lgfapi.md 2.2 GAP): probed once a run.

@@ -132,6 +132,12 @@ SETTINGS: dict[str, Any] = th.PropertiesList(
         "(a second query on create_ts, for entities that have it); only mod_ts moves the bookmark.",
     ),
     th.Property(
+        "row_count_days",
+        th.IntegerType(minimum=1, maximum=366),
+        default=7,
+        description="Days of mod_ts the wms_row_counts stream counts per UTC day (besides each total).",
+    ),
+    th.Property(
         "sequenced_ordering",
         th.StringType,
         default="auto",

@@ -17,7 +17,7 @@ from singer_sdk.tap_base import CliTestOptionValue
 from typing_extensions import override
 
 from tap_oracle_wms import config as checks
-from tap_oracle_wms import discovery
+from tap_oracle_wms import counts, discovery
 from tap_oracle_wms.client import WMSStream
 from tap_oracle_wms.output import BufferedMsgSpecWriter
 from tap_oracle_wms.redaction import register_secrets
@@ -33,8 +33,6 @@ if TYPE_CHECKING:
     from singer_sdk.io_base import GenericSingerWriter
     from singer_sdk.singerlib import Catalog
     from singer_sdk.streams import Stream
-
-    from tap_oracle_wms.engine import Source
 
 
 class Interrupted(Exception):
@@ -103,9 +101,15 @@ class TapOracleWMS(Tap):
         """A sync with --catalog: build streams from it, no describe round trips."""
         assert self.input_catalog is not None
         return [
-            self.make_stream(entry.tap_stream_id, entry.schema.to_dict())
+            self.row_counts()
+            if entry.tap_stream_id == counts.NAME
+            else self.make_stream(entry.tap_stream_id, entry.schema.to_dict())
             for entry in self.input_catalog.values()
         ]
+
+    def row_counts(self) -> counts.RowCountStream:
+        """The reconciliation stream, counting every other selected stream read as one listing."""
+        return counts.RowCountStream(self, self.run, self.prefetchable_streams)
 
     def streams_from_tenant(self) -> list[Stream]:
         """Discovery: the tenant's entity catalog, filtered by settings, each described."""
@@ -121,7 +125,7 @@ class TapOracleWMS(Tap):
             raise checks.SettingsError(errors)
         wanted = [name for name in names if checks.matches(name, include, exclude)]
         describes = discovery.describe_entities(self.config, reader.fetch_json, wanted)
-        return [
+        entities: list[Stream] = [
             self.make_stream(
                 name,
                 discovery.describe_to_schema(
@@ -133,6 +137,7 @@ class TapOracleWMS(Tap):
             )
             for name, payload in sorted(describes.items())
         ]
+        return [*entities, self.row_counts()]
 
     def make_stream(self, name: str, schema: dict[str, Any]) -> EntityStream:
         """The entity's stream; lookup tables without mod_ts are read whole (FULL_TABLE).
@@ -147,7 +152,7 @@ class TapOracleWMS(Tap):
             stream.forced_replication_method = "FULL_TABLE"
         return stream
 
-    def prefetchable_streams(self) -> list[Source]:
+    def prefetchable_streams(self) -> list[EntityStream]:
         """Streams the engine may read ahead: selected, read as one listing (no partitions)."""
         return [
             s

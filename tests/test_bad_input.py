@@ -270,7 +270,7 @@ def test_glob_pattern_matching_nothing_is_not_an_error(tmp_path, sandbox):
     """A glob pattern may match nothing: the other patterns still select their entities."""
     run = run_tap(tmp_path, tap_config(sandbox, "wave", "nothing_like_this_*"), "--discover")
     assert run.code == 0, run.stderr
-    assert [s["tap_stream_id"] for s in json.loads(run.stdout)["streams"]] == ["wave"]
+    assert [s["tap_stream_id"] for s in json.loads(run.stdout)["streams"]] == ["wave", "wms_row_counts"]
 
 
 def test_selection_keeping_no_entity_is_an_error(tmp_path, sandbox):

@@ -14,7 +14,8 @@ from tap_oracle_wms.streams import CORE_ENTITIES
 
 
 def streams_of(catalog: dict) -> dict[str, dict]:
-    return {entry["tap_stream_id"]: entry for entry in catalog["streams"]}
+    """The entity streams of a catalog (wms_row_counts, the tap's own stream, left out)."""
+    return {e["tap_stream_id"]: e for e in catalog["streams"] if e["tap_stream_id"] != "wms_row_counts"}
 
 
 def describe_requests(sandbox) -> list:

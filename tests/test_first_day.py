@@ -126,7 +126,7 @@ def test_connection_test_prints_no_error_when_nothing_is_wrong(tmp_path, sandbox
     assert run.returncode == 0, run.stderr
     assert "ERROR" not in run.stderr
     records = [json.loads(line) for line in run.stdout.splitlines() if '"RECORD"' in line]
-    assert {m["stream"] for m in records} == {"wave", "location"}
+    assert {m["stream"] for m in records} == {"wave", "location", "wms_row_counts"}
 
 
 def test_connection_test_fails_when_a_stream_cannot_be_read(tmp_path, sandbox):

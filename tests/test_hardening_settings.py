@@ -113,7 +113,7 @@ def test_dotenv_of_the_working_directory_is_read_with_config_env(tmp_path, sandb
     (tmp_path / ".env").write_text("\n".join(lines) + "\n")
     run = run_tap(tmp_path, None, "--config", "ENV", "--discover")
     assert run.code == 0, run.stderr[-2000:]
-    assert [s["tap_stream_id"] for s in json.loads(run.stdout)["streams"]] == ["wave"]
+    assert [s["tap_stream_id"] for s in json.loads(run.stdout)["streams"]] == ["wave", "wms_row_counts"]
     assert {r.user for r in sandbox.requests} == {"admin"}
 
 

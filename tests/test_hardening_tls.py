@@ -50,7 +50,7 @@ def test_ca_bundle_beats_the_environment_for_the_token_request(tmp_path, tls_san
     config = oauth_config(tls_sandbox, "wave", ca_bundle=str(tls_files["ca"]))
     run = run_tap(tmp_path, config, "--discover", env={variable: str(tls_files["decoy"])})
     assert run.code == 0, run.stderr[-2000:]
-    assert [s["tap_stream_id"] for s in json.loads(run.stdout)["streams"]] == ["wave"]
+    assert [s["tap_stream_id"] for s in json.loads(run.stdout)["streams"]] == ["wave", "wms_row_counts"]
 
 
 @pytest.mark.parametrize("variable", ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"])

@@ -29,7 +29,7 @@ from tap_oracle_wms.engine.throttle import EngineStoppedError, Throttle
 from tap_oracle_wms.lgfapi import redacted_query
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterator, Sequence
 
     from tap_oracle_wms.engine.source import Context, Source
 
@@ -76,7 +76,7 @@ class Engine:
         self,
         concurrency: int,
         buffer_rows: int,
-        upcoming: Callable[[], list[Source]] | None = None,
+        upcoming: Callable[[], Sequence[Source]] | None = None,
     ) -> None:
         self.concurrency = max(1, concurrency)
         self.buffer_rows = buffer_rows

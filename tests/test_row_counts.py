@@ -1,0 +1,93 @@
+"""wms_row_counts: the source's counts, equal to the sandbox's truth, for a completeness check downstream."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from tapruns import discover, instant, settle, sync, tap_config
+
+UTC = dt.UTC
+ENTITIES = ("inventory", "order_status")  # one with mod_ts, one lookup table without it
+
+
+def with_counts(catalog: dict) -> dict:
+    """The catalog with wms_row_counts selected as well."""
+    for entry in catalog["streams"]:
+        if entry["tap_stream_id"] == "wms_row_counts":
+            root(entry)["selected"] = True
+    return catalog
+
+
+def root(entry: dict) -> dict:
+    return next(m for m in entry["metadata"] if m["breadcrumb"] == [])["metadata"]
+
+
+def counts_of(out) -> dict[tuple[str, str], int]:
+    return {(r["entity"], r["bucket"]): r["row_count"] for r in out.records("wms_row_counts")}
+
+
+def truth_by_day(rows: list[dict], until: dt.datetime) -> dict[str, int]:
+    days: dict[str, int] = {}
+    for row in rows:
+        moment = instant(row["mod_ts"])
+        if moment < until:
+            day = moment.astimezone(UTC).date().isoformat()
+            days[day] = days.get(day, 0) + 1
+    return days
+
+
+def test_row_counts_stream_is_discovered_but_not_selected(sandbox):
+    """Discovery lists wms_row_counts; users opt in."""
+    catalog = discover(tap_config(sandbox, *ENTITIES))
+    entry = next(e for e in catalog["streams"] if e["tap_stream_id"] == "wms_row_counts")
+    assert entry["key_properties"] == ["entity", "bucket"]
+    assert root(entry)["selected"] is False
+
+
+def test_counts_equal_the_truth_in_total_and_per_day(sandbox):
+    """Each selected stream's total, and each of the last row_count_days UTC days, equal the truth."""
+    sandbox.activity(entity="inventory", inserts=4, updates=6, deletes=1)
+    settle()
+    config = tap_config(sandbox, *ENTITIES, row_count_days=3)
+    out = sync(config, catalog=with_counts(discover(config)))
+    counts = counts_of(out)
+    started = max(instant(r["counted_at"]) for r in out.records("wms_row_counts"))
+    for entity in ENTITIES:
+        assert counts[(entity, "total")] == len(sandbox.truth(entity))
+    days = truth_by_day(sandbox.truth("inventory"), started)
+    recent = {bucket for entity, bucket in counts if entity == "inventory" and bucket != "total"}
+    assert len(recent) == 3
+    for bucket in recent:
+        assert counts[("inventory", bucket)] == days.get(bucket, 0)
+    assert counts[("inventory", dt.datetime.now(UTC).date().isoformat())] > 0
+    assert not [b for e, b in counts if e == "order_status" and b != "total"]  # no mod_ts, total only
+
+
+@pytest.mark.parametrize(
+    ("settings", "keep"),
+    [
+        ({"facility_codes": ["DC01"]}, lambda row: row["facility_id"]["key"] == "DC01"),
+        ({"stream_filters": {"inventory": {"curr_qty__gt": 50}}}, lambda row: float(row["curr_qty"]) > 50),
+    ],
+    ids=["facility scope", "stream filter"],
+)
+def test_counts_apply_the_same_scope_as_the_data(sandbox, settings, keep):
+    """Facility/company codes and stream filters narrow the counts as they narrow the rows."""
+    config = tap_config(sandbox, "inventory", **settings)
+    out = sync(config, catalog=with_counts(discover(config)))
+    expected = sum(1 for row in sandbox.truth("inventory") if keep(row))
+    assert counts_of(out)[("inventory", "total")] == expected
+    assert len(out.records("inventory")) == expected
+
+
+def test_counts_cost_one_request_per_stream_and_bucket(sandbox):
+    """A count is one paged request of one row; the cost is streams x (days + 1)."""
+    config = tap_config(sandbox, *ENTITIES, row_count_days=2)
+    catalog = with_counts(discover(config))
+    sandbox.clear_requests()
+    sync(config, catalog=catalog)
+    counting = [
+        r for r in sandbox.requests if r.query.get("page_mode") == "paged" and r.query.get("page_size") == "1"
+    ]
+    assert len(counting) == 1 * (2 + 1) + 1 * 1
