@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import threading
+import time
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
@@ -296,3 +298,49 @@ def test_meltano_full_incremental_and_full_refresh_into_postgres(
     for entity, ids in deleted.items():
         left = set(table_rows(warehouse, entity)) & ids
         assert not left, f"{entity}: deleted rows survived the full sync: {sorted(left)}"
+
+
+def count_rows(db: PostgresServer, table: str) -> int:
+    sql = f'SELECT to_json(count(*)) FROM "{SCHEMA}"."{table}"'  # noqa: S608 -- constant names
+    return int(db.query_json(sql, DATABASE))
+
+
+def test_weekly_full_sync_never_empties_a_table(
+    pipeline: MeltanoProject, e2e_sandbox: Any, warehouse: PostgresServer
+) -> None:
+    """hard_delete: the table keeps its rows during and after a failed full sync; a good one deletes."""
+    sb, entity = e2e_sandbox, "inventory"
+    pipeline("run", "--refresh-catalog", "wms-incremental")
+    sb.activity(entity=entity, inserts=0, updates=0, deletes=4)
+    deleted = set(table_rows(warehouse, entity)) - set(truth_by_id(sb, entity))
+    assert len(deleted) == 4
+    loaded = count_rows(warehouse, entity)
+
+    # A full sync that fails part-way through inventory (a later page lost, no ordering to resume by).
+    pipeline.env["TAP_ORACLE_WMS_PAGE_SIZE"] = "5"
+    sb.configure(later_page_404="once", ordering_rejects=(f"{entity}:any",), latency_ms=20)
+    counts_during: list[int] = []
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            counts_during.append(count_rows(warehouse, entity))
+            time.sleep(0.05)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        failed = pipeline("run", "--full-refresh", "wms-full-sync", check=False)
+    finally:
+        done.set()
+        watcher.join()
+    assert failed.returncode != 0
+    assert counts_during, "the watcher saw no count"
+    assert min(counts_during) >= loaded, f"the table lost rows during the failed sync: {min(counts_during)}"
+    assert count_rows(warehouse, entity) == loaded  # nothing deleted: the version was never activated
+
+    # The same full sync, succeeding: rows deleted at the source go away, the others stay.
+    sb.configure(later_page_404="off", ordering_rejects=(), latency_ms=0)
+    pipeline("run", "--full-refresh", "wms-full-sync")
+    assert not set(table_rows(warehouse, entity)) & deleted
+    assert count_rows(warehouse, entity) == loaded - len(deleted)
