@@ -218,13 +218,13 @@ def _host_of(exc: requests.exceptions.RequestException) -> str:
     return urlparse(url).netloc if url else "the server"
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None, tap_class: type[TapOracleWMS] = TapOracleWMS) -> None:
     """Console entry point: the SDK's CLI, with files checked first and every failure shown as one line."""
     args = sys.argv[1:] if argv is None else list(argv)
     try:
         if not {"--about", "--version", "--help"} & set(args):
             preflight(args)
-        TapOracleWMS.cli.main(args=args, prog_name=PROG, standalone_mode=True)
+        tap_class.cli.main(args=args, prog_name=PROG, standalone_mode=True)
     except (SystemExit, KeyboardInterrupt):
         raise
     except Exception as exc:

@@ -81,6 +81,10 @@ class Lister(Protocol):
         """Something special about the stream, for the run's summary."""
         ...
 
+    def check_api(self) -> None:
+        """Once a run: fail if base_url serves no entity API (an empty answer proves nothing)."""
+        ...
+
 
 def query_key(url: str, params: Mapping[str, Any] | None) -> str:
     """A hashable identity of one request."""
@@ -117,7 +121,8 @@ class Listing:
         self.stream = stream
         self.page_size = page_size
         self.timezone = timezone
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # the ordering negotiation and the page size
+        self._cache_lock = threading.Lock()  # the first pages kept
         self._ordering: Any = _UNSET
         self._failure: BaseException | None = None
         self._first_pages: dict[str, Page] = {}
@@ -167,11 +172,25 @@ class Listing:
                     f"with ordering={fallback}" if fallback else "without ordering",
                 )
                 continue
-            self._first_pages[query_key(url, params)] = page
+            with self._cache_lock:
+                self._first_pages[query_key(url, params)] = page
             return candidate
         return None
 
     # --- pages --------------------------------------------------------------------------
+
+    def first_page(
+        self, url: str, params: dict[str, Any], context: Context | None, throttle: Throttle | None
+    ) -> Page:
+        """The listing's first page, kept for the `fetch` that reads it (asked once either way)."""
+        key = query_key(url, params)
+        with self._cache_lock:
+            kept = self._first_pages.get(key)
+        if kept is None:
+            kept = self.fetch(url, params, context, throttle)
+            with self._cache_lock:
+                self._first_pages[key] = kept
+        return kept
 
     def fetch(
         self,
@@ -181,8 +200,11 @@ class Listing:
         throttle: Throttle | None,
     ) -> Page:
         """One page and the link to the next; smaller pages after a timeout; a later 404 is no end."""
-        if params is not None and (kept := self._first_pages.pop(query_key(url, params), None)):
-            return kept
+        if params is not None:
+            with self._cache_lock:
+                kept = self._first_pages.pop(query_key(url, params), None)
+            if kept is not None:
+                return kept
         while True:
             sized_url, sized_params = with_page_size(url, params, self.page_size)
             asked = requested_rows(sized_url, sized_params)
@@ -201,6 +223,7 @@ class Listing:
                     "from its last row (it has no ordering, or the page stays lost); run the sync again."
                 )
                 raise PageMissingError(msg)
+            self.stream.check_api()  # an empty first page: make sure base_url serves the API at all
             return Page([], None)
         rows = list(self.stream.parse_response(response))
         return Page(rows, self.next_link(response) if rows else None)

@@ -42,6 +42,8 @@ class SyncRun:
     upcoming: Callable[[], Sequence[Source]] | None = None
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(UTC))
     lock: threading.RLock = field(default_factory=threading.RLock)
+    # Held while the ordering probe is on the wire (never while holding `lock`).
+    probe_lock: threading.Lock = field(default_factory=threading.Lock)
     # Whether sequenced mode keeps our `ordering` (docs/lgfapi.md 2.2 GAP): probed once a run.
     ordering_honoured: bool | None = None
     ordering_probed: bool = False

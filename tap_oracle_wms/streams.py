@@ -7,6 +7,7 @@ run's engine reads its pages (the stream is the engine's `Source`).
 from __future__ import annotations
 
 import itertools
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
     from singer_sdk.singerlib import Catalog
 
-    from tap_oracle_wms.engine import Resume, Throttle
+    from tap_oracle_wms.engine import Page, Resume, Throttle
 
 
 # The eight core entities every warehouse team loads (docs/lgfapi.md 5.1). They are ordinary
@@ -112,6 +113,10 @@ class EntityStream(WMSStream):
         """The list filters that select one partition; a partition is its filters by default."""
         return dict(context or {})
 
+    def first_page(self, context: Context | None, params: dict[str, Any], throttle: Throttle) -> Page:
+        """The listing's first page (kept for the chain that reads it), for the engine's planning."""
+        return self.listing.first_page(self.get_url(context), params, context, throttle)
+
     def resume(self, params: dict[str, Any], last_row: dict[str, Any]) -> Resume | None:
         """The keyset query continuing a listing after its last row, when a later page was lost."""
         return self.listing.resume(params, last_row, self.replication_key)
@@ -127,7 +132,6 @@ class EntityStream(WMSStream):
         """
         progress = self.run.progress
         try:
-            self.check_api()
             with self.get_http_request_counter() as counter:
                 counter.with_context(context)
                 first = self.get_url_params(context, None)
@@ -187,16 +191,23 @@ class EntityStream(WMSStream):
         """Resumable mid-stream only when rows come in bookmark order, which is known before reading.
 
         That needs the keyed ordering accepted by the entity and honoured by the tenant, and no
-        second pass (its rows carry older bookmarks). A failure deciding it makes the stream
-        unsorted, and fails it when its records are read.
+        second pass (its rows carry older bookmarks). Both questions are asked at once, while
+        the engine starts planning this stream and the next ones. A failure deciding it makes
+        the stream unsorted, and fails it when its records are read.
         """
-        if not (self.incremental and self.replication_key and self.ordering_honoured()):
+        if not (self.incremental and self.replication_key):
             return False
-        context = self.first_context()
-        try:
-            first = self.get_url_params(context, None)
-        except Exception:  # the stream fails in request_records, with the same error
-            return False
+        if self.first_context() is None:
+            self.run.engine.queue_from(self)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="wms-probe") as pool:
+            honoured = pool.submit(self.ordering_honoured)
+            context = self.first_context()
+            try:
+                first = self.get_url_params(context, None)
+            except Exception:  # the stream fails in request_records, with the same error
+                return False
+            if not honoured.result():
+                return False
         return first.get("ordering") == f"{self.replication_key},id" and not self.backdated_params(
             context, first
         )
@@ -241,7 +252,7 @@ class EntityStream(WMSStream):
         setting = self.config["sequenced_ordering"]
         if setting != "auto":
             return setting == "honoured"
-        with self.run.lock:
+        with self.run.probe_lock:
             if not self.run.ordering_probed:
                 try:
                     self.run.ordering_honoured = self.probe_ordering()

@@ -49,7 +49,7 @@ class _Chain:
 
     params: dict[str, Any]
     pages: deque[list[dict[str, Any]]] = field(default_factory=deque)
-    split: bool = False  # the first chain: may split off the rest of the listing into ranges
+    stop: ranges.Split | None = None  # the first chain of a split listing ends where the ranges begin
     started: bool = False
     done: bool = False
     error: BaseException | None = None
@@ -99,7 +99,7 @@ class Engine:
         dropped too and the workers end: the next listing asked for starts afresh.
         """
         job = self._take(source, context, params)
-        self._queue_following(source)
+        self.queue_from(source)
         finished = False
         try:
             for chain in self._chains_of(job):
@@ -136,18 +136,21 @@ class Engine:
             for chain in job.chains:
                 chain.pages.clear()
 
-    def _queue_following(self, source: Source) -> None:
-        """Queue the next `concurrency` listings the SDK will read, so their first pages arrive early."""
+    def queue_from(self, source: Source) -> None:
+        """Plan `source` and the `concurrency` listings after it now, before the SDK reaches them.
+
+        Planning (the first page, the row count, the key ranges) is a chain of round trips;
+        done ahead, it keeps every request slot busy when a stream's last pages are in flight.
+        """
         if self._order is None:
             self._order = list(self._upcoming()) if self._upcoming else []
         if source not in self._order:
             return
         index = self._order.index(source)
-        for following in self._order[index + 1 : index + 1 + self.concurrency]:
+        for following in self._order[index : index + 1 + self.concurrency]:
             with self._cond:
-                if any(job.source is following for job in self._jobs):
+                if self._closed or any(job.source is following for job in self._jobs):
                     continue
-            with self._cond:
                 self._jobs.append(_Job(following, None, None))
                 self._start_workers()
                 self._cond.notify_all()
@@ -232,18 +235,20 @@ class Engine:
                 self._fetch(job, chain)
 
     def _next_task(self) -> tuple[_Job, _Chain | None] | None:
-        """In sync order: a job to plan (chain None), or the first unstarted chain.
+        """Planning first (any queued listing, in order), then the first unstarted chain, in order.
 
-        Chains start strictly in sync order, so the chain being emitted has always been
-        started before any later one could hold a worker: no deadlock on a full buffer.
+        Planning is a few requests that unblock a whole listing's ranges, so it never waits
+        behind chains. Chains start strictly in sync order, so the chain being emitted has always
+        been started before any later one could hold a worker: no deadlock on a full buffer.
         """
         if self._closed:
             return None
-        full = False
         for job in self._jobs:
             if job.state == "new":
                 job.state = "planning"
                 return job, None
+        full = False
+        for job in self._jobs:
             if job.state != "ready":
                 return None  # planning, failed or cancelled: later jobs wait
             for index, chain in enumerate(job.chains):
@@ -258,10 +263,14 @@ class Engine:
         return None
 
     def _plan(self, job: _Job) -> None:
-        """The first page's query (for a listing queued ahead), and the key it may be split on."""
+        """The listing's first query, and its chains: one, or a first one and key ranges after it."""
         try:
-            params = job.params if job.params is not None else job.source.first_page_params(job.context)
-            key = job.source.split_key(params)
+            source = job.source
+            params = job.params if job.params is not None else source.first_page_params(job.context)
+            chains = [_Chain(params)]
+            key = source.split_key(params)
+            if key is not None:
+                chains = self._ranges(job, source, params, key)
         except BaseException as exc:  # e.g. the ordering probe failed: re-raised in the sync thread
             with self._cond:
                 job.error, job.state = exc, "failed"
@@ -269,9 +278,23 @@ class Engine:
             return
         with self._cond:
             if job.state == "planning":
-                job.params = params
-                job.chains, job.state, job.key = [_Chain(params, split=True)], "ready", key
+                job.params, job.chains, job.state, job.key = params, chains, "ready", key
             self._cond.notify_all()
+
+    def _ranges(self, job: _Job, source: Source, params: dict[str, Any], key: str) -> list[_Chain]:
+        """After a full first page: the rest of the listing as key ranges, if it pays.
+
+        The first chain still follows its links but ends at the first range's start. The count
+        is asked only when the first page is full, so one-page listings cost none.
+        """
+        first = source.first_page(job.context, params, self.throttle)
+        if first.next_url is None or not first.rows:
+            return [_Chain(params)]
+        high = source.count_rows(params, f"-{key}", job.context, self.throttle)
+        split = ranges.plan_split(source.name, key, params, first.rows, high, source.timezone)
+        if split is None:
+            return [_Chain(params)]
+        return [_Chain(params, stop=split), *(_Chain(p) for p in split.later)]
 
     def _fetch(self, job: _Job, chain: _Chain) -> None:
         try:
@@ -290,7 +313,7 @@ class Engine:
         source = job.source
         url: str | None = source.get_url(job.context)
         params: dict[str, Any] | None = chain.params
-        stop: ranges.Split | None = None
+        stop = chain.stop
         visited: set[str] = set()
         last_row: dict[str, Any] | None = None
         keep: Callable[[dict[str, Any]], bool] | None = None
@@ -327,7 +350,6 @@ class Engine:
                 kept = [row for row in rows if stop.before(row)]
                 url = url if len(kept) == len(rows) else None
                 rows = kept
-            first = chain.split and url is not None and params is not None and keep is None
             params = None  # later pages follow the server's links
             with self._cond:
                 if job.state == "cancelled" or self._closed:
@@ -336,28 +358,6 @@ class Engine:
                     chain.pages.append(rows)
                     self._buffered += len(rows)
                 self._cond.notify_all()
-            if first:
-                stop = self._split(job, rows)
-
-    def _split(self, job: _Job, first_page: list[dict]) -> ranges.Split | None:
-        """After a full first page: queue the rest of the listing as key ranges, if it pays.
-
-        The first chain keeps following its links but ends at the first range's start. The
-        count is asked only now, so one-page listings cost none.
-        """
-        if job.key is None:
-            return None
-        source = job.source
-        params = job.chains[0].params
-        high = source.count_rows(params, f"-{job.key}", job.context, self.throttle)
-        split = ranges.plan_split(source.name, job.key, params, first_page, high, source.timezone)
-        if split is None:
-            return None
-        with self._cond:
-            if job.state != "cancelled":
-                job.chains.extend(_Chain(p) for p in split.later)
-            self._cond.notify_all()
-        return split
 
     def _wait_for_room(self, job: _Job, chain: _Chain) -> bool:
         """Block while the row budget is spent, unless this chain is the one being emitted."""

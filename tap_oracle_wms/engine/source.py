@@ -55,6 +55,10 @@ class Source(Protocol):
         """One page, with the source's own retries, each attempt holding a throttle slot."""
         ...
 
+    def first_page(self, context: Context | None, params: dict[str, Any], throttle: Throttle) -> Page:
+        """The listing's first page, kept so that reading the listing does not ask for it again."""
+        ...
+
     def resume(self, params: dict[str, Any], last_row: dict[str, Any]) -> Resume | None:
         """The query that continues `params`'s listing after `last_row`, or None if none can."""
         ...
