@@ -302,6 +302,11 @@ class EntityStream(WMSStream):
         )
 
     @override
+    def generate_child_contexts(self, record: dict, context: Context | None) -> Iterable[Context | None]:
+        """No child streams here: skip the SDK's per-record copy and filter made for them."""
+        return () if not self.child_streams else super().generate_child_contexts(record, context)
+
+    @override
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
         """Shape the decoded row in place to the catalog schema; None skips it."""
         return self.shaper.shape(row)

@@ -156,23 +156,37 @@ class Engine:
                 self._cond.notify_all()
 
     def _take(self, source: Source, context: Context | None, params: dict[str, Any]) -> _Job:
-        """The job for this listing: the one queued ahead if it asked the same query, else a new one."""
+        """The job for this listing: the one queued ahead if it asked the same query, else a new one.
+
+        Jobs of listings the SDK has passed (it skipped them) are dropped; jobs of listings still
+        to come stay queued behind this one (a stream's second pass, or a partition, comes first).
+        """
         with self._cond:
             if self._closed:
                 raise EngineStoppedError
-            while self._jobs:
-                head = self._jobs[0]
-                if head.source is source and head.context == context:
-                    while head.params is None and head.state in {"new", "planning"} and not self._closed:
-                        self._cond.wait()
-                    if head.params == params or head.state == "failed":
-                        break
+            while self._jobs and self._passed(self._jobs[0].source, source):
                 self._drop([self._jobs.popleft()])
-            if not self._jobs:
-                self._jobs.append(_Job(source, context, params))
+            head = self._jobs[0] if self._jobs else None
+            if head is not None and head.source is source and head.context == context:
+                while head.params is None and head.state in {"new", "planning"} and not self._closed:
+                    self._cond.wait()
+                if head.params != params and head.state != "failed":
+                    self._drop([self._jobs.popleft()])
+                    head = None
+            else:
+                head = None
+            if head is None:
+                self._jobs.appendleft(_Job(source, context, params))
             self._start_workers()
             self._cond.notify_all()
             return self._jobs[0]
+
+    def _passed(self, queued: Source, current: Source) -> bool:
+        """Whether the SDK has gone past `queued` to reach `current` (so it skipped it)."""
+        order = self._order or []
+        if queued is current or queued not in order or current not in order:
+            return False
+        return order.index(queued) < order.index(current)
 
     def _start_workers(self) -> None:
         """Top the workers up to `concurrency` (caller holds the lock)."""
