@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 from singer_sdk.authenticators import BasicAuthenticator, OAuthAuthenticator
-from singer_sdk.exceptions import FatalAPIError
 from typing_extensions import override
 
 from tap_oracle_wms import lgfapi
@@ -85,7 +84,7 @@ class WMSOAuthAuthenticator(OAuthAuthenticator):
         )
         if response.status_code >= requests.codes.bad_request:
             self.handle_error(content=response.text, status_code=response.status_code)
-            raise FatalAPIError(_token_failure(f"was rejected (HTTP {response.status_code})"))
+            raise lgfapi.RunFatalError(_token_failure(f"was rejected (HTTP {response.status_code})"))
         token, expires_in = _token_of(response)
         register_secret(token)
         self.access_token = token
@@ -134,7 +133,7 @@ class WMSOAuthAuthenticator(OAuthAuthenticator):
             400: "check oauth_scope and that the client has the client_credentials grant",
             401: "check oauth_client_id and oauth_client_secret",
         }.get(status_code or 0, "check oauth_token_url")
-        raise FatalAPIError(_token_failure(f"was rejected (HTTP {status_code})", hint))
+        raise lgfapi.RunFatalError(_token_failure(f"was rejected (HTTP {status_code})", hint))
 
 
 def _token_failure(what: str, hint: str = "check oauth_token_url") -> str:
@@ -145,14 +144,14 @@ def _token_of(response: requests.Response) -> tuple[str, int]:
     """The access token and its lifetime from a token answer, or one line naming oauth_token_url."""
     status = f"(HTTP {response.status_code})"
     if not lgfapi.looks_like_json(response):
-        raise FatalAPIError(_token_failure(f"answered HTML, not JSON {status}"))
+        raise lgfapi.RunFatalError(_token_failure(f"answered HTML, not JSON {status}"))
     try:
         body = lgfapi.decode(response.content)
     except lgfapi.DecodeError:
-        raise FatalAPIError(_token_failure(f"answered invalid JSON {status}")) from None
+        raise lgfapi.RunFatalError(_token_failure(f"answered invalid JSON {status}")) from None
     token = body.get("access_token") if isinstance(body, dict) else None
     if not isinstance(token, str) or not token:
-        raise FatalAPIError(_token_failure(f"answered no access_token {status}"))
+        raise lgfapi.RunFatalError(_token_failure(f"answered no access_token {status}"))
     try:
         expires_in = int(body.get("expires_in") or DEFAULT_EXPIRES_IN)
     except (TypeError, ValueError):

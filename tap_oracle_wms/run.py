@@ -108,3 +108,6 @@ class SyncRun:
             engine, self._engine = self._engine, None
         if engine is not None:
             engine.close()
+        close = getattr(self._authenticator, "close", None)  # the OAuth2 token session
+        if close is not None:
+            close()

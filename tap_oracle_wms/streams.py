@@ -195,8 +195,8 @@ class EntityStream(WMSStream):
         the engine starts planning this stream and the next ones. A failure deciding it makes
         the stream unsorted, and fails it when its records are read.
         """
-        if not (self.incremental and self.replication_key):
-            return False
+        if not (self.incremental and self.replication_key) or self.probe_filters() is None:
+            return False  # nothing to read in order (inventory_history without its status ids)
         if self.first_context() is None:
             self.run.engine.queue_from(self)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="wms-probe") as pool:
