@@ -210,16 +210,24 @@ class TapOracleWMS(Tap):
         if about:
             cls.print_about(about_format)
             sys.exit(0)
-        with quiet(cls.logger):
-            tap = cls(
-                config=dict(getattr(config, "config", None) or {}),
-                state=None if state is None else checks.unwrap_state(json.loads(state.read())),
-                catalog=None if catalog is None else json.loads(catalog.read()),
-                parse_env_config=bool(getattr(config, "parse_env", False)),
-                validate_config=True,
-            )
+        tap = cls.from_cli(
+            config,
+            state=None if state is None else checks.unwrap_state(json.loads(state.read())),
+            catalog=None if catalog is None else json.loads(catalog.read()),
+        )
         cls.print_version(print_fn=cls.logger.info)
         tap.sync_run()
+
+    @classmethod
+    def from_cli(cls, config: Any, **kwargs: Any) -> TapOracleWMS:
+        """A tap from the CLI's config input (files merged, maybe ENV), built quietly and checked."""
+        with quiet(cls.logger):
+            return cls(
+                config=dict(getattr(config, "config", None) or {}),
+                parse_env_config=bool(getattr(config, "parse_env", False)),
+                validate_config=True,
+                **kwargs,
+            )
 
     @override
     @classmethod
@@ -227,15 +235,7 @@ class TapOracleWMS(Tap):
         """The SDK's `--discover`, with settings checked (one line on failure) before any request."""
         if not value:
             return
-        config = ctx.params.get("config")
-        with quiet(cls.logger):
-            tap = cls(
-                config=dict(getattr(config, "config", None) or {}),
-                parse_env_config=bool(getattr(config, "parse_env", False)),
-                validate_config=True,
-                setup_mapper=False,
-            )
-        tap.run_discovery()
+        cls.from_cli(ctx.params.get("config"), setup_mapper=False).run_discovery()
         ctx.exit()
 
     @override
@@ -244,13 +244,7 @@ class TapOracleWMS(Tap):
         """The SDK's `--test`: one record per stream; a stream that cannot be read fails the test."""
         if value == CliTestOptionValue.Disabled.value:
             return
-        config = ctx.params.get("config")
-        with quiet(cls.logger):
-            tap = cls(
-                config=dict(getattr(config, "config", None) or {}),
-                parse_env_config=bool(getattr(config, "parse_env", False)),
-                validate_config=True,
-            )
+        tap = cls.from_cli(ctx.params.get("config"))
         if value == CliTestOptionValue.Schema.value:
             tap.write_schemas()
         else:

@@ -11,12 +11,11 @@ import os
 import re
 import subprocess
 import sys
-import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from local_server import Answer, serving
 from tapruns import oauth_config, tap_config
 
 TAP = str(Path(sys.executable).with_name("tap-oracle-wms"))
@@ -424,29 +423,21 @@ def test_bad_filter_shows_server_error_and_request_without_credentials(tmp_path,
     assert "admin-password" not in run.output
 
 
-class LoginPage(BaseHTTPRequestHandler):
+class LoginPage(Answer):
     """What a captive proxy or SSO login page answers to any GET: 200 and HTML."""
 
-    def do_GET(self) -> None:
-        body = b"<!DOCTYPE html><html><body><form>Sign in</form></body></html>"
-        self.send_response(200)
-        self.send_header("Content-Type", "text/html; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+    def reply(self) -> tuple[int, str, bytes]:
+        return (
+            200,
+            "text/html; charset=utf-8",
+            b"<!DOCTYPE html><html><body><form>Sign in</form></body></html>",
+        )
 
 
 @pytest.fixture
 def login_page():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), LoginPage)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/env"
-    server.shutdown()
-    server.server_close()
+    with serving(LoginPage) as base_url:
+        yield base_url
 
 
 def test_html_answer_is_reported_as_a_proxy_or_login_page(tmp_path, login_page):

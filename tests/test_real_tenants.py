@@ -94,33 +94,25 @@ def test_pages_that_time_out_are_asked_again_smaller_and_stay_smaller(sandbox):
 # --- 4. backdated rows ------------------------------------------------------------------------------
 
 
-def before_bookmark(out) -> float:
-    """Seconds to backdate a row's mod_ts by so that it lands an hour before the run's bookmark."""
-    return (dt.datetime.now(dt.UTC) - instant(out.bookmark(ENTITY))).total_seconds() + 3600
+def run_after_backdated_rows(sandbox):
+    """A full run, then 3 rows created with a mod_ts an hour before its bookmark, then the next run."""
+    first = sync(tap_config(sandbox, ENTITY))
+    settle()
+    backdate = (dt.datetime.now(dt.UTC) - instant(first.bookmark(ENTITY))).total_seconds() + 3600
+    burst = sandbox.activity(entity=ENTITY, inserts=3, updates=0, deletes=0, backdate_s=backdate)
+    settle()
+    return first, burst, sync(tap_config(sandbox, ENTITY), state=first.last_state)
 
 
 def test_rows_created_after_the_bookmark_with_an_older_mod_ts_arrive(sandbox):
     """A second pass on create_ts catches rows whose mod_ts is older than the bookmark."""
-    first = sync(tap_config(sandbox, ENTITY))
-    settle()
-    burst = sandbox.activity(
-        entity=ENTITY, inserts=3, updates=0, deletes=0, backdate_s=before_bookmark(first)
-    )
-    settle()
-    second = sync(tap_config(sandbox, ENTITY), state=first.last_state)
+    _, burst, second = run_after_backdated_rows(sandbox)
     assert set(burst["backdated_ids"]) <= {r["id"] for r in second.records(ENTITY)}
 
 
 def test_backdated_rows_never_move_the_bookmark(sandbox):
     """Only the mod_ts pass moves the bookmark: backdated rows leave it where the run found it."""
-    first = sync(tap_config(sandbox, ENTITY))
-    settle()
-    burst = sandbox.activity(
-        entity=ENTITY, inserts=3, updates=0, deletes=0, backdate_s=before_bookmark(first)
-    )
-    settle()
-    second = sync(tap_config(sandbox, ENTITY), state=first.last_state)
-    assert set(burst["backdated_ids"]) <= {r["id"] for r in second.records(ENTITY)}
+    first, _, second = run_after_backdated_rows(sandbox)
     assert instant(second.bookmark(ENTITY)) == instant(first.bookmark(ENTITY))
 
 

@@ -12,12 +12,11 @@ import json
 import logging
 import os
 import subprocess
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
 import pytest
+from local_server import Answer, serving
 from tapruns import tap_config
 from test_bad_input import PREFIX, TapRun, run_tap
 
@@ -245,31 +244,19 @@ def test_access_token_echoed_in_an_error_body_is_masked(tmp_path, sandbox):
     assert_no_secret(run, OAUTH_SECRETS + tokens)
 
 
-class EchoingServer(BaseHTTPRequestHandler):
+class EchoingServer(Answer):
     """Answers every GET with a 400 whose body echoes the credentials, like the sandbox's knob."""
 
-    def do_GET(self) -> None:
+    def reply(self) -> tuple[int, str, bytes]:
         error = b'{"code": "VALIDATION_ERROR", "message": "Invalid input."}'
-        body = echoed(error, self.headers.get("Authorization", ""))
-        self.send_response(400)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+        return 400, "application/json", echoed(error, self.headers.get("Authorization", ""))
 
 
 @pytest.fixture
 def echoing_server():
     """A server that accepts any password and echoes it in every error body."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), EchoingServer)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}/env"
-    server.shutdown()
-    server.server_close()
+    with serving(EchoingServer) as base_url:
+        yield base_url
 
 
 SPECIAL_PASSWORD = 'p"a\\s\nw0rd'  # a quote, a backslash and a newline: every escape changes it
