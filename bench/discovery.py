@@ -26,7 +26,10 @@ def main() -> None:
         streams = discover(tap_config(sandbox, describe_concurrency=16))["streams"]
         padding = ENTITIES - sum(1 for s in streams if s["tap_stream_id"] != "wms_row_counts")
         sandbox.configure(extra_entities=padding)
-        print("| describe_concurrency | streams (entities + wms_row_counts) | wall time (median of 3) | describe calls |")
+        print(
+            "| describe_concurrency | streams (entities + wms_row_counts) "
+            "| wall time (median of 3) | describe calls |"
+        )
         print("|---:|---:|---:|---:|")
         for concurrency in (1, 4, 8, 16):
             runs = []
