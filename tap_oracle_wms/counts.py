@@ -124,8 +124,7 @@ class RowCountStream(Stream):
         response = stream.send(
             stream.get_url(None), query.count_query(params, "id"), None, stream.run.engine.throttle
         )
-        found = query.count_of(stream.payload(response), "id")
-        rows = 0 if response.status_code == HTTPStatus.NOT_FOUND or found is None else found[0]
+        rows = 0 if response.status_code == HTTPStatus.NOT_FOUND else self.result_count(stream, response)
         return {
             "entity": stream.name,
             "bucket": bucket,
@@ -136,3 +135,15 @@ class RowCountStream(Stream):
             "counted_at": counted_at.isoformat(),
             "filters": json.dumps(filters, sort_keys=True, default=str),
         }
+
+    def result_count(self, stream: EntityStream, response: requests.Response) -> int:
+        """The page's `result_count`; a paged answer without one is no count, never a zero (2.2)."""
+        payload = stream.payload(response)
+        count = payload.get("result_count") if isinstance(payload, dict) else None
+        if not isinstance(count, int) or isinstance(count, bool):
+            msg = (
+                f"Stream '{NAME}': the count query of '{stream.name}' answered without an integer "
+                f"result_count (GET {lgfapi.redacted_query(response.url)})"
+            )
+            raise FatalAPIError(msg)
+        return count

@@ -198,7 +198,8 @@ SETTINGS: dict[str, Any] = th.PropertiesList(
         th.ArrayType(th.IntegerType),
         default=[],
         description="Status ids to extract inventory_history for: the API needs facility, "
-        "company, history activity and status on every list call. Empty: the stream is skipped.",
+        "company, history activity and status on every list call. Empty: a selected inventory_history "
+        "fails (exit 1) without a request.",
     ),
     th.Property(
         "emit_activate_version_messages",

@@ -6,6 +6,7 @@ run's engine reads its pages (the stream is the engine's `Source`).
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
@@ -253,12 +254,12 @@ class EntityStream(WMSStream):
         if setting != "auto":
             return setting == "honoured"
         with self.run.probe_lock:
-            if not self.run.ordering_probed:
-                try:
+            if self.run.ordering_honoured is None:
+                # A failed probe leaves it undecided: the next stream probes again.
+                with contextlib.suppress(
+                    FatalAPIError, RetriableAPIError, requests.exceptions.RequestException
+                ):
                     self.run.ordering_honoured = self.probe_ordering()
-                except (FatalAPIError, RetriableAPIError, requests.exceptions.RequestException):
-                    self.run.ordering_honoured = None  # undecided: another stream probes again
-                self.run.ordering_probed = self.run.ordering_honoured is not None
             return bool(self.run.ordering_honoured)
 
     def probe_ordering(self) -> bool | None:
@@ -357,11 +358,11 @@ class InventoryHistoryStream(EntityStream):
     @override
     def get_records(self, context: Any) -> Iterable[dict[str, Any]]:
         if context is None:  # no partitions: the API refuses an unfiltered history list
-            self.note("skipped: set inventory_history_status_ids")
-            self.logger.warning(
-                "Stream 'inventory_history' is skipped: set inventory_history_status_ids (and optionally "
-                "facility_codes/company_codes); the API refuses unfiltered history lists."
+            msg = (
+                "not read: the API refuses unfiltered history lists; set inventory_history_status_ids "
+                "(and optionally facility_codes/company_codes), or deselect the stream"
             )
+            self.fail(None, ValueError(msg))
             return
         yield from super().get_records(context)
 

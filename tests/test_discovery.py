@@ -10,6 +10,7 @@ import sys
 import pytest
 from tapruns import discover, next_second, page_requests, shaped, sync, tap_config
 
+from tap_oracle_wms.run import StreamsFailedError
 from tap_oracle_wms.streams import CORE_ENTITIES
 
 
@@ -180,10 +181,11 @@ def test_inventory_history_syncs_every_row_through_its_filter_combination(sandbo
     assert all(r.status in {200, 404} for r in page_requests(sandbox, "inventory_history"))
 
 
-def test_inventory_history_is_skipped_with_a_warning_without_status_ids(sandbox, caplog):
-    """Without inventory_history_status_ids the stream cannot be listed: one warning, no request."""
-    with caplog.at_level(logging.WARNING):
-        out = sync(tap_config(sandbox, "inventory_history"))
-    assert out.records("inventory_history") == []
-    assert any("inventory_history_status_ids" in r.getMessage() for r in caplog.records)
+def test_inventory_history_without_status_ids_fails_the_run_without_a_request(sandbox):
+    """Selected without inventory_history_status_ids it cannot be listed: exit 1 naming the setting."""
+    with pytest.raises(StreamsFailedError) as failed:
+        sync(tap_config(sandbox, "inventory_history"))
+    assert "inventory_history" in failed.value.failures
+    assert "set inventory_history_status_ids" in failed.value.failures["inventory_history"]
+    assert failed.value.output.records("inventory_history") == []  # type: ignore[attr-defined]
     assert page_requests(sandbox, "inventory_history") == []

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
+from local_server import Answer, serving
 from tapruns import discover, instant, settle, sync, tap_config
+
+from tap_oracle_wms.run import StreamsFailedError
 
 UTC = dt.UTC
 ENTITIES = ("inventory", "order_status")  # one with mod_ts, one lookup table without it
@@ -91,3 +95,24 @@ def test_counts_cost_one_request_per_stream_and_bucket(sandbox):
         r for r in sandbox.requests if r.query.get("page_mode") == "paged" and r.query.get("page_size") == "1"
     ]
     assert len(counting) == 1 * (2 + 1) + 1 * 1
+
+
+class NoResultCount(Answer):
+    """One inventory row on every list page, and no `result_count` even in paged mode."""
+
+    def reply(self) -> tuple[int, str, bytes]:
+        page = {"results": [{"id": 1, "mod_ts": "2026-01-01T00:00:00+00:00"}], "next_page": None}
+        return 200, "application/json", json.dumps(page).encode()
+
+
+def test_a_count_answer_without_result_count_fails_the_stream_instead_of_counting_zero(sandbox):
+    """A paged page that does not say how many rows there are is no count: exit 1 naming it, never a 0."""
+    catalog = with_counts(discover(tap_config(sandbox, "inventory")))
+    with serving(NoResultCount) as base_url:
+        config = {**tap_config(sandbox, "inventory"), "base_url": base_url, "allow_insecure_http": True}
+        with pytest.raises(StreamsFailedError) as failed:
+            sync(config, catalog=catalog)
+    assert list(failed.value.failures) == ["wms_row_counts"]
+    assert "without an integer result_count" in failed.value.failures["wms_row_counts"]
+    assert failed.value.output.records("wms_row_counts") == []  # type: ignore[attr-defined]
+    assert len(failed.value.output.records("inventory")) == 1  # type: ignore[attr-defined]
