@@ -154,9 +154,7 @@ class Progress:
                 str(s.requests),
                 str(s.retries),
                 f"{s.seconds:.1f}",
-                "; ".join(
-                    s.notes + ([f"{s.second_pass_rows:,} backdated rows"] if s.second_pass_rows else [])
-                ),
+                notes(s),
             )
             for name, s in sorted(self.streams.items())
             if s.announced or s.notes  # discovery's requests are not a stream's

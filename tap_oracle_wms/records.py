@@ -153,8 +153,6 @@ _PYTHON_TYPES: dict[str, frozenset[type]] = {
     "object": frozenset({dict}),
     "array": frozenset({list}),
 }
-_CANNOT = object()
-_MAX_LAYOUTS = 4096
 
 
 class _AnyType:

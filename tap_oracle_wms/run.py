@@ -44,9 +44,9 @@ class SyncRun:
     lock: threading.RLock = field(default_factory=threading.RLock)
     # Held while the ordering probe is on the wire (never while holding `lock`).
     probe_lock: threading.Lock = field(default_factory=threading.Lock)
-    # Whether sequenced mode keeps our `ordering` (docs/lgfapi.md 2.2 GAP): probed once a run.
+    # Whether sequenced mode keeps our `ordering` (docs/lgfapi.md 2.2 GAP): probed once a run
+    # (None: not known yet, probed again by the next stream).
     ordering_honoured: bool | None = None
-    ordering_probed: bool = False
     # The entity API answered at base_url (checked once, before the first listing).
     api_checked: bool = False
     # Streams that failed for good, and why: the run goes on, then exits non-zero naming them.
