@@ -6,6 +6,7 @@ import base64
 import datetime as dt
 import threading
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin, urlparse
 
 import requests
 from singer_sdk.authenticators import BasicAuthenticator, OAuthAuthenticator
@@ -72,7 +73,8 @@ class WMSOAuthAuthenticator(OAuthAuthenticator):
         """Fetch a token; `verify` goes with the request, so ca_bundle beats REQUESTS_CA_BUNDLE.
 
         requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE replace a session's own bundle, but not
-        one passed per request. The token is registered for redaction before it is kept.
+        one passed per request. A redirect is not followed: client credentials go to
+        oauth_token_url only. The token is registered for redaction before it is kept.
         """
         requested_at = dt.datetime.now(dt.UTC)
         response = self.token_session.post(
@@ -81,7 +83,12 @@ class WMSOAuthAuthenticator(OAuthAuthenticator):
             data=self.oauth_request_payload,
             timeout=self.timeout,
             verify=self.verify,
+            allow_redirects=False,
         )
+        if response.is_redirect:
+            parts = urlparse(urljoin(self.auth_endpoint, response.headers.get("Location", "")))
+            where = f"redirects to {parts.scheme}://{parts.netloc} (HTTP {response.status_code})"
+            raise lgfapi.RunFatalError(_token_failure(where, "set it to the token endpoint itself"))
         if response.status_code >= requests.codes.bad_request:
             self.handle_error(content=response.text, status_code=response.status_code)
             raise lgfapi.RunFatalError(_token_failure(f"was rejected (HTTP {response.status_code})"))

@@ -185,6 +185,10 @@ def token_handler(state: State) -> Endpoint:
         client_id, secret = form.get("client_id", ""), form.get("client_secret", "")
         scheme, _, value = request.headers.get("authorization", "").partition(" ")
         mode = state.config.token_endpoint
+        if mode == "redirect" and request.url.hostname != "localhost":  # a proxy sending it elsewhere
+            return Response(
+                status_code=307, headers={"Location": str(request.url.replace(hostname="localhost"))}
+            )
         if mode == "html":  # a proxy or login page answering instead of IDCS
             return HTMLResponse("<!DOCTYPE html><html><body><h1>Sign In</h1></body></html>")
         if mode == "invalid_json":

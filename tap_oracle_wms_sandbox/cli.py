@@ -67,7 +67,7 @@ HELP = {
     "echo_credentials": "on: API error bodies echo the Authorization header and the password or "
     "token in message and details",
     "token_endpoint": "the OAuth2 token endpoint answers normally, a 200 HTML page, 200 invalid "
-    "JSON, or a token without expires_in",
+    "JSON, a token without expires_in, or a 307 to host localhost (redirect)",
     "tls_certfile": "PEM certificate: serve https (empty = http)",
     "tls_keyfile": "PEM private key of --tls-certfile",
     "unknown_types": "on: location.geo_coords exists, with describe type 'json' that clients may "

@@ -27,7 +27,7 @@ CHOICES = {
     "redirect_lists": ("off", "other_host", "same_origin", "plain_http"),
     "next_page_loop": ("off", "on"),
     "echo_credentials": ("off", "on"),
-    "token_endpoint": ("normal", "html", "invalid_json", "no_expires_in"),
+    "token_endpoint": ("normal", "html", "invalid_json", "no_expires_in", "redirect"),
     "unknown_types": ("off", "on"),
 }
 ORDERING_RULES = ("desc", "non_id", "any")
@@ -72,7 +72,7 @@ class SandboxConfig:
     trickle_bytes_per_s: float = 0.0  # list bodies sent at this rate (0 = off)
     next_page_loop: str = "off"  # on: pages after the first link next_page to themselves
     echo_credentials: str = "off"  # on: error bodies echo the Authorization header and secret
-    token_endpoint: str = "normal"  # noqa: S105 - a mode: normal, html, invalid_json, no_expires_in
+    token_endpoint: str = "normal"  # noqa: S105 - a mode: normal, html, invalid_json, no_expires_in, redirect
     tls_certfile: str = ""  # PEM certificate: serve https (read at start)
     tls_keyfile: str = ""  # PEM private key of tls_certfile
     unknown_types: str = "off"  # on: location.geo_coords (describe type "json") exists

@@ -183,6 +183,20 @@ def test_token_endpoint_answering_no_json_names_oauth_token_url(tmp_path, sandbo
     assert api_requests(sandbox) == []
 
 
+def test_token_endpoint_redirect_is_not_followed(tmp_path, sandbox):
+    """A token endpoint redirecting elsewhere: one line naming where, and no request sent there."""
+    sandbox.configure(token_endpoint="redirect")
+    run = run_tap(tmp_path, oauth_config(sandbox, "wave"), "--discover")
+    assert_one_line_failure(
+        run,
+        f"sync failed: OAuth2 token request to oauth_token_url redirects to http://localhost:{sandbox.port} "
+        "(HTTP 307): set it to the token endpoint itself.",
+        1,
+    )
+    assert [r.path for r in sandbox.requests if r.path.endswith("/token")] == ["/oauth2/v1/token"]
+    assert api_requests(sandbox) == []
+
+
 def test_token_without_expires_in_is_used(sandbox):
     """A token answer without expires_in is fine: the token is used (and renewed after an hour)."""
     sandbox.configure(token_endpoint="no_expires_in")

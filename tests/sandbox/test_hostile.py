@@ -112,6 +112,15 @@ def test_token_endpoint_invalid_json_answers_unparsable_json(client, state):
         json.loads(r.text)
 
 
+def test_token_endpoint_redirect_answers_307_to_another_host(client, state):
+    """token_endpoint=redirect: a 307 sending the token request to host localhost, nothing issued."""
+    state.configure(token_endpoint="redirect")
+    r = client.post("/oauth2/v1/token", data=TOKEN_FORM, headers=basic(CLIENT), follow_redirects=False)
+    assert r.status_code == 307
+    assert r.headers["location"].startswith("http://localhost")
+    assert r.headers["location"].endswith("/oauth2/v1/token")
+
+
 def test_token_endpoint_no_expires_in_gives_a_working_token(client, state):
     """token_endpoint=no_expires_in: a token without expires_in, still accepted."""
     state.configure(token_endpoint="no_expires_in")
