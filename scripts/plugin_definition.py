@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from tap_oracle_wms.config import BASIC_SETTINGS, OAUTH_SETTINGS
+from tap_oracle_wms.settings_checks import BASIC_SETTINGS, OAUTH_SETTINGS
 from tap_oracle_wms.streams import CORE_ENTITIES
 
 ROOT = Path(__file__).resolve().parent.parent

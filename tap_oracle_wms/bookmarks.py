@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from dateutil.parser import isoparse
 
-from tap_oracle_wms.config import StateError
-from tap_oracle_wms.lgfapi import UTC
+from tap_oracle_wms.lgfapi.wire import UTC
+from tap_oracle_wms.settings_checks import StateError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

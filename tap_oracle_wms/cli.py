@@ -25,7 +25,10 @@ from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, Retriabl
 from singer_sdk.singerlib import Catalog
 
 from tap_oracle_wms import bookmarks
-from tap_oracle_wms.config import (
+from tap_oracle_wms.lgfapi.secrets import redact, register_secret, register_secrets
+from tap_oracle_wms.lgfapi.wire import is_secret_name, tls_failure
+from tap_oracle_wms.records import SchemaBreakError
+from tap_oracle_wms.settings_checks import (
     InputFileError,
     SettingsError,
     env_value_problem,
@@ -33,9 +36,6 @@ from tap_oracle_wms.config import (
     unknown_settings,
     unwrap_state,
 )
-from tap_oracle_wms.lgfapi import is_secret_name, tls_failure
-from tap_oracle_wms.records import SchemaBreakError
-from tap_oracle_wms.redaction import redact, register_secret, register_secrets
 from tap_oracle_wms.tap import Interrupted, TapOracleWMS
 
 PROG = "tap-oracle-wms"

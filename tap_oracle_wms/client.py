@@ -15,11 +15,12 @@ from singer_sdk import RESTStream, metrics
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from typing_extensions import override
 
-from tap_oracle_wms import lgfapi, transport
-from tap_oracle_wms.auth import WMSOAuthAuthenticator
 from tap_oracle_wms.engine import Page
-from tap_oracle_wms.engine.throttle import THROTTLED
-from tap_oracle_wms.paging import Listing, PageTimeoutError
+from tap_oracle_wms.lgfapi import transport
+from tap_oracle_wms.lgfapi import wire as lgfapi
+from tap_oracle_wms.lgfapi.auth import WMSOAuthAuthenticator
+from tap_oracle_wms.lgfapi.paging import Listing, PageTimeoutError
+from tap_oracle_wms.lgfapi.throttle import THROTTLED
 from tap_oracle_wms.run import SyncRun
 
 if TYPE_CHECKING:

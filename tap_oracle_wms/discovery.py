@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from tap_oracle_wms.cache import DescribeCache
-from tap_oracle_wms.lgfapi import AccessDeniedError
+from tap_oracle_wms.lgfapi.wire import AccessDeniedError
 from tap_oracle_wms.records import JSON_TEXT
 
 if TYPE_CHECKING:

@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from tap_oracle_wms.lgfapi import UTC, parse_timestamp
+from tap_oracle_wms.lgfapi.wire import UTC, parse_timestamp
 
 if TYPE_CHECKING:
     import logging

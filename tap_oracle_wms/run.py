@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from singer_sdk.exceptions import FatalAPIError
 
-from tap_oracle_wms.auth import make_authenticator
 from tap_oracle_wms.engine import BUFFER_PAGES, Engine
-from tap_oracle_wms.lgfapi import UTC
+from tap_oracle_wms.lgfapi.auth import make_authenticator
+from tap_oracle_wms.lgfapi.wire import UTC
 from tap_oracle_wms.progress import Progress
 
 if TYPE_CHECKING:
@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 
     from singer_sdk.authenticators import BasicAuthenticator
 
-    from tap_oracle_wms.auth import WMSOAuthAuthenticator
     from tap_oracle_wms.engine import Source
+    from tap_oracle_wms.lgfapi.auth import WMSOAuthAuthenticator
 
 
 class StreamsFailedError(FatalAPIError):

@@ -18,9 +18,10 @@ from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from typing_extensions import override
 
-from tap_oracle_wms import lgfapi, ordering, query
 from tap_oracle_wms.bookmarks import starting_bound
 from tap_oracle_wms.client import WMSStream
+from tap_oracle_wms.lgfapi import ordering, query
+from tap_oracle_wms.lgfapi import wire as lgfapi
 from tap_oracle_wms.progress import DropRepeatedStart
 from tap_oracle_wms.records import RecordShaper
 

@@ -16,11 +16,12 @@ from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.tap_base import CliTestOptionValue
 from typing_extensions import override
 
-from tap_oracle_wms import config as checks
-from tap_oracle_wms import counts, discovery
+from tap_oracle_wms import discovery
+from tap_oracle_wms import row_counts as counts
+from tap_oracle_wms import settings_checks as checks
 from tap_oracle_wms.client import WMSStream
+from tap_oracle_wms.lgfapi.secrets import register_secrets
 from tap_oracle_wms.output import BufferedMsgSpecWriter
-from tap_oracle_wms.redaction import register_secrets
 from tap_oracle_wms.run import SyncRun
 from tap_oracle_wms.settings import SETTINGS
 from tap_oracle_wms.streams import CORE_ENTITIES, EntityStream, stream_class

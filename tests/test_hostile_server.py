@@ -14,7 +14,7 @@ import pytest
 import trustme
 from tapruns import assert_nothing_lost, discover, page_requests, sync, tap_config
 
-from tap_oracle_wms.lgfapi import RunFatalError, retry_after
+from tap_oracle_wms.lgfapi.wire import RunFatalError, retry_after
 from tap_oracle_wms.run import StreamsFailedError
 from tap_oracle_wms_sandbox import Sandbox
 

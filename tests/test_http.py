@@ -146,7 +146,7 @@ def test_oauth2_token_refreshed_once_on_401(sandbox, waits):
 
     from tapruns import discover
 
-    from tap_oracle_wms.auth import make_authenticator
+    from tap_oracle_wms.lgfapi.auth import make_authenticator
 
     config = oauth_config(sandbox, "wave", sequenced_ordering="honoured")
     catalog = discover(config)

@@ -10,7 +10,7 @@ from singer_sdk.exceptions import RetriableAPIError
 from tapruns import sync, tap_config
 
 from tap_oracle_wms.client import WMSStream
-from tap_oracle_wms.engine import throttle
+from tap_oracle_wms.lgfapi import throttle
 from tap_oracle_wms.tap import TapOracleWMS
 
 # Small pages, so the sandbox's ~50 inventory rows span many pages and key-range partitions.

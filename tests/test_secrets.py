@@ -20,7 +20,7 @@ from local_server import Answer, serving
 from tapruns import tap_config
 from test_bad_input import PREFIX, TapRun, run_tap
 
-from tap_oracle_wms.redaction import redact, register_secret, register_secrets
+from tap_oracle_wms.lgfapi.secrets import redact, register_secret, register_secrets
 from tap_oracle_wms.tap import TapOracleWMS
 from tap_oracle_wms_sandbox.echo import echoed
 

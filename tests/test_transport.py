@@ -14,7 +14,7 @@ import requests
 from tapruns import tap_config
 from test_bad_input import assert_one_line_failure, run_tap
 
-from tap_oracle_wms.config import rule_errors as settings_errors
+from tap_oracle_wms.settings_checks import rule_errors as settings_errors
 from tap_oracle_wms.streams import EntityStream
 from tap_oracle_wms.tap import TapOracleWMS
 

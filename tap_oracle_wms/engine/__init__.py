@@ -6,7 +6,7 @@ the SDK or of lgfapi beyond the `Page` a source returns.
 
 from tap_oracle_wms.engine.prefetch import BUFFER_PAGES, Engine, LinkLoopError
 from tap_oracle_wms.engine.source import Page, PageMissingError, Resume, Source
-from tap_oracle_wms.engine.throttle import EngineStoppedError, Slot, Throttle
+from tap_oracle_wms.lgfapi.throttle import EngineStoppedError, Slot, Throttle
 
 __all__ = [
     "BUFFER_PAGES",

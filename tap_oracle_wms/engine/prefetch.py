@@ -25,8 +25,8 @@ from singer_sdk.exceptions import FatalAPIError
 
 from tap_oracle_wms.engine import ranges
 from tap_oracle_wms.engine.source import PageMissingError
-from tap_oracle_wms.engine.throttle import EngineStoppedError, Throttle
-from tap_oracle_wms.lgfapi import redacted_query
+from tap_oracle_wms.lgfapi.throttle import EngineStoppedError, Throttle
+from tap_oracle_wms.lgfapi.wire import redacted_query
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator, Sequence

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from tap_oracle_wms.lgfapi import filter_timestamp, parse_timestamp
+from tap_oracle_wms.lgfapi.wire import filter_timestamp, parse_timestamp
 
 logger = logging.getLogger("tap-oracle-wms")
 

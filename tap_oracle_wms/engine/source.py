@@ -11,7 +11,7 @@ from singer_sdk.exceptions import FatalAPIError
 if TYPE_CHECKING:
     import datetime as dt
 
-    from tap_oracle_wms.engine.throttle import Throttle
+    from tap_oracle_wms.lgfapi.throttle import Throttle
 
 Context = Mapping[str, Any]
 

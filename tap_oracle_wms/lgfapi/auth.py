@@ -12,8 +12,8 @@ import requests
 from singer_sdk.authenticators import BasicAuthenticator, OAuthAuthenticator
 from typing_extensions import override
 
-from tap_oracle_wms import lgfapi
-from tap_oracle_wms.redaction import register_secret
+from tap_oracle_wms.lgfapi import wire as lgfapi
+from tap_oracle_wms.lgfapi.secrets import register_secret
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

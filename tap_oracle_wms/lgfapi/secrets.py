@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
 
-from tap_oracle_wms.lgfapi import is_secret_name
+from tap_oracle_wms.lgfapi.wire import is_secret_name
 
 # Forms of secrets this long are masked wherever they appear; shorter ones would blank out
 # ordinary words, so they are masked only where they stand as a whole value (see `_value_patterns`).

@@ -21,8 +21,8 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlparse
 
-from tap_oracle_wms import lgfapi
 from tap_oracle_wms.engine import Page, PageMissingError, Resume
+from tap_oracle_wms.lgfapi import wire as lgfapi
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence

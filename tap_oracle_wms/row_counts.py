@@ -20,7 +20,8 @@ from singer_sdk import typing as th
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from typing_extensions import override
 
-from tap_oracle_wms import lgfapi, query
+from tap_oracle_wms.lgfapi import query
+from tap_oracle_wms.lgfapi import wire as lgfapi
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from tap_oracle_wms.lgfapi import filter_timestamp
+from tap_oracle_wms.lgfapi.wire import filter_timestamp
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping

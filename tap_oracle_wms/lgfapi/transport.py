@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import requests
 import urllib3
 
-from tap_oracle_wms import lgfapi
+from tap_oracle_wms.lgfapi import wire as lgfapi
 
 if TYPE_CHECKING:
     from collections.abc import Callable
