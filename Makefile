@@ -3,8 +3,8 @@
 #   make test   the whole test suite (the tap's, then target-oracle's), e2e Meltano runs included
 #   make bench  bench/run.py
 #   make lint   ruff check + ruff format --check + mypy
-#   make package  build and check the sdists and wheels of the tap and of target-oracle (dist/)
-# Two virtualenvs, both git-ignored: .venv (the project, [dev] or [sandbox] extra) and
+#   make package  build and check the sdists and wheels of the tap, the sandbox and target-oracle (dist/)
+# Two virtualenvs, both git-ignored: .venv (the tap and the sandbox, plus [dev] tools) and
 # .meltano-venv (Meltano, which pins many packages of its own). Meltano keeps its
 # plugins' virtualenvs under .meltano/.
 
@@ -35,20 +35,21 @@ help:
 	@echo "make test   run the test suite (pytest, e2e through Meltano into PostgreSQL)"
 	@echo "make bench  run bench/run.py"
 	@echo "make lint   ruff check + ruff format --check + mypy"
-	@echo "make package  build and check both distributions into $(DIST)/ (python -m build, twine check)"
+	@echo "make package  build and check the three distributions into $(DIST)/ (python -m build, twine check)"
 	@echo "make clean  remove the virtualenvs, .meltano/ and output/"
 
 $(BIN)/python:
 	bash scripts/mkvenv.sh $(PYTHON) $(VENV)
 
 # Stamps: reinstall when pyproject.toml changes.
-$(VENV)/.installed-sandbox: pyproject.toml | $(BIN)/python
-	$(QUIET_EDITABLE) $(BIN)/python -m pip install --quiet -e ".[sandbox]"
+# The sandbox is its own distribution (sandbox/), installed beside the tap.
+$(VENV)/.installed-sandbox: pyproject.toml sandbox/pyproject.toml | $(BIN)/python
+	$(QUIET_EDITABLE) $(BIN)/python -m pip install --quiet -e . -e ./sandbox
 	touch $@
 
 # The loader (target_oracle/, its own distribution) is tested and linted from the same venv.
-$(VENV)/.installed-dev: pyproject.toml target_oracle/pyproject.toml | $(BIN)/python
-	$(QUIET_EDITABLE) $(BIN)/python -m pip install --quiet -e ".[dev]" -e "./target_oracle[dev]"
+$(VENV)/.installed-dev: pyproject.toml sandbox/pyproject.toml target_oracle/pyproject.toml | $(BIN)/python
+	$(QUIET_EDITABLE) $(BIN)/python -m pip install --quiet -e ".[dev]" -e ./sandbox -e "./target_oracle[dev]"
 	touch $@ $(VENV)/.installed-sandbox
 
 $(MELTANO):
@@ -83,10 +84,11 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/mypy
 	cd target_oracle && $(abspath $(BIN))/mypy
 
-# The tap (repository root) and the loader (target_oracle/), each an sdist and a wheel.
+# The tap (repository root), the sandbox (sandbox/) and the loader (target_oracle/), each an sdist and a wheel.
 package: $(VENV)/.installed-dev
 	rm -rf $(DIST)
 	$(BIN)/python -m build --quiet --outdir $(DIST) .
+	$(BIN)/python -m build --quiet --outdir $(DIST) sandbox
 	$(BIN)/python -m build --quiet --outdir $(DIST) target_oracle
 	$(BIN)/twine check --strict $(DIST)/*
 	$(BIN)/python scripts/check_dist.py $(DIST)

@@ -16,7 +16,7 @@ from tap_oracle_wms.tap import TapOracleWMS
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "tap_oracle_wms"
-SANDBOX = ROOT / "tap_oracle_wms_sandbox"
+SANDBOX = ROOT / "sandbox" / "tap_oracle_wms_sandbox"
 MAX_LINES = 400
 
 
