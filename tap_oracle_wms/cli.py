@@ -25,8 +25,8 @@ from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, Retriabl
 from singer_sdk.singerlib import Catalog
 
 from tap_oracle_wms import bookmarks
-from tap_oracle_wms.lgfapi.secrets import redact, register_secret, register_secrets
-from tap_oracle_wms.lgfapi.wire import is_secret_name, tls_failure
+from tap_oracle_wms.lgfapi.errors import ApiError, RetriableError, tls_failure
+from tap_oracle_wms.lgfapi.secrets import is_secret_name, redact, register_secret, register_secrets
 from tap_oracle_wms.records import SchemaBreakError
 from tap_oracle_wms.settings_checks import (
     InputFileError,
@@ -195,11 +195,11 @@ def failure_line(exc: BaseException) -> tuple[str, int]:
         return f"sync failed: {exc}", EXIT_SYNC_FAILED
     if isinstance(exc, Interrupted):
         return f"{exc}: STATE was written for every record emitted; run again to continue", 128 + exc.signum
-    if isinstance(exc, RetriableAPIError):
+    if isinstance(exc, (RetriableAPIError, RetriableError)):
         return f"sync failed after retrying: {exc}", EXIT_SYNC_FAILED
-    if isinstance(exc, FatalAPIError):
+    if isinstance(exc, (FatalAPIError, ApiError)):
         return f"sync failed: {exc}", EXIT_SYNC_FAILED
-    if isinstance(exc, requests.exceptions.SSLError):  # the token request (the API's are FatalAPIError)
+    if isinstance(exc, requests.exceptions.SSLError):  # the token request (the API's are RunFatalError)
         return f"sync failed: {tls_failure(_host_of(exc))}", EXIT_SYNC_FAILED
     if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
         return (

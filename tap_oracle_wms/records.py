@@ -277,7 +277,7 @@ _SELF_LINK = "url"
 
 
 class RecordShaper:
-    """One stream's rows shaped to its catalog schema: `WMSStream.post_process`'s only job."""
+    """One stream's rows shaped to its catalog schema: `EntityStream.post_process`'s only job."""
 
     def __init__(
         self,

@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import requests
 from singer_sdk import Stream
 from singer_sdk import typing as th
-from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 from typing_extensions import override
 
-from tap_oracle_wms.lgfapi import query
-from tap_oracle_wms.lgfapi import wire as lgfapi
+from tap_oracle_wms.lgfapi import counts, query
+from tap_oracle_wms.lgfapi.errors import ApiError, RunFatalError
+from tap_oracle_wms.lgfapi.wire import UTC, filter_timestamp
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -85,9 +85,9 @@ class RowCountStream(Stream):
                 for record in pool.map(lambda job: self.count(*job), jobs):
                     self.run.progress.page(NAME, 1)
                     yield record
-        except lgfapi.RunFatalError:
+        except RunFatalError:
             raise
-        except (FatalAPIError, RetriableAPIError, requests.exceptions.RequestException) as exc:
+        except (ApiError, requests.exceptions.RequestException) as exc:
             self.logger.error("Stream '%s' failed and is left for the next run: %s", NAME, exc)
             self.run.fail(NAME, exc)
             return
@@ -98,11 +98,11 @@ class RowCountStream(Stream):
         self, stream: EntityStream
     ) -> list[tuple[EntityStream, str, dt.datetime | None, dt.datetime]]:
         """(stream, bucket, window start, window end) of a stream: its total, then each recent day."""
-        end = stream.run.started_at
+        end = self.run.started_at
         out: list[tuple[EntityStream, str, dt.datetime | None, dt.datetime]] = [(stream, TOTAL, None, end)]
         if stream.replication_key != "mod_ts":  # lookup tables: no mod_ts, the total only
             return out
-        today = end.astimezone(lgfapi.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        today = end.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         for back in range(int(self.config["row_count_days"]) - 1, -1, -1):
             start = today - dt.timedelta(days=back)
             out.append((stream, start.date().isoformat(), start, min(start + dt.timedelta(days=1), end)))
@@ -119,13 +119,14 @@ class RowCountStream(Stream):
         }
         params = dict(filters)
         if start is not None:
-            params["mod_ts__gte"] = lgfapi.filter_timestamp(start)
-            params["mod_ts__lt"] = lgfapi.filter_timestamp(end)
-        counted_at = dt.datetime.now(lgfapi.UTC)
-        response = stream.send(
-            stream.get_url(None), query.count_query(params, "id"), None, stream.run.engine.throttle
-        )
-        rows = 0 if response.status_code == HTTPStatus.NOT_FOUND else self.result_count(stream, response)
+            params["mod_ts__gte"] = filter_timestamp(start)
+            params["mod_ts__lt"] = filter_timestamp(end)
+        counted_at = dt.datetime.now(UTC)
+        client = self.run.client
+        url = stream.listing.url
+        response = client.send(url, counts.count_query(params, "id"), stream.name, self.run.engine.throttle)
+        found = response.status_code != HTTPStatus.NOT_FOUND
+        rows = counts.result_count(client.payload(response), response.url) if found else 0
         return {
             "entity": stream.name,
             "bucket": bucket,
@@ -136,15 +137,3 @@ class RowCountStream(Stream):
             "counted_at": counted_at.isoformat(),
             "filters": json.dumps(filters, sort_keys=True, default=str),
         }
-
-    def result_count(self, stream: EntityStream, response: requests.Response) -> int:
-        """The page's `result_count`; a paged answer without one is no count, never a zero (2.2)."""
-        payload = stream.payload(response)
-        count = payload.get("result_count") if isinstance(payload, dict) else None
-        if not isinstance(count, int) or isinstance(count, bool):
-            msg = (
-                f"Stream '{NAME}': the count query of '{stream.name}' answered without an integer "
-                f"result_count (GET {lgfapi.redacted_query(response.url)})"
-            )
-            raise FatalAPIError(msg)
-        return count

@@ -1,26 +1,27 @@
-"""One tap run's shared state: its start instant, one authenticator, one page engine, what went wrong."""
+"""One tap run's shared state: its start instant, one lgfapi client, one page engine, what went wrong."""
 
 from __future__ import annotations
 
 import datetime as dt
 import threading
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
 
+from singer_sdk import metrics
 from singer_sdk.exceptions import FatalAPIError
 
 from tap_oracle_wms.engine import BUFFER_PAGES, Engine
-from tap_oracle_wms.lgfapi.auth import make_authenticator
+from tap_oracle_wms.lgfapi.client import Client, Hooks
 from tap_oracle_wms.lgfapi.wire import UTC
+from tap_oracle_wms.output import BufferedMsgSpecWriter
 from tap_oracle_wms.progress import Progress
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
+    from collections.abc import Mapping
 
-    from singer_sdk.authenticators import BasicAuthenticator
-
-    from tap_oracle_wms.engine import Source
-    from tap_oracle_wms.lgfapi.auth import WMSOAuthAuthenticator
+    import requests
 
 
 class StreamsFailedError(FatalAPIError):
@@ -38,34 +39,28 @@ class SyncRun:
     """What every stream of one tap run shares; the tap creates it, streams only read from it."""
 
     config: Mapping[str, Any]
-    # The streams in the order the SDK syncs them, for the engine to read ahead.
-    upcoming: Callable[[], Sequence[Source]] | None = None
+    # The tap's message writer when it holds ACTIVATE_VERSION back until a stream's records are out.
+    writer: BufferedMsgSpecWriter | None = None
     started_at: dt.datetime = field(default_factory=lambda: dt.datetime.now(UTC))
     lock: threading.RLock = field(default_factory=threading.RLock)
-    # Held while the ordering probe is on the wire (never while holding `lock`).
-    probe_lock: threading.Lock = field(default_factory=threading.Lock)
-    # Whether sequenced mode keeps our `ordering` (docs/lgfapi.md 2.2 GAP): probed once a run
-    # (None: not known yet, probed again by the next stream).
-    ordering_honoured: bool | None = None
-    # The entity API answered at base_url (checked once, before the first listing).
-    api_checked: bool = False
     # Streams that failed for good, and why: the run goes on, then exits non-zero naming them.
     failures: dict[str, str] = field(default_factory=dict)
     errors: dict[str, BaseException] = field(default_factory=dict)
-    # The tap's message writer, told when a stream's records are complete (ACTIVATE_VERSION).
-    writer: Any = None
     # Counts per stream and the lines a person watching the run reads.
     progress: Progress = field(default_factory=Progress)
-    _authenticator: BasicAuthenticator | WMSOAuthAuthenticator | None = None
+    _client: Client | None = None
     _engine: Engine | None = None
 
     @property
-    def authenticator(self) -> BasicAuthenticator | WMSOAuthAuthenticator:
-        """One authenticator per run, so every stream shares one OAuth2 token."""
+    def client(self) -> Client:
+        """The run's one lgfapi client (discovery and every stream): one session, one OAuth2 token."""
         with self.lock:
-            if self._authenticator is None:
-                self._authenticator = make_authenticator(self.config)
-            return self._authenticator
+            if self._client is None:
+                hooks = Hooks(
+                    request=self.count_request, answered=log_request_metric, note=self.progress.note
+                )
+                self._client = Client(self.config, hooks)
+            return self._client
 
     @property
     def engine(self) -> Engine:
@@ -74,15 +69,12 @@ class SyncRun:
             if self._engine is None:
                 concurrency = int(self.config["concurrency"])
                 buffer_rows = concurrency * BUFFER_PAGES * int(self.config["page_size"])
-                self._engine = Engine(concurrency, buffer_rows, self.upcoming)
+                self._engine = Engine(concurrency, buffer_rows)
             return self._engine
 
-    def check_api(self, fetch: Callable[[str], Any]) -> None:
-        """Once a run: the entity catalog must answer at base_url, or nothing can be read there."""
-        with self.lock:
-            if not self.api_checked:
-                fetch("entity/")
-                self.api_checked = True
+    def count_request(self, stream: str, retry: bool) -> None:
+        """One request (or retry) of a stream, for its progress counts."""
+        self.progress.request(stream, retry=retry)
 
     def fail(self, stream: str, error: BaseException) -> None:
         """Remember a stream that failed for good; the other streams go on."""
@@ -93,9 +85,8 @@ class SyncRun:
 
     def complete(self, streams: list[str]) -> None:
         """A stream's records are all out: its ACTIVATE_VERSION may follow them now."""
-        release = getattr(self.writer, "release_activation", None)
-        if release is not None:
-            release(streams)
+        if self.writer is not None:
+            self.writer.release_activation(streams)
 
     def raise_failures(self) -> None:
         """End the run non-zero if a stream failed, naming each one and why."""
@@ -103,11 +94,29 @@ class SyncRun:
             raise StreamsFailedError(dict(self.failures))
 
     def close(self) -> None:
-        """End the engine's workers; the run is over (normally, by an error, or by a signal)."""
+        """End the engine's workers and the client's connections; the run is over."""
         with self.lock:
             engine, self._engine = self._engine, None
+            client, self._client = self._client, None
         if engine is not None:
             engine.close()
-        close = getattr(self._authenticator, "close", None)  # the OAuth2 token session
-        if close is not None:
-            close()
+        if client is not None:
+            client.close()
+
+
+def log_request_metric(entity: str | None, response: requests.Response) -> None:
+    """The SDK's request-duration metric, tagged with the entity the request was about."""
+    endpoint = urlparse(response.url).path.split("/wms/lgfapi/", 1)[-1].split("/", 1)[-1]
+    status = response.status_code
+    ok = status < HTTPStatus.BAD_REQUEST or status == HTTPStatus.NOT_FOUND  # a list 404 is no failure
+    tags: dict[str, Any] = {} if entity is None else {metrics.Tag.STREAM: entity}
+    tags[metrics.Tag.ENDPOINT] = endpoint
+    tags[metrics.Tag.HTTP_STATUS_CODE] = status
+    tags[metrics.Tag.STATUS] = metrics.Status.SUCCEEDED if ok else metrics.Status.FAILED
+    point = metrics.Point(
+        "timer",
+        metric=metrics.Metric.HTTP_REQUEST_DURATION,
+        value=response.elapsed.total_seconds(),
+        tags=tags,
+    )
+    metrics.log(metrics.get_metrics_logger(), point)

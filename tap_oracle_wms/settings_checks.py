@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dateutil.parser import isoparse
 from singer_sdk.typing import DEFAULT_JSONSCHEMA_VALIDATOR, extend_validator_with_defaults
 
-from tap_oracle_wms.lgfapi.wire import is_secret_name
+from tap_oracle_wms.lgfapi.secrets import is_secret_name
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, MutableMapping

@@ -1,27 +1,26 @@
-"""Entity streams: one lgfapi entity listed and bookmarked, and the entities with list rules of their own.
+"""Entity streams: Singer adapters over the lgfapi client, and the entities with list rules of their own.
 
-Every entity of the tenant, core or not, is an `EntityStream` typed from its describe; the
-run's engine reads its pages (the stream is the engine's `Source`).
+Every entity of the tenant, core or not, is an `EntityStream` typed from its describe. A stream
+says what to read (columns, scope, bounds, orderings to try); the run's engine reads its listing
+(`lgfapi.paging.Listing`) through the client; the stream keeps the SDK's side: records, their
+shape, bookmarks and state.
 """
 
 from __future__ import annotations
 
-import contextlib
 import itertools
-from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
-from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import requests
-from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk import Stream, metrics
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from typing_extensions import override
 
 from tap_oracle_wms.bookmarks import starting_bound
-from tap_oracle_wms.client import WMSStream
-from tap_oracle_wms.lgfapi import ordering, query
-from tap_oracle_wms.lgfapi import wire as lgfapi
+from tap_oracle_wms.lgfapi import query
+from tap_oracle_wms.lgfapi.errors import ApiError, RunFatalError
+from tap_oracle_wms.lgfapi.paging import Listing, list_rows
 from tap_oracle_wms.progress import DropRepeatedStart
 from tap_oracle_wms.records import RecordShaper
 
@@ -30,8 +29,9 @@ if TYPE_CHECKING:
 
     from singer_sdk.helpers.types import Context
     from singer_sdk.singerlib import Catalog
+    from singer_sdk.tap_base import Tap
 
-    from tap_oracle_wms.engine import Page, Resume, Throttle
+    from tap_oracle_wms.run import SyncRun
 
 
 # The eight core entities every warehouse team loads (docs/lgfapi.md 5.1). They are ordinary
@@ -48,7 +48,7 @@ CORE_ENTITIES: dict[str, str] = {
 }
 
 
-class EntityStream(WMSStream):
+class EntityStream(Stream):
     """One lgfapi entity: listed in sequenced mode, bookmarked on mod_ts, shaped for relational targets."""
 
     primary_keys: ClassVar[list[str]] = ["id"]
@@ -62,12 +62,29 @@ class EntityStream(WMSStream):
     # SDK's per-value conformance pass (about half the CPU of a sync, measured) is redundant.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
-    @override
-    def get_url_params(self, context: Context | None, next_page_token: Any | None) -> dict[str, Any]:
-        """The first page's query, its ordering the first the entity accepts; later pages follow links."""
-        params = self.base_query(context)
-        ordering = self.listing.ordering(self.get_url(context), params, self.orderings(), context)
-        return {**params, "ordering": ordering} if ordering else params
+    def __init__(self, tap: Tap, name: str, schema: dict[str, Any], *, run: SyncRun) -> None:
+        super().__init__(tap, schema=schema, name=name)
+        self.run = run
+
+    @cached_property
+    def listing(self) -> Listing:
+        """The entity's listing for the run (built once the catalog has set the replication method)."""
+        return Listing(
+            self.run.client,
+            self.name,
+            orderings=self.orderings(),
+            replication_key=self.replication_key,
+            user_filters=self.config["stream_filters"].get(self.name, {}),
+            probe_filters=self.probe_filters(),
+        )
+
+    def prepare(self) -> tuple[Listing, dict[str, Any]] | None:
+        """Before the sync: the listing the engine may read ahead, and its first page's query unordered."""
+        return self.listing, self.base_query(None)
+
+    def first_query(self, context: Context | None) -> dict[str, Any]:
+        """The first page's query, its ordering the first the entity accepts (asked once a run)."""
+        return self.listing.ordered(self.base_query(context))
 
     def base_query(self, context: Context | None) -> dict[str, Any]:
         """Everything the first page asks but its ordering: columns, scope, filters, bounds, partition."""
@@ -93,10 +110,6 @@ class EntityStream(WMSStream):
         first = [f"{self.replication_key},id"] if self.incremental else []
         return [*first, "id", None]
 
-    def first_page_params(self, context: Context | None) -> dict[str, Any]:
-        """The engine's name for the first page's query."""
-        return self.get_url_params(context, None)
-
     def backdated_params(self, context: Context | None, first: dict[str, Any]) -> dict[str, Any] | None:
         """The second pass's query (docs/lgfapi.md 2.9), or None when it has nothing to catch."""
         rk = self.replication_key
@@ -115,35 +128,27 @@ class EntityStream(WMSStream):
         """The list filters that select one partition; a partition is its filters by default."""
         return dict(context or {})
 
-    def first_page(self, context: Context | None, params: dict[str, Any], throttle: Throttle) -> Page:
-        """The listing's first page (kept for the chain that reads it), for the engine's planning."""
-        return self.listing.first_page(self.get_url(context), params, context, throttle)
-
-    def resume(self, params: dict[str, Any], last_row: dict[str, Any]) -> Resume | None:
-        """The keyset query continuing a listing after its last row, when a later page was lost."""
-        return self.listing.resume(params, last_row, self.replication_key)
-
     @override
-    def request_records(self, context: Context | None) -> Iterable[dict]:
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         """Rows from pages the run's engine fetches ahead, strictly in order; a failure ends this stream only.
 
         The engine keeps `concurrency` requests in flight (next pages, key ranges, following
-        streams) through this stream's `fetch_page`. Incremental runs read a second pass of
+        streams) through this stream's listing. Incremental runs read a second pass of
         backdated rows after the first. An API failure that retries cannot mend is recorded
         and ends this stream only (the run exits non-zero at its end, naming it).
         """
         progress = self.run.progress
         try:
-            with self.get_http_request_counter() as counter:
+            with metrics.http_request_counter(self.name, endpoint=f"entity/{self.name}/") as counter:
                 counter.with_context(context)
-                first = self.get_url_params(context, None)
+                first = self.first_query(context)
                 second = self.backdated_params(context, first)
                 progress.start(self.name, self.plan_text(first, second))
                 limit = self.ABORT_AT_RECORD_COUNT  # --test: end cleanly after that many records
                 for params in (first, second):
                     if params is None:
                         continue
-                    for page in self.run.engine.pages(self, context, params):
+                    for page in self.run.engine.pages(self.listing, params, context):
                         counter.increment()
                         progress.page(self.name, len(page), second_pass=params is second)
                         if limit is not None and len(page) >= limit:
@@ -151,9 +156,9 @@ class EntityStream(WMSStream):
                             return
                         yield from page
                         limit = None if limit is None else limit - len(page)
-        except lgfapi.RunFatalError:
+        except RunFatalError:
             raise
-        except (FatalAPIError, RetriableAPIError, requests.exceptions.RequestException) as exc:
+        except (ApiError, requests.exceptions.RequestException) as exc:
             self.fail(context, exc)
             return
         partitions = self.partitions
@@ -193,23 +198,20 @@ class EntityStream(WMSStream):
         """Resumable mid-stream only when rows come in bookmark order, which is known before reading.
 
         That needs the keyed ordering accepted by the entity and honoured by the tenant, and no
-        second pass (its rows carry older bookmarks). Both questions are asked at once, while
-        the engine starts planning this stream and the next ones. A failure deciding it makes
-        the stream unsorted, and fails it when its records are read.
+        second pass (its rows carry older bookmarks). The run's prepare step (tap.py) started
+        both questions, the ordering probe and the engine's planning of this listing; this
+        waits for their answers. A failure deciding it makes the stream unsorted, and fails it
+        when its records are read.
         """
         if not (self.incremental and self.replication_key) or self.probe_filters() is None:
             return False  # nothing to read in order (inventory_history without its status ids)
-        if self.first_context() is None:
-            self.run.engine.queue_from(self)
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="wms-probe") as pool:
-            honoured = pool.submit(self.ordering_honoured)
-            context = self.first_context()
-            try:
-                first = self.get_url_params(context, None)
-            except Exception:  # the stream fails in request_records, with the same error
-                return False
-            if not honoured.result():
-                return False
+        context = self.first_context()
+        try:
+            first = self.first_query(context)
+        except Exception:  # the stream fails in get_records, with the same error
+            return False
+        if not self.run.client.probe.honoured(self.name, self.listing.probe_rows):
+            return False
         return first.get("ordering") == f"{self.replication_key},id" and not self.backdated_params(
             context, first
         )
@@ -249,46 +251,6 @@ class EntityStream(WMSStream):
         if getattr(root, "forced_replication_method", None) == "FULL_TABLE":
             self.forced_replication_method = "FULL_TABLE"
 
-    def ordering_honoured(self) -> bool:
-        """Whether sequenced mode keeps our `ordering` (docs/lgfapi.md 2.2 GAP), probed once a run."""
-        setting = self.config["sequenced_ordering"]
-        if setting != "auto":
-            return setting == "honoured"
-        with self.run.probe_lock:
-            if self.run.ordering_honoured is None:
-                # A failed probe leaves it undecided: the next stream probes again.
-                with contextlib.suppress(
-                    FatalAPIError, RetriableAPIError, requests.exceptions.RequestException
-                ):
-                    self.run.ordering_honoured = self.probe_ordering()
-            return bool(self.run.ordering_honoured)
-
-    def probe_ordering(self) -> bool | None:
-        """Whether this entity's sequenced pages keep the ordering asked for (ordering.py)."""
-        filters = self.probe_filters()
-        if filters is None:
-            return None
-        return ordering.probe(
-            self.name,
-            lambda probe: self.fetch_page(self.get_url(None), {**probe, **filters}, None, None).rows,
-        )
-
-    def split_key(self, params: dict[str, Any]) -> str | None:
-        """The key the listing may be read in ranges on (ordering.py), for the engine."""
-        user_filters = self.config["stream_filters"].get(self.name, {})
-        return ordering.split_key(
-            params, self.replication_key, user_filters, honoured=self.ordering_honoured()
-        )
-
-    def count_rows(
-        self, params: dict[str, Any], order: str, context: Context | None, throttle: Throttle
-    ) -> tuple[int, Any] | None:
-        """(row count, first key value in `order`) of the listing, for the engine's key ranges."""
-        response = self.send(self.get_url(context), query.count_query(params, order), context, throttle)
-        if response.status_code == HTTPStatus.NOT_FOUND:
-            return None
-        return query.count_of(self.payload(response), order.lstrip("-"))
-
     # --- record shaping -------------------------------------------------------------------
 
     @cached_property
@@ -298,7 +260,7 @@ class EntityStream(WMSStream):
             self.name,
             self.schema,
             replication_key=self.replication_key,
-            tz=self.timezone,
+            tz=self.run.client.timezone,
             strict=bool(self.config["strict_schema"]),
             logger=self.logger,
         )
@@ -329,13 +291,20 @@ class InventoryHistoryStream(EntityStream):
         super().__init__(*args, **kwargs)
         DropRepeatedStart.install(self.logger)  # the SDK would say it once per partition
 
+    @override
+    def prepare(self) -> tuple[Listing, dict[str, Any]] | None:
+        """Before the sync: the partitions listed (three small listings); read partition by partition."""
+        _ = self.partitions
+        return None
+
     @cached_property
     @override
     def partitions(self) -> list[dict[str, Any]] | None:
+        """Every facility x company x history activity x status id; listed by the prepare step."""
         statuses = self.config.get("inventory_history_status_ids") or []
         if not statuses:
             return None
-        activities = sorted({row["id"] for row in self.list_rows("history_activity", "id")})
+        activities = sorted({row["id"] for row in list_rows(self.run.client, "history_activity", "id")})
         return [
             {"facility_id": f, "company_id": c, "history_activity_id": a, "status_id": s}
             for f, c, a, s in itertools.product(
@@ -351,7 +320,7 @@ class InventoryHistoryStream(EntityStream):
             wanted = set(self.config[setting])
             out[entity] = {
                 row["id"]: row["code"]
-                for row in self.list_rows(entity, "id,code")
+                for row in list_rows(self.run.client, entity, "id,code")
                 if not wanted or row["code"] in wanted
             }
         return out

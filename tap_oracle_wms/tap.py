@@ -11,19 +11,26 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 import click
-from singer_sdk import RESTStream, Tap
+from singer_sdk import Stream, Tap
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.tap_base import CliTestOptionValue
 from typing_extensions import override
 
 from tap_oracle_wms import discovery
-from tap_oracle_wms import row_counts as counts
-from tap_oracle_wms import settings_checks as checks
-from tap_oracle_wms.client import WMSStream
 from tap_oracle_wms.lgfapi.secrets import register_secrets
 from tap_oracle_wms.output import BufferedMsgSpecWriter
+from tap_oracle_wms.row_counts import NAME as ROW_COUNTS
+from tap_oracle_wms.row_counts import RowCountStream
 from tap_oracle_wms.run import SyncRun
 from tap_oracle_wms.settings import SETTINGS
+from tap_oracle_wms.settings_checks import (
+    SettingsError,
+    check,
+    entity_selection_errors,
+    matches,
+    rule_errors,
+    unwrap_state,
+)
 from tap_oracle_wms.streams import CORE_ENTITIES, EntityStream, stream_class
 
 if TYPE_CHECKING:
@@ -33,7 +40,6 @@ if TYPE_CHECKING:
 
     from singer_sdk.io_base import GenericSingerWriter
     from singer_sdk.singerlib import Catalog
-    from singer_sdk.streams import Stream
 
 
 class Interrupted(Exception):
@@ -84,11 +90,12 @@ class TapOracleWMS(Tap):
         except ConfigValidationError:
             # The SDK keeps the merged config before it validates: word its verdict per setting.
             register_secrets(self.config)
-            raise checks.SettingsError(checks.check(dict(self.config), self.config_jsonschema)) from None
+            raise SettingsError(check(dict(self.config), self.config_jsonschema)) from None
         register_secrets(self.config)
-        if validate_config and (errors := checks.rule_errors(self.config)):
-            raise checks.SettingsError(errors)
-        self.run = SyncRun(self.config, upcoming=self.prefetchable_streams, writer=self.message_writer)
+        if validate_config and (errors := rule_errors(self.config)):
+            raise SettingsError(errors)
+        writer = self.message_writer if isinstance(self.message_writer, BufferedMsgSpecWriter) else None
+        self.run = SyncRun(self.config, writer=writer)
         if setup_mapper:
             self.setup_mapper()
 
@@ -103,29 +110,24 @@ class TapOracleWMS(Tap):
         assert self.input_catalog is not None
         return [
             self.row_counts()
-            if entry.tap_stream_id == counts.NAME
+            if entry.tap_stream_id == ROW_COUNTS
             else self.make_stream(entry.tap_stream_id, entry.schema.to_dict())
             for entry in self.input_catalog.values()
         ]
 
-    def row_counts(self) -> counts.RowCountStream:
+    def row_counts(self) -> RowCountStream:
         """The reconciliation stream, counting every other selected stream read as one listing."""
-        return counts.RowCountStream(self, self.run, self.prefetchable_streams)
+        return RowCountStream(self, self.run, self.counted_streams)
 
     def streams_from_tenant(self) -> list[Stream]:
-        """Discovery: the tenant's entity catalog, filtered by settings, each described."""
-        reader = WMSStream(self, name="entity", schema={"properties": {}}, run=self.run)
-        with contextlib.closing(reader.requests_session):
-            return self.described_streams(reader)
-
-    def described_streams(self, reader: WMSStream) -> list[Stream]:
-        """One stream per selected entity of the tenant's catalog, typed from its describe."""
-        names = discovery.catalog_entity_names(reader.fetch_json("entity/"))
+        """Discovery: one stream per selected entity of the tenant's catalog, typed from its describe."""
+        client = self.run.client
+        names = discovery.catalog_entity_names(client.get_json("entity/"))
         include, exclude = self.config["entities_include"], self.config["entities_exclude"]
-        if errors := checks.entity_selection_errors(names, include, exclude):
-            raise checks.SettingsError(errors)
-        wanted = [name for name in names if checks.matches(name, include, exclude)]
-        describes = discovery.describe_entities(self.config, reader.fetch_json, wanted)
+        if errors := entity_selection_errors(names, include, exclude):
+            raise SettingsError(errors)
+        wanted = [name for name in names if matches(name, include, exclude)]
+        describes = discovery.describe_entities(self.config, client.get_json, wanted)
         entities: list[Stream] = [
             self.make_stream(
                 name,
@@ -153,29 +155,44 @@ class TapOracleWMS(Tap):
             stream.forced_replication_method = "FULL_TABLE"
         return stream
 
-    def prefetchable_streams(self) -> list[EntityStream]:
-        """Streams the engine may read ahead: selected, read as one listing (no partitions)."""
+    def selected_streams(self) -> list[EntityStream]:
+        """The entity streams the sync reads, in the order the SDK syncs them."""
         return [
             s
             for s in self.streams.values()
-            if isinstance(s, EntityStream)
-            and s.selected
-            and not s.parent_stream_type
-            and type(s).partitions is RESTStream.partitions
+            if isinstance(s, EntityStream) and s.selected and not s.parent_stream_type
         ]
 
+    def counted_streams(self) -> list[EntityStream]:
+        """Streams wms_row_counts counts: selected, read as one listing (no partitions)."""
+        return [s for s in self.selected_streams() if type(s).partitions is Stream.partitions]
+
     # --- one run ------------------------------------------------------------------------------
+
+    def prepare(self) -> None:
+        """Before the sync: partitions listed, the ordering probe and the engine's read-ahead started.
+
+        Each selected stream says what its listing's first page asks (a bad bookmark stops the run
+        here, before any request); the engine plans the first listings (ordering, first page,
+        count, key ranges) while the SDK starts the first stream.
+        """
+        streams = self.selected_streams()
+        ahead = [planned for stream in streams if (planned := stream.prepare()) is not None]
+        probing = next((s for s in streams if s.listing.probe_filters is not None), None)
+        if probing is not None:
+            self.run.client.probe.start(probing.name, probing.listing.probe_rows)
+        self.run.engine.prepare(ahead)
 
     def sync_run(self) -> None:
         """`sync_all` within a run's edges: signals end it with STATE, the engine stops, output is flushed."""
         try:
             with self.signals_interrupt():
+                self.prepare()
                 self.sync_all()
             self.run.raise_failures()
         except Interrupted:
-            discard = getattr(self.message_writer, "discard_partial", None)
-            if discard is not None:
-                discard()
+            if self.run.writer is not None:
+                self.run.writer.discard_partial()
             self.state_writer.write_state(self.state)  # bookmarks of every record emitted so far
             raise
         finally:
@@ -185,12 +202,8 @@ class TapOracleWMS(Tap):
         """The run is over: the engine's workers end, connections close, output is written, a summary."""
         self.run.close()
         self.run.progress.summary()
-        for stream in self.streams.values():
-            if isinstance(stream, WMSStream):
-                stream.requests_session.close()
-        flush = getattr(self.message_writer, "flush", None)
-        if flush is not None:
-            flush()
+        if self.run.writer is not None:
+            self.run.writer.flush()
 
     def signals_interrupt(self) -> _SignalsInterrupt:
         """While syncing, SIGTERM and SIGINT raise `Interrupted` in the sync thread."""
@@ -213,7 +226,7 @@ class TapOracleWMS(Tap):
             sys.exit(0)
         tap = cls.from_cli(
             config,
-            state=None if state is None else checks.unwrap_state(json.loads(state.read())),
+            state=None if state is None else unwrap_state(json.loads(state.read())),
             catalog=None if catalog is None else json.loads(catalog.read()),
         )
         cls.print_version(print_fn=cls.logger.info)
@@ -236,7 +249,11 @@ class TapOracleWMS(Tap):
         """The SDK's `--discover`, with settings checked (one line on failure) before any request."""
         if not value:
             return
-        cls.from_cli(ctx.params.get("config"), setup_mapper=False).run_discovery()
+        tap = cls.from_cli(ctx.params.get("config"), setup_mapper=False)
+        try:
+            tap.run_discovery()
+        finally:
+            tap.run.close()
         ctx.exit()
 
     @override
@@ -250,6 +267,7 @@ class TapOracleWMS(Tap):
             tap.write_schemas()
         else:
             try:
+                tap.prepare()
                 tap.run_connection_test()
                 tap.run.raise_failures()
             finally:

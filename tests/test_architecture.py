@@ -9,9 +9,8 @@ from pathlib import Path
 import pytest
 from singer_sdk import RESTStream, Tap
 
-from tap_oracle_wms.client import WMSStream
 from tap_oracle_wms.output import BufferedMsgSpecWriter
-from tap_oracle_wms.streams import SPECIAL_STREAMS
+from tap_oracle_wms.streams import SPECIAL_STREAMS, EntityStream
 from tap_oracle_wms.tap import TapOracleWMS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,10 +71,18 @@ def test_bottom_module_imports_nothing_of_the_package():
 
 
 def test_engine_knows_nothing_of_streams_or_the_sdk_sync():
-    """The page engine talks to streams only through its Source protocol."""
+    """The page engine reads the lgfapi client's listings; it imports neither streams nor the SDK."""
     for path in (PACKAGE / "engine").glob("*.py"):
         imported = imports_of(path, "tap_oracle_wms")
         assert all(m.startswith(("tap_oracle_wms.engine", "tap_oracle_wms.lgfapi")) for m in imported), path
+        assert imports_of(path, "singer_sdk") == set(), path
+
+
+def test_lgfapi_client_has_nothing_of_singer():
+    """The API client layer imports no Singer SDK and nothing of the tap above it."""
+    for path in (PACKAGE / "lgfapi").glob("*.py"):
+        assert imports_of(path, "singer_sdk") == set(), path
+        assert all(m.startswith("tap_oracle_wms.lgfapi") for m in imports_of(path, "tap_oracle_wms")), path
 
 
 def test_sandbox_and_tap_do_not_import_each_other():
@@ -106,7 +113,7 @@ def sdk_members(cls: type) -> dict[str, object]:
 
 @pytest.mark.parametrize(
     "cls",
-    [WMSStream, TapOracleWMS, BufferedMsgSpecWriter, *SPECIAL_STREAMS.values()],
+    [EntityStream, TapOracleWMS, BufferedMsgSpecWriter, *SPECIAL_STREAMS.values()],
     ids=lambda c: c.__name__,
 )
 def test_no_private_or_final_sdk_member_is_overridden(cls):

@@ -6,7 +6,7 @@ import pytest
 from tapruns import sync, tap_config
 
 from tap_oracle_wms.bookmarks import starting_bound
-from tap_oracle_wms.client import WMSStream
+from tap_oracle_wms.streams import EntityStream
 
 STATES = {
     "no state": None,
@@ -46,7 +46,7 @@ def test_starting_bound_equals_the_sdks_starting_timestamp(sandbox, monkeypatch,
         seen.append((starting_bound(self, context), self.get_starting_timestamp(context)))
         return iter(())
 
-    monkeypatch.setattr(WMSStream, "get_records", get_records)
+    monkeypatch.setattr(EntityStream, "get_records", get_records)
     sync(tap_config(sandbox, "wave", start_date=start_date), state=state)
     assert seen
     assert seen[0][0] == seen[0][1]

@@ -1,7 +1,7 @@
 """Whatever bytes the server (or a proxy in front of it) sends, page handling only reports.
 
-Response handling either returns rows, or raises RetriableAPIError (try again) or FatalAPIError
-(stop with a message): never any other exception. Row shaping never crashes on any JSON row.
+Response handling either returns rows, or raises the client's RetriableError (try again) or
+FatalError (stop with a message): never any other exception. Row shaping never crashes on any JSON row.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import urllib3
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from requests.adapters import HTTPAdapter
-from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
+from tap_oracle_wms.lgfapi.errors import ApiError, failure_text
 from tap_oracle_wms.streams import EntityStream
 from tap_oracle_wms.tap import TapOracleWMS
 
@@ -50,7 +50,7 @@ def make_stream(auth_method: str = "basic") -> EntityStream:
         }
     )
     tap = TapOracleWMS(config={"base_url": BASE, **credentials}, validate_config=True, setup_mapper=False)
-    return EntityStream(tap, name="inventory", schema=SCHEMA)
+    return EntityStream(tap, name="inventory", schema=SCHEMA, run=tap.run)
 
 
 STREAMS = {"basic": make_stream("basic"), "oauth2": make_stream("oauth2")}
@@ -135,16 +135,17 @@ queries = st.dictionaries(
     auth=st.sampled_from(["basic", "oauth2"]),
 )
 def test_any_response_yields_rows_or_an_api_error(status, body, ctype, query, auth):
-    """validate_response then parse_response: rows (objects) or Retriable/FatalAPIError, nothing else."""
+    """classify then page_rows: rows (objects) or the client's Retriable/FatalError, nothing else."""
     stream = STREAMS[auth]
+    client = stream.run.client
     response = real_response(status, body, {"Content-Type": ctype}, query)
     try:
-        stream.validate_response(response)
-        rows = list(stream.parse_response(response))
+        client.classify(response, stream.name)
+        rows = client.page_rows(response, stream.name)
         assert all(isinstance(row, dict) for row in rows)
         if response.status_code != 404:
             stream.listing.next_link(response)
-    except (RetriableAPIError, FatalAPIError) as exc:
+    except ApiError as exc:
         message = str(exc)
         assert "\n" not in message
         assert "etl-password" not in message
@@ -169,6 +170,6 @@ def test_error_message_is_one_line_for_any_body(body, ctype):
     """The message for any failing status stays one line and never echoes a credential."""
     for status in (400, 401, 403, 404, 405, 500):
         response = real_response(status, body, {"Content-Type": ctype}, {})
-        message = STREAMS["basic"].response_error_message(response)
+        message = failure_text(response, entity="inventory", auth_method="basic")
         assert message.startswith(f"HTTP {status} from GET /myenv/wms/lgfapi/v10/entity/inventory/")
         assert "\n" not in message

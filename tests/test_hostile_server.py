@@ -14,7 +14,8 @@ import pytest
 import trustme
 from tapruns import assert_nothing_lost, discover, page_requests, sync, tap_config
 
-from tap_oracle_wms.lgfapi.wire import RunFatalError, retry_after
+from tap_oracle_wms.lgfapi.errors import RunFatalError
+from tap_oracle_wms.lgfapi.wire import retry_after
 from tap_oracle_wms.run import StreamsFailedError
 from tap_oracle_wms_sandbox import Sandbox
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import backoff._sync
 import pytest
-from singer_sdk.exceptions import FatalAPIError
 from tapruns import oauth_config, page_requests, sync, tap_config
 
+from tap_oracle_wms.lgfapi.errors import FatalError
 from tap_oracle_wms.run import StreamsFailedError
+
+# A fatal failure, whichever side reports it: the client (the run stops) or the run (streams failed).
+FATAL = (FatalError, StreamsFailedError)
 
 
 @pytest.fixture
@@ -65,7 +68,7 @@ def test_empty_list_404_yields_no_rows(sandbox):
 def test_other_404_is_fatal_and_names_base_url(sandbox):
     """A 404 that is not an empty list (wrong environment in base_url) stops the run."""
     config = tap_config(sandbox, "wave", base_url=sandbox.base_url + "-nope")
-    with pytest.raises(FatalAPIError, match="base_url"):
+    with pytest.raises(FATAL, match="base_url"):
         sync(config)
 
 
@@ -102,20 +105,20 @@ def test_basic_auth_syncs(sandbox):
 
 def test_rejected_basic_credentials_are_fatal_and_say_so(sandbox):
     """401: one clear error naming username and password; never retried."""
-    with pytest.raises(FatalAPIError, match=r"HTTP 401.*username and password"):
+    with pytest.raises(FATAL, match=r"HTTP 401.*username and password"):
         sync(tap_config(sandbox, "wave", password="wrong"))
 
 
 def test_missing_read_permission_is_fatal_and_names_it(sandbox):
     """403: the message names lgfapi_read_access and facility/company eligibility."""
-    with pytest.raises(FatalAPIError, match="lgfapi_read_access"):
+    with pytest.raises(FATAL, match="lgfapi_read_access"):
         sync(tap_config(sandbox, "wave", username="noaccess", password="noaccess-password"))
 
 
 def test_bad_filter_400_is_fatal_with_the_server_error(sandbox):
     """400: the server's code and message, and the request's path and query."""
     config = tap_config(sandbox, "wave", stream_filters={"wave": {"no_such_field": 1}})
-    with pytest.raises(FatalAPIError) as info:
+    with pytest.raises(FATAL) as info:
         sync(config)
     text = str(info.value)
     assert "HTTP 400" in text
@@ -146,17 +149,17 @@ def test_oauth2_token_refreshed_once_on_401(sandbox, waits):
 
     from tapruns import discover
 
-    from tap_oracle_wms.lgfapi.auth import make_authenticator
+    from tap_oracle_wms.lgfapi.auth import make_auth
 
     config = oauth_config(sandbox, "wave", sequenced_ordering="honoured")
     catalog = discover(config)
 
     def plant_stale_token(tap):
-        auth = make_authenticator(tap.config)
+        auth = make_auth(tap.config)
         auth.access_token = "revoked-by-the-tenant"
         auth.last_refreshed = dt.datetime.now(dt.UTC)
         auth.expires_in = 3600
-        tap.run._authenticator = auth
+        tap.run.client.auth = auth
 
     sandbox.clear_requests()
     out = sync(config, catalog=catalog, prepare=plant_stale_token)
@@ -176,14 +179,14 @@ def test_oauth2_token_rejected_twice_is_fatal(sandbox, waits):
 
     catalog = discover(config)
     sandbox.configure(token_ttl_s=0)
-    with pytest.raises(FatalAPIError, match="user mapping"):
+    with pytest.raises(FATAL, match="user mapping"):
         sync(config, catalog=catalog)
 
 
 def test_oauth2_bad_client_secret_names_the_token_request(sandbox):
     """A rejected token request says it was the token request and which settings to check."""
     config = oauth_config(sandbox, "wave", oauth_client_secret="wrong")
-    with pytest.raises(FatalAPIError, match=r"token request.*oauth_client_id and oauth_client_secret"):
+    with pytest.raises(FATAL, match=r"token request.*oauth_client_id and oauth_client_secret"):
         sync(config)
 
 

@@ -24,7 +24,7 @@ from tapruns import (
     tap_config,
 )
 
-from tap_oracle_wms.client import WMSStream
+from tap_oracle_wms.lgfapi.client import Client
 from tap_oracle_wms.records import SchemaBreakError
 from tap_oracle_wms.run import StreamsFailedError
 
@@ -38,7 +38,7 @@ SANDBOX_ONCE = settings(
 @pytest.fixture
 def short_waits(monkeypatch):
     """Retries wait milliseconds, not seconds (the backoff shape is tested in test_http.py)."""
-    monkeypatch.setattr(WMSStream, "backoff_base_seconds", 0.001)
+    monkeypatch.setattr(Client, "backoff_base_seconds", 0.001)
 
 
 def union(*outputs):
@@ -361,7 +361,7 @@ def test_rows_updated_during_a_full_table_sync_are_not_left_out(sandbox):
 
 # --- 7. records that break the schema --------------------------------------------------------
 # The sandbox cannot serve a malformed row, so these tests append a few to the first page the
-# real sandbox answers (a wrap of parse_response): everything else is the ordinary sync path.
+# real sandbox answers (a wrap of the client's page_rows): everything else is the ordinary sync path.
 
 
 @pytest.fixture
@@ -369,17 +369,17 @@ def inject(monkeypatch):
     """Call with (id, changes) pairs: copies of a real row with those changes join the first page."""
 
     def install(*bad: tuple[int, dict]) -> None:
-        original = WMSStream.parse_response
+        original = Client.page_rows
         done: list[bool] = []
 
-        def parse(self, response):
-            rows = list(original(self, response))
+        def parse(self, response, entity):
+            rows = list(original(self, response, entity))
             if rows and not done and "ordering=-id" not in response.url:  # not the ordering probe
                 done.append(True)
                 rows += [{**copy.deepcopy(rows[0]), "id": ident, **changes} for ident, changes in bad]
             return rows
 
-        monkeypatch.setattr(WMSStream, "parse_response", parse)
+        monkeypatch.setattr(Client, "page_rows", parse)
 
     return install
 

@@ -6,18 +6,18 @@ import threading
 import time
 
 import pytest
-from singer_sdk.exceptions import RetriableAPIError
 from tapruns import sync, tap_config
 
-from tap_oracle_wms.client import WMSStream
 from tap_oracle_wms.lgfapi import throttle
+from tap_oracle_wms.lgfapi.errors import RetriableError
+from tap_oracle_wms.streams import EntityStream
 from tap_oracle_wms.tap import TapOracleWMS
 
 # Small pages, so the sandbox's ~50 inventory rows span many pages and key-range partitions.
 PAGED = {"page_size": 5, "sequenced_ordering": "honoured"}
 
 
-def inventory(sandbox, **overrides) -> WMSStream:
+def inventory(sandbox, **overrides) -> EntityStream:
     tap = TapOracleWMS(config=tap_config(sandbox, "inventory", **PAGED, **overrides), validate_config=True)
     return tap.streams["inventory"]
 
@@ -32,11 +32,11 @@ def page_threads(wait: float = 5.0) -> list[threading.Thread]:
         time.sleep(0.02)
 
 
-def one_page_at_a_time(stream: WMSStream) -> list[int]:
+def one_page_at_a_time(stream: EntityStream) -> list[int]:
     """The listing read the plain way: first page, then each next_page link, one request at a time."""
-    url, params, ids = stream.get_url(None), stream.first_page_params(None), []
+    url, params, ids = stream.listing.url, stream.first_query(None), []
     while url is not None:
-        page = stream.fetch_page(url, params, None, None)
+        page = stream.listing.fetch(url, params, None)
         ids += [row["id"] for row in page.rows]
         url, params = page.next_url, None
     return ids
@@ -47,7 +47,7 @@ def test_pages_come_out_in_order(sandbox):
     stream = inventory(sandbox)
     sequential = one_page_at_a_time(stream)
     sandbox.clear_requests()
-    prefetched = [row["id"] for row in stream.request_records(None)]
+    prefetched = [row["id"] for row in stream.get_records(None)]
     assert prefetched == sequential
     assert any("mod_ts__lt" in r.query and "mod_ts__gte" in r.query for r in sandbox.requests), (
         "expected key-range partitions"
@@ -57,7 +57,7 @@ def test_pages_come_out_in_order(sandbox):
 def test_prefetch_stops_when_consumer_stops(sandbox):
     """Closing the record generator early ends every background fetcher."""
     stream = inventory(sandbox)
-    records = iter(stream.request_records(None))
+    records = iter(stream.get_records(None))
     next(records)
     records.close()  # what the SDK's loop does on a record limit or an exception
     assert page_threads() == []
@@ -66,10 +66,10 @@ def test_prefetch_stops_when_consumer_stops(sandbox):
 def test_background_http_error_surfaces_in_sync_thread(sandbox):
     """A fetch that fails in a worker raises the same error where records are read."""
     stream = inventory(sandbox, max_retries=0)
-    params = stream.get_url_params(None, None)  # the first page is read (and kept) here
+    params = stream.first_query(None)  # the first page is read (and kept) here
     sandbox.configure(fault_rate=1.0, faults=("500",))
-    with pytest.raises(RetriableAPIError, match="HTTP 500"):
-        list(stream.run.engine.pages(stream, None, params))
+    with pytest.raises(RetriableError, match="HTTP 500"):
+        list(stream.run.engine.pages(stream.listing, params))
     assert page_threads() == []
 
 

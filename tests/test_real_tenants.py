@@ -18,8 +18,7 @@ from tapruns import (
     tap_config,
 )
 
-from tap_oracle_wms.engine import PageMissingError
-from tap_oracle_wms.lgfapi.wire import RunFatalError
+from tap_oracle_wms.lgfapi.errors import PageMissingError, RunFatalError
 from tap_oracle_wms.run import StreamsFailedError
 
 ENTITY = "inventory"  # ~50 rows at the test sandbox's scale, with create_ts

@@ -29,7 +29,7 @@ HTTP_REFUSED = (
 def stream_of(config: dict) -> EntityStream:
     """A stream of a validated tap, as a sync would build it (no request is made)."""
     tap = TapOracleWMS(config=config, validate_config=True, setup_mapper=False)
-    return EntityStream(tap, name="wave", schema={"properties": {}})
+    return EntityStream(tap, name="wave", schema={"properties": {}}, run=tap.run)
 
 
 def tenant(**overrides) -> dict:
@@ -47,14 +47,14 @@ def tenant(**overrides) -> dict:
 @pytest.mark.parametrize("ca_bundle", [None, ""])
 def test_tls_verification_is_on_without_a_ca_bundle(ca_bundle):
     """No (or an empty) ca_bundle means verification against the default CAs, never off."""
-    assert stream_of(tenant(ca_bundle=ca_bundle)).requests_session.verify is True
+    assert stream_of(tenant(ca_bundle=ca_bundle)).run.client.session.verify is True
 
 
 def test_ca_bundle_becomes_the_sessions_verify_path(tmp_path):
     """A given ca_bundle is what requests verifies the tenant's certificate against."""
     bundle = tmp_path / "corporate-ca.pem"
     bundle.write_text("-----BEGIN CERTIFICATE-----\n")
-    assert stream_of(tenant(ca_bundle=str(bundle))).requests_session.verify == str(bundle)
+    assert stream_of(tenant(ca_bundle=str(bundle))).run.client.session.verify == str(bundle)
 
 
 def test_missing_ca_bundle_is_a_config_error(tmp_path, sandbox):
@@ -82,7 +82,7 @@ def test_http_to_a_non_loopback_host_is_refused(tmp_path):
 def test_http_to_a_non_loopback_host_is_allowed_with_the_opt_in():
     """allow_insecure_http=true is the explicit opt-in for a remote http:// base_url."""
     config = tenant(base_url="http://wms.internal.example.com/env", allow_insecure_http=True)
-    assert stream_of(config).url_base == "http://wms.internal.example.com/env/wms/lgfapi/v10/"
+    assert stream_of(config).run.client.url_base == "http://wms.internal.example.com/env/wms/lgfapi/v10/"
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.8.9.10", "localhost", "[::1]"])

@@ -8,10 +8,11 @@ follow. The sync thread still takes pages strictly in order (stream after stream
 after partition, page after page), so Singer messages never interleave and a sequential run's
 order and STATE are kept. Buffered rows are capped, so memory stays flat however large a table is.
 
-Pages come from the source's own `fetch_page` (the stream's retries, validation and paging
-rules); each attempt takes a slot from the engine's `Throttle`, which lowers the requests in
-flight when the server answers 429 or 503. Workers start with the first listing and end when no
-listing is left, so no thread outlives a run.
+Pages come from the lgfapi client's `Listing` (its retries, validation and paging rules); each
+attempt takes a slot from the engine's `Throttle`, which lowers the requests in flight when the
+server answers 429 or 503. The run's prepare step tells the engine the listings in sync order
+(`prepare`); workers start with the first listing and end when no listing is left, so no thread
+outlives a run.
 """
 
 from __future__ import annotations
@@ -21,17 +22,15 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from singer_sdk.exceptions import FatalAPIError
-
 from tap_oracle_wms.engine import ranges
-from tap_oracle_wms.engine.source import PageMissingError
+from tap_oracle_wms.lgfapi.errors import FatalError, PageMissingError, redacted_query
 from tap_oracle_wms.lgfapi.throttle import EngineStoppedError, Throttle
-from tap_oracle_wms.lgfapi.wire import redacted_query
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator, Sequence
+    from collections.abc import Callable, Iterator, Mapping, Sequence
 
-    from tap_oracle_wms.engine.source import Context, Source
+    from tap_oracle_wms.lgfapi.paging import Listing
+
 
 # Buffered rows: this many pages per request in flight.
 BUFFER_PAGES = 4
@@ -39,7 +38,7 @@ BUFFER_PAGES = 4
 MAX_RESUMES = 3
 
 
-class LinkLoopError(FatalAPIError):
+class LinkLoopError(FatalError):
     """The server's next_page links lead back to a page of the same listing."""
 
 
@@ -57,11 +56,12 @@ class _Chain:
 
 @dataclass
 class _Job:
-    """One listing (a source and context) to read: planned into chains, then read chain by chain."""
+    """One listing (or one partition of it) to read: planned into chains, then read chain by chain."""
 
-    source: Source
-    context: Context | None
-    params: dict[str, Any] | None  # None: the worker computes the first page's query
+    listing: Listing
+    partition: Mapping[str, Any] | None
+    params: dict[str, Any] | None  # None: the worker orders `base` (the ordering negotiation)
+    base: dict[str, Any] | None = None
     state: str = "new"  # new | planning | ready | failed | cancelled
     chains: list[_Chain] = field(default_factory=list)
     error: BaseException | None = None
@@ -72,17 +72,12 @@ class _Job:
 class Engine:
     """Worker threads fetching the pages of queued listings ahead of the sync thread."""
 
-    def __init__(
-        self,
-        concurrency: int,
-        buffer_rows: int,
-        upcoming: Callable[[], Sequence[Source]] | None = None,
-    ) -> None:
+    def __init__(self, concurrency: int, buffer_rows: int) -> None:
         self.concurrency = max(1, concurrency)
         self.buffer_rows = buffer_rows
         self.throttle = Throttle(self.concurrency)
-        self._upcoming = upcoming
-        self._order: list[Source] | None = None
+        self._order: list[Listing] = []
+        self._bases: dict[int, dict[str, Any]] = {}  # id(listing) -> its first page's unordered query
         self._cond = threading.Condition()
         self._jobs: deque[_Job] = deque()
         self._buffered = 0
@@ -92,14 +87,27 @@ class Engine:
 
     # --- sync thread ----------------------------------------------------------------------
 
-    def pages(self, source: Source, context: Context | None, params: dict[str, Any]) -> Iterator[list[dict]]:
+    def prepare(self, upcoming: Sequence[tuple[Listing, dict[str, Any]]]) -> None:
+        """The listings the sync will read, in order, each with its first page's unordered query.
+
+        Planning of the first `concurrency` + 1 starts now; later ones start as the sync reaches
+        the listings before them (`pages`).
+        """
+        self._order = [listing for listing, _ in upcoming]
+        self._bases = {id(listing): base for listing, base in upcoming}
+        if self._order:
+            self.queue_from(self._order[0])
+
+    def pages(
+        self, listing: Listing, params: dict[str, Any], partition: Mapping[str, Any] | None = None
+    ) -> Iterator[list[dict]]:
         """The listing's pages in order; jobs queued before it are dropped (the SDK skipped them).
 
         If the consumer stops early (an error, a record limit), every queued listing is
         dropped too and the workers end: the next listing asked for starts afresh.
         """
-        job = self._take(source, context, params)
-        self.queue_from(source)
+        job = self._take(listing, partition, params)
+        self.queue_from(listing)
         finished = False
         try:
             for chain in self._chains_of(job):
@@ -136,26 +144,24 @@ class Engine:
             for chain in job.chains:
                 chain.pages.clear()
 
-    def queue_from(self, source: Source) -> None:
-        """Plan `source` and the `concurrency` listings after it now, before the SDK reaches them.
+    def queue_from(self, listing: Listing) -> None:
+        """Plan `listing` and the `concurrency` listings after it now, before the sync reaches them.
 
         Planning (the first page, the row count, the key ranges) is a chain of round trips;
         done ahead, it keeps every request slot busy when a stream's last pages are in flight.
         """
-        if self._order is None:
-            self._order = list(self._upcoming()) if self._upcoming else []
-        if source not in self._order:
+        if listing not in self._order:
             return
-        index = self._order.index(source)
+        index = self._order.index(listing)
         for following in self._order[index : index + 1 + self.concurrency]:
             with self._cond:
-                if self._closed or any(job.source is following for job in self._jobs):
+                if self._closed or any(job.listing is following for job in self._jobs):
                     continue
-                self._jobs.append(_Job(following, None, None))
+                self._jobs.append(_Job(following, None, None, self._bases[id(following)]))
                 self._start_workers()
                 self._cond.notify_all()
 
-    def _take(self, source: Source, context: Context | None, params: dict[str, Any]) -> _Job:
+    def _take(self, listing: Listing, partition: Mapping[str, Any] | None, params: dict[str, Any]) -> _Job:
         """The job for this listing: the one queued ahead if it asked the same query, else a new one.
 
         Jobs of listings the SDK has passed (it skipped them) are dropped; jobs of listings still
@@ -164,10 +170,10 @@ class Engine:
         with self._cond:
             if self._closed:
                 raise EngineStoppedError
-            while self._jobs and self._passed(self._jobs[0].source, source):
+            while self._jobs and self._passed(self._jobs[0].listing, listing):
                 self._drop([self._jobs.popleft()])
             head = self._jobs[0] if self._jobs else None
-            if head is not None and head.source is source and head.context == context:
+            if head is not None and head.listing is listing and head.partition == partition:
                 while head.params is None and head.state in {"new", "planning"} and not self._closed:
                     self._cond.wait()
                 if head.params != params and head.state != "failed":
@@ -176,14 +182,14 @@ class Engine:
             else:
                 head = None
             if head is None:
-                self._jobs.appendleft(_Job(source, context, params))
+                self._jobs.appendleft(_Job(listing, partition, params))
             self._start_workers()
             self._cond.notify_all()
             return self._jobs[0]
 
-    def _passed(self, queued: Source, current: Source) -> bool:
-        """Whether the SDK has gone past `queued` to reach `current` (so it skipped it)."""
-        order = self._order or []
+    def _passed(self, queued: Listing, current: Listing) -> bool:
+        """Whether the sync has gone past `queued` to reach `current` (so it skipped it)."""
+        order = self._order
         if queued is current or queued not in order or current not in order:
             return False
         return order.index(queued) < order.index(current)
@@ -279,12 +285,12 @@ class Engine:
     def _plan(self, job: _Job) -> None:
         """The listing's first query, and its chains: one, or a first one and key ranges after it."""
         try:
-            source = job.source
-            params = job.params if job.params is not None else source.first_page_params(job.context)
+            listing = job.listing
+            params = job.params if job.params is not None else listing.ordered(job.base or {})
             chains = [_Chain(params)]
-            key = source.split_key(params)
+            key = listing.split_key(params)
             if key is not None:
-                chains = self._ranges(job, source, params, key)
+                chains = self._ranges(listing, params, key)
         except BaseException as exc:  # e.g. the ordering probe failed: re-raised in the sync thread
             with self._cond:
                 job.error, job.state = exc, "failed"
@@ -295,17 +301,17 @@ class Engine:
                 job.params, job.chains, job.state, job.key = params, chains, "ready", key
             self._cond.notify_all()
 
-    def _ranges(self, job: _Job, source: Source, params: dict[str, Any], key: str) -> list[_Chain]:
+    def _ranges(self, listing: Listing, params: dict[str, Any], key: str) -> list[_Chain]:
         """After a full first page: the rest of the listing as key ranges, if it pays.
 
         The first chain still follows its links but ends at the first range's start. The count
         is asked only when the first page is full, so one-page listings cost none.
         """
-        first = source.first_page(job.context, params, self.throttle)
+        first = listing.first_page(params, self.throttle)
         if first.next_url is None or not first.rows:
             return [_Chain(params)]
-        high = source.count_rows(params, f"-{key}", job.context, self.throttle)
-        split = ranges.plan_split(source.name, key, params, first.rows, high, source.timezone)
+        high = listing.count(params, f"-{key}", self.throttle)
+        split = ranges.plan_split(listing.entity, key, params, first.rows, high, listing.timezone)
         if split is None:
             return [_Chain(params)]
         return [_Chain(params, stop=split), *(_Chain(p) for p in split.later)]
@@ -324,8 +330,8 @@ class Engine:
 
     def _read_chain(self, job: _Job, chain: _Chain) -> None:
         """Follow the chain's links; after a lost page resume from the last row; never loop."""
-        source = job.source
-        url: str | None = source.get_url(job.context)
+        listing = job.listing
+        url: str | None = listing.url
         params: dict[str, Any] | None = chain.params
         stop = chain.stop
         visited: set[str] = set()
@@ -338,19 +344,19 @@ class Engine:
                 return
             if params is None and url in visited:
                 msg = (
-                    f"Stream '{source.name}': the server's next_page link points back to a page already "
+                    f"Stream '{listing.entity}': the server's next_page link points back to a page already "
                     f"read (GET {redacted_query(url)}); stopping instead of looping."
                 )
                 raise LinkLoopError(msg)
             try:
-                page = source.fetch_page(url, params, job.context, self.throttle)
+                page = listing.fetch(url, params, self.throttle)
             except PageMissingError:
                 # A page lost again and again at the same row is a real failure, not a blip.
                 retries = retries + 1 if last_row == resumed_at else 0
-                resume = source.resume(chain.params, last_row) if last_row is not None else None
+                resume = listing.resume(chain.params, last_row) if last_row is not None else None
                 if resume is None or retries >= MAX_RESUMES:
                     raise
-                url, params, keep = source.get_url(job.context), resume.params, resume.keep
+                url, params, keep = listing.url, resume.params, resume.keep
                 resumed_at = last_row
                 continue
             if params is None:

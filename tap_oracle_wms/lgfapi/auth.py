@@ -1,4 +1,8 @@
-"""Credentials on every request: HTTP Basic, or OAuth2 client credentials (docs/lgfapi.md 3)."""
+"""Credentials on every request: HTTP Basic, or OAuth2 client credentials (docs/lgfapi.md 3).
+
+Both are requests auth callables shared by every request of a run, with the same small interface
+the client uses after an answer: `retry_after_401` (may a 401 be retried?) and `accepted`.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlparse
 
 import requests
-from singer_sdk.authenticators import BasicAuthenticator, OAuthAuthenticator
-from typing_extensions import override
 
-from tap_oracle_wms.lgfapi import wire as lgfapi
+from tap_oracle_wms.lgfapi.errors import RunFatalError
 from tap_oracle_wms.lgfapi.secrets import register_secret
+from tap_oracle_wms.lgfapi.wire import DecodeError, decode, looks_like_json
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -22,9 +25,37 @@ if TYPE_CHECKING:
 REFRESH_MARGIN_SECONDS = 60
 # IDCS default lifetime when the answer has no expires_in (docs/lgfapi.md 3.2 INF).
 DEFAULT_EXPIRES_IN = 3600
+# What to check when the token endpoint refuses the client (docs/lgfapi.md 3.2).
+HINTS = {
+    400: "check oauth_scope and that the client has the client_credentials grant",
+    401: "check oauth_client_id and oauth_client_secret",
+}
 
 
-class WMSOAuthAuthenticator(OAuthAuthenticator):
+class BasicAuth(requests.auth.AuthBase):
+    """HTTP Basic with the API user's credentials; a 401 is never retried (the password will not change)."""
+
+    def __init__(self, username: str, password: str) -> None:
+        self.header = "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+        register_secret(self.header.split(" ", 1)[1])
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        """Every request carries the same header."""
+        request.headers["Authorization"] = self.header
+        return request
+
+    def retry_after_401(self, authorization: str | None) -> bool:
+        """Never: the same credentials get the same answer."""
+        return False
+
+    def accepted(self) -> None:
+        """Nothing to remember."""
+
+    def close(self) -> None:
+        """No connection of its own."""
+
+
+class ClientCredentials(requests.auth.AuthBase):
     """Client-credentials token, cached until shortly before `expires_in`, refreshed once on a 401."""
 
     def __init__(
@@ -36,39 +67,30 @@ class WMSOAuthAuthenticator(OAuthAuthenticator):
         scope: str,
         verify: bool | str = True,
         timeout: float = 60,
-        **kwargs: Any,
     ) -> None:
         basic = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode("ascii")
         # Client credentials go in a Basic header, as IDCS expects for confidential apps.
         self.token_headers = {"Authorization": f"Basic {basic}"}
-        super().__init__(
-            auth_endpoint=token_url,
-            oauth_scopes=scope,
-            client_id=client_id,
-            client_secret=client_secret,
-            oauth_headers=self.token_headers,
-            default_expiration=DEFAULT_EXPIRES_IN,
-            **kwargs,
-        )
+        register_secret(basic)
+        self.token_url = token_url
+        self.scope = scope
         self.verify = verify  # the token request trusts the same CAs as the API calls
         self.timeout = timeout
         self.token_session = requests.Session()
+        self.access_token: str | None = None
+        self.expires_in: int | None = None
+        self.last_refreshed: dt.datetime | None = None
         self._lock = threading.RLock()
         self._renewed_after_401 = False
 
-    @override
-    def authenticate_request(self, request: Any) -> Any:
-        """Streams fetching concurrently share the token; only one of them refreshes it."""
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        """Requests sent concurrently share the token; only one of them refreshes it."""
         with self._lock:
-            return super().authenticate_request(request)
+            if not self.is_token_valid():
+                self.update_access_token()
+            request.headers["Authorization"] = f"Bearer {self.access_token}"
+        return request
 
-    @property
-    @override
-    def oauth_request_body(self) -> dict:
-        """Client credentials go in the Basic header, as IDCS expects for confidential apps."""
-        return {"grant_type": "client_credentials", "scope": self.oauth_scopes}
-
-    @override
     def update_access_token(self) -> None:
         """Fetch a token; `verify` goes with the request, so ca_bundle beats REQUESTS_CA_BUNDLE.
 
@@ -78,27 +100,26 @@ class WMSOAuthAuthenticator(OAuthAuthenticator):
         """
         requested_at = dt.datetime.now(dt.UTC)
         response = self.token_session.post(
-            self.auth_endpoint,
+            self.token_url,
             headers=self.token_headers,
-            data=self.oauth_request_payload,
+            data={"grant_type": "client_credentials", "scope": self.scope},
             timeout=self.timeout,
             verify=self.verify,
             allow_redirects=False,
         )
         if response.is_redirect:
-            parts = urlparse(urljoin(self.auth_endpoint, response.headers.get("Location", "")))
+            parts = urlparse(urljoin(self.token_url, response.headers.get("Location", "")))
             where = f"redirects to {parts.scheme}://{parts.netloc} (HTTP {response.status_code})"
-            raise lgfapi.RunFatalError(_token_failure(where, "set it to the token endpoint itself"))
+            raise RunFatalError(_token_failure(where, "set it to the token endpoint itself"))
         if response.status_code >= requests.codes.bad_request:
-            self.handle_error(content=response.text, status_code=response.status_code)
-            raise lgfapi.RunFatalError(_token_failure(f"was rejected (HTTP {response.status_code})"))
+            hint = HINTS.get(response.status_code, "check oauth_token_url")
+            raise RunFatalError(_token_failure(f"was rejected (HTTP {response.status_code})", hint))
         token, expires_in = _token_of(response)
         register_secret(token)
         self.access_token = token
         self.expires_in = expires_in
         self.last_refreshed = requested_at
 
-    @override
     def is_token_valid(self) -> bool:
         """Treat a token as stale a margin before it really expires."""
         if self.last_refreshed is None or self.access_token is None:
@@ -125,22 +146,13 @@ class WMSOAuthAuthenticator(OAuthAuthenticator):
             self.last_refreshed = None
             return True
 
-    def close(self) -> None:
-        """The run is over: close the token request's connections."""
-        self.token_session.close()
-
     def accepted(self) -> None:
         """The API accepted the current token: a later 401 may renew it once again."""
         self._renewed_after_401 = False
 
-    @override
-    def handle_error(self, *, content: str, status_code: int | None) -> None:
-        """Say which half failed: the token request, not the API call (the body is not logged)."""
-        hint = {
-            400: "check oauth_scope and that the client has the client_credentials grant",
-            401: "check oauth_client_id and oauth_client_secret",
-        }.get(status_code or 0, "check oauth_token_url")
-        raise lgfapi.RunFatalError(_token_failure(f"was rejected (HTTP {status_code})", hint))
+    def close(self) -> None:
+        """The run is over: close the token request's connections."""
+        self.token_session.close()
 
 
 def _token_failure(what: str, hint: str = "check oauth_token_url") -> str:
@@ -150,15 +162,15 @@ def _token_failure(what: str, hint: str = "check oauth_token_url") -> str:
 def _token_of(response: requests.Response) -> tuple[str, int]:
     """The access token and its lifetime from a token answer, or one line naming oauth_token_url."""
     status = f"(HTTP {response.status_code})"
-    if not lgfapi.looks_like_json(response):
-        raise lgfapi.RunFatalError(_token_failure(f"answered HTML, not JSON {status}"))
+    if not looks_like_json(response):
+        raise RunFatalError(_token_failure(f"answered HTML, not JSON {status}"))
     try:
-        body = lgfapi.decode(response.content)
-    except lgfapi.DecodeError:
-        raise lgfapi.RunFatalError(_token_failure(f"answered invalid JSON {status}")) from None
+        body = decode(response.content)
+    except DecodeError:
+        raise RunFatalError(_token_failure(f"answered invalid JSON {status}")) from None
     token = body.get("access_token") if isinstance(body, dict) else None
     if not isinstance(token, str) or not token:
-        raise lgfapi.RunFatalError(_token_failure(f"answered no access_token {status}"))
+        raise RunFatalError(_token_failure(f"answered no access_token {status}"))
     try:
         expires_in = int(body.get("expires_in") or DEFAULT_EXPIRES_IN)
     except (TypeError, ValueError):
@@ -166,10 +178,10 @@ def _token_of(response: requests.Response) -> tuple[str, int]:
     return token, expires_in if expires_in > 0 else DEFAULT_EXPIRES_IN
 
 
-def make_authenticator(config: Mapping[str, Any]) -> BasicAuthenticator | WMSOAuthAuthenticator:
+def make_auth(config: Mapping[str, Any]) -> BasicAuth | ClientCredentials:
     """Basic auth, or an OAuth2 client-credentials token, from the declared settings."""
     if config["auth_method"] == "oauth2":
-        return WMSOAuthAuthenticator(
+        return ClientCredentials(
             token_url=config["oauth_token_url"],
             client_id=config["oauth_client_id"],
             client_secret=config["oauth_client_secret"],
@@ -177,4 +189,4 @@ def make_authenticator(config: Mapping[str, Any]) -> BasicAuthenticator | WMSOAu
             verify=config.get("ca_bundle") or True,
             timeout=config["request_timeout"],
         )
-    return BasicAuthenticator(username=config["username"], password=config["password"])
+    return BasicAuth(config["username"], config["password"])

@@ -6,8 +6,15 @@ run is resumable mid-stream only if it does; so it is probed once per run.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
+
+import requests
+
+from tap_oracle_wms.lgfapi.errors import ApiError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -31,6 +38,49 @@ def probe(entity: str, rows_of: Callable[[dict[str, Any]], list[dict[str, Any]]]
         "resumable mid-stream" if honoured else "bookmarked only at stream end",
     )
     return honoured
+
+
+class Probe:
+    """The run's answer to "does sequenced mode keep `ordering`?": the setting's, or probed once.
+
+    The tap starts the probe before the sync (`start`), in the background; the first listing that
+    needs the answer waits for it. A failed probe leaves it undecided: the next one probes again.
+    """
+
+    def __init__(self, setting: str) -> None:
+        self.setting = setting  # auto | honoured | ignored
+        self._lock = threading.Lock()
+        self._honoured: bool | None = None
+        self._pending: Future[bool | None] | None = None
+        self._pool: ThreadPoolExecutor | None = None
+
+    def start(self, entity: str, rows_of: Callable[[dict[str, Any]], list[dict[str, Any]]]) -> None:
+        """Probe now, in the background (nothing to ask when the setting says it)."""
+        if self.setting != "auto":
+            return
+        with self._lock:
+            if self._pending is None and self._honoured is None:
+                self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wms-probe")
+                self._pending = self._pool.submit(probe, entity, rows_of)
+
+    def honoured(self, entity: str, rows_of: Callable[[dict[str, Any]], list[dict[str, Any]]]) -> bool:
+        """The answer: the setting's, the started probe's, or a probe of `entity` now."""
+        if self.setting != "auto":
+            return self.setting == "honoured"
+        with self._lock:
+            pending, self._pending = self._pending, None
+            if pending is not None:
+                with contextlib.suppress(ApiError, requests.exceptions.RequestException):
+                    self._honoured = pending.result()
+            if self._honoured is None:
+                with contextlib.suppress(ApiError, requests.exceptions.RequestException):
+                    self._honoured = probe(entity, rows_of)
+            return bool(self._honoured)
+
+    def close(self) -> None:
+        """The run is over: a probe still running is not waited for."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
 
 
 def split_key(

@@ -13,24 +13,29 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import logging
 import threading
+from dataclasses import dataclass
 from http import HTTPStatus
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlparse
 
-from tap_oracle_wms.engine import Page, PageMissingError, Resume
-from tap_oracle_wms.lgfapi import wire as lgfapi
+from tap_oracle_wms.lgfapi import counts, ordering
+from tap_oracle_wms.lgfapi.errors import (
+    OrderingRejectedError,
+    PageMissingError,
+    PageTimeoutError,
+    redacted_query,
+)
+from tap_oracle_wms.lgfapi.wire import filter_timestamp, on_origin, origin, parse_timestamp
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     import requests
 
-    from tap_oracle_wms.engine import Throttle
-    from tap_oracle_wms.engine.source import Context
+    from tap_oracle_wms.lgfapi.client import Client
+    from tap_oracle_wms.lgfapi.throttle import Throttle
 
 # The smallest page a timeout can shrink a listing to (a connector run against real tenants
 # halves down to 25, docs/lgfapi.md 4.4).
@@ -38,52 +43,20 @@ MIN_PAGE_SIZE = 25
 _UNSET = object()
 
 
-class PageTimeoutError(Exception):
-    """A list page timed out while a smaller page size is still possible (not retried as is)."""
+@dataclass
+class Page:
+    """One page of a listing: its rows, and the link to the next page (None at the end)."""
+
+    rows: list[dict[str, Any]]
+    next_url: str | None
 
 
-class Lister(Protocol):
-    """What a Listing needs from its stream (client.WMSStream)."""
+@dataclass
+class Resume:
+    """How to continue a listing after a lost page: the listing's own query, and which rows are new."""
 
-    name: str
-
-    @property
-    def url_base(self) -> str:
-        """The API's base URL: links are sent to its origin."""
-        ...
-
-    @property
-    def logger(self) -> logging.Logger:
-        """Where the listing's notes go."""
-        ...
-
-    def send(
-        self,
-        url: str,
-        params: dict[str, Any] | None,
-        context: Context | None = None,
-        throttle: Throttle | None = None,
-        *,
-        shrink: bool = False,
-    ) -> requests.Response:
-        """One GET with the stream's auth, validation and retries."""
-        ...
-
-    def payload(self, response: requests.Response) -> Any:
-        """The response's decoded JSON."""
-        ...
-
-    def parse_response(self, response: requests.Response) -> Any:
-        """The page's rows."""
-        ...
-
-    def note(self, text: str) -> None:
-        """Something special about the stream, for the run's summary."""
-        ...
-
-    def check_api(self) -> None:
-        """Once a run: fail if base_url serves no entity API (an empty answer proves nothing)."""
-        ...
+    params: dict[str, Any]
+    keep: Callable[[dict[str, Any]], bool]
 
 
 def query_key(url: str, params: Mapping[str, Any] | None) -> str:
@@ -115,12 +88,32 @@ def requested_rows(url: str, params: Mapping[str, Any] | None) -> int | None:
 
 
 class Listing:
-    """One stream's paging state for a run: its ordering, its page size, its first page."""
+    """One entity's listing for a run: its ordering, its page size, its first pages kept, its resume rule.
 
-    def __init__(self, stream: Lister, page_size: int, timezone: dt.tzinfo) -> None:
-        self.stream = stream
-        self.page_size = page_size
-        self.timezone = timezone
+    A stream describes what it wants (orderings to try, its replication key, the user's filters);
+    the engine reads it through `ordered`, `first_page`, `fetch`, `count`, `split_key` and `resume`.
+    """
+
+    def __init__(
+        self,
+        client: Client,
+        entity: str,
+        *,
+        orderings: Sequence[str | None],
+        replication_key: str | None,
+        user_filters: Mapping[str, Any],
+        probe_filters: Mapping[str, Any] | None,
+    ) -> None:
+        self.client = client
+        self.entity = entity
+        self.url = f"{client.url_base}entity/{entity}/"
+        self.orderings = tuple(orderings)
+        self.replication_key = replication_key
+        self.user_filters = dict(user_filters)
+        # Filters an unfiltered list needs (docs/lgfapi.md 6.1); None when it cannot be listed at all.
+        self.probe_filters = None if probe_filters is None else dict(probe_filters)
+        self.page_size = client.page_size
+        self.timezone = client.timezone
         self._lock = threading.RLock()  # the ordering negotiation and the page size
         self._cache_lock = threading.Lock()  # the first pages kept
         self._ordering: Any = _UNSET
@@ -130,75 +123,73 @@ class Listing:
 
     # --- ordering -----------------------------------------------------------------------
 
-    def ordering(
-        self,
-        url: str,
-        base: dict[str, Any],
-        candidates: Sequence[str | None],
-        context: Mapping[str, Any] | None,
-    ) -> str | None:
-        """The first candidate ordering the entity accepts; asked once, kept for the run."""
+    def ordered(self, base: dict[str, Any]) -> dict[str, Any]:
+        """`base` with the first ordering the entity accepts; asked once, kept for the run."""
         with self._lock:
             if self._failure is not None:
                 raise self._failure
             if self._ordering is _UNSET:
                 try:
-                    self._ordering = self._negotiate(url, base, candidates, context)
+                    self._ordering = self._negotiate(base)
                 except Exception as exc:
                     self._failure = exc
                     raise
-            return self._ordering
+        return {**base, "ordering": self._ordering} if self._ordering else dict(base)
 
-    def _negotiate(
-        self,
-        url: str,
-        base: dict[str, Any],
-        candidates: Sequence[str | None],
-        context: Mapping[str, Any] | None,
-    ) -> str | None:
+    def _negotiate(self, base: dict[str, Any]) -> str | None:
+        candidates = self.orderings
         for candidate in candidates:
             params = {**base, "ordering": candidate} if candidate else dict(base)
             try:
-                page = self.fetch(url, params, context, None)
-            except lgfapi.OrderingRejectedError:
+                page = self.fetch(self.url, params, None)
+            except OrderingRejectedError:
                 fallback = candidates[candidates.index(candidate) + 1]
-                self.stream.note(
-                    f"ordering={candidate} refused, read " + (f"by {fallback}" if fallback else "unordered")
+                self.client.hooks.note(
+                    self.entity,
+                    f"ordering={candidate} refused, read " + (f"by {fallback}" if fallback else "unordered"),
                 )
-                self.stream.logger.warning(
+                self.client.logger.warning(
                     "Entity '%s' refuses ordering=%s; it is read %s, bookmarked at stream end.",
-                    self.stream.name,
+                    self.entity,
                     candidate,
                     f"with ordering={fallback}" if fallback else "without ordering",
                 )
                 continue
             with self._cache_lock:
-                self._first_pages[query_key(url, params)] = page
+                self._first_pages[query_key(self.url, params)] = page
             return candidate
         return None
 
+    def split_key(self, params: dict[str, Any]) -> str | None:
+        """The key the listing may be read in ranges on (ordering.py), for the engine."""
+        honoured = self.client.probe.honoured(self.entity, self.probe_rows)
+        return ordering.split_key(params, self.replication_key, self.user_filters, honoured=honoured)
+
+    def count(self, params: dict[str, Any], order: str, throttle: Throttle | None) -> tuple[int, Any] | None:
+        """(row count, first key value in `order`) of the listing, for the engine's key ranges."""
+        response = self.client.send(self.url, counts.count_query(params, order), self.entity, throttle)
+        if response.status_code == HTTPStatus.NOT_FOUND:
+            return None
+        return counts.count_and_first_key(self.client.payload(response), order.lstrip("-"), response.url)
+
+    def probe_rows(self, probe: dict[str, Any]) -> list[dict[str, Any]]:
+        """The rows of the ordering probe's page (ordering.PROBE), with the filters a list needs."""
+        return self.fetch(self.url, {**probe, **(self.probe_filters or {})}, None).rows
+
     # --- pages --------------------------------------------------------------------------
 
-    def first_page(
-        self, url: str, params: dict[str, Any], context: Context | None, throttle: Throttle | None
-    ) -> Page:
+    def first_page(self, params: dict[str, Any], throttle: Throttle | None) -> Page:
         """The listing's first page, kept for the `fetch` that reads it (asked once either way)."""
-        key = query_key(url, params)
+        key = query_key(self.url, params)
         with self._cache_lock:
             kept = self._first_pages.get(key)
         if kept is None:
-            kept = self.fetch(url, params, context, throttle)
+            kept = self.fetch(self.url, params, throttle)
             with self._cache_lock:
                 self._first_pages[key] = kept
         return kept
 
-    def fetch(
-        self,
-        url: str,
-        params: dict[str, Any] | None,
-        context: Mapping[str, Any] | None,
-        throttle: Throttle | None,
-    ) -> Page:
+    def fetch(self, url: str, params: dict[str, Any] | None, throttle: Throttle | None) -> Page:
         """One page and the link to the next; smaller pages after a timeout; a later 404 is no end."""
         if params is not None:
             with self._cache_lock:
@@ -210,7 +201,7 @@ class Listing:
             asked = requested_rows(sized_url, sized_params)
             shrink = asked is not None and asked > MIN_PAGE_SIZE  # a small page timing out is no size issue
             try:
-                response = self.stream.send(sized_url, sized_params, context, throttle, shrink=shrink)
+                response = self.client.send(sized_url, sized_params, self.entity, throttle, shrink=shrink)
             except PageTimeoutError:
                 self.halve(asked or MIN_PAGE_SIZE)
                 continue
@@ -218,14 +209,14 @@ class Listing:
         if response.status_code == HTTPStatus.NOT_FOUND:
             if params is None:
                 msg = (
-                    f"Stream '{self.stream.name}': a page after the first answered 404 (no records) "
-                    f"at GET {lgfapi.redacted_query(response.url)}, and the listing cannot be resumed "
+                    f"Stream '{self.entity}': a page after the first answered 404 (no records) "
+                    f"at GET {redacted_query(response.url)}, and the listing cannot be resumed "
                     "from its last row (it has no ordering, or the page stays lost); run the sync again."
                 )
                 raise PageMissingError(msg)
-            self.stream.check_api()  # an empty first page: make sure base_url serves the API at all
+            self.client.check_api(self.entity)  # an empty first page: does base_url serve the API at all?
             return Page([], None)
-        rows = list(self.stream.parse_response(response))
+        rows = self.client.page_rows(response, self.entity)
         return Page(rows, self.next_link(response) if rows else None)
 
     def halve(self, timed_out: int) -> None:
@@ -234,12 +225,12 @@ class Listing:
             if self.page_size < timed_out:
                 return  # another request already shrank it
             self.page_size = max(MIN_PAGE_SIZE, timed_out // 2)
-            self.stream.note(f"pages timed out, down to {self.page_size} rows")
+            self.client.hooks.note(self.entity, f"pages timed out, down to {self.page_size} rows")
             self.note(
                 "halved",
                 "Stream '%s': a page of %d rows timed out; reading it in pages of %d rows from now on "
                 "(halved again on each further timeout, down to %d).",
-                self.stream.name,
+                self.entity,
                 timed_out,
                 self.page_size,
                 MIN_PAGE_SIZE,
@@ -247,19 +238,17 @@ class Listing:
 
     def next_link(self, response: requests.Response) -> str | None:
         """The page's `next_page` link, sent to base_url's origin; None on the last page."""
-        if response.status_code == HTTPStatus.NOT_FOUND:
-            return None
-        link = self.stream.payload(response).get("next_page") or None
+        link = self.client.payload(response).get("next_page") or None
         if link is None:
             return None
-        local = lgfapi.on_origin(self.stream.url_base, link)
-        if lgfapi.origin(link) != lgfapi.origin(local):
-            scheme, host, port = lgfapi.origin(link)
+        local = on_origin(self.client.url_base, link)
+        if origin(link) != origin(local):
+            scheme, host, port = origin(link)
             self.note(
                 "origin",
                 "Stream '%s': next_page links name %s://%s:%s; their path and query are sent to "
                 "base_url's host, as credentials never go anywhere else.",
-                self.stream.name,
+                self.entity,
                 scheme,
                 host,
                 port,
@@ -270,29 +259,43 @@ class Listing:
         """Log a fact about this listing once per run."""
         if topic not in self._noted:
             self._noted.add(topic)
-            self.stream.logger.info(message, *args)
+            self.client.logger.info(message, *args)
 
     # --- resuming -----------------------------------------------------------------------
 
-    def resume(
-        self, params: dict[str, Any], last_row: dict[str, Any], replication_key: str | None
-    ) -> Resume | None:
+    def resume(self, params: dict[str, Any], last_row: dict[str, Any]) -> Resume | None:
         """The keyset query continuing `params`'s listing after `last_row` (ordering id, or key,id)."""
-        ordering = params.get("ordering")
+        order = params.get("ordering")
         last_id = last_row.get("id")
+        key = self.replication_key
         if not isinstance(last_id, int):
             return None
-        if ordering == "id":
+        if order == "id":
             return Resume({**params, "id__gt": last_id}, lambda row: True)
-        if not replication_key or ordering != f"{replication_key},id":
+        if not key or order != f"{key},id":
             return None
-        last = lgfapi.parse_timestamp(last_row.get(replication_key), self.timezone)
+        last = parse_timestamp(last_row.get(key), self.timezone)
         if last is None:
             return None
-        start = lgfapi.filter_timestamp(last.replace(microsecond=0))  # filters take whole seconds
+        start = filter_timestamp(last.replace(microsecond=0))  # filters take whole seconds
 
         def after_last(row: dict[str, Any]) -> bool:
-            value = lgfapi.parse_timestamp(row.get(replication_key), self.timezone)
+            value = parse_timestamp(row.get(key), self.timezone)
             return value is None or (value, row.get("id", 0)) > (last, last_id)
 
-        return Resume({**params, f"{replication_key}__gte": start}, after_last)
+        return Resume({**params, f"{key}__gte": start}, after_last)
+
+
+def list_rows(client: Client, entity: str, fields: str) -> list[dict[str, Any]]:
+    """Every row of a small entity, raw (e.g. the facilities the user sees, with their codes)."""
+    listing = Listing(
+        client, entity, orderings=(None,), replication_key=None, user_filters={}, probe_filters={}
+    )
+    url: str | None = listing.url
+    params: dict[str, Any] | None = {"page_mode": "sequenced", "page_size": 1250, "fields": fields}
+    rows: list[dict[str, Any]] = []
+    while url is not None:
+        page = listing.fetch(url, params, None)
+        rows.extend(page.rows)
+        url, params = page.next_url, None
+    return rows

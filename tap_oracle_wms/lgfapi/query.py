@@ -1,4 +1,4 @@
-"""What the tap asks lgfapi for: the first page's query, the columns by name, the scope, the row count."""
+"""What the tap asks lgfapi for: the columns by name, the scope, the bounds, the backdated second pass."""
 
 from __future__ import annotations
 
@@ -50,28 +50,6 @@ def bounds(
     if start is not None:
         out[f"{replication_key}__gte"] = filter_timestamp(start - dt.timedelta(seconds=lookback_seconds))
     return out
-
-
-def count_query(params: Mapping[str, Any], ordering: str) -> dict[str, Any]:
-    """One row of the listing in paged mode, which counts the rows (`result_count`); sequenced does not."""
-    key = ordering.lstrip("-")
-    return {
-        **params,
-        "page_mode": "paged",
-        "page_size": 1,
-        "ordering": ordering,
-        "fields": ",".join(dict.fromkeys(["id", key])),
-    }
-
-
-def count_of(payload: Any, key: str) -> tuple[int, Any] | None:
-    """(result_count, the first row's key) of a count query's page; None when it says nothing."""
-    if not isinstance(payload, dict):
-        return None
-    rows, count = payload.get("results"), payload.get("result_count")
-    if not rows or not isinstance(count, int) or not isinstance(rows[0], dict) or rows[0].get(key) is None:
-        return None
-    return count, rows[0][key]
 
 
 def backdated_query(

@@ -22,8 +22,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
 
-from tap_oracle_wms.lgfapi.wire import is_secret_name
-
 # Forms of secrets this long are masked wherever they appear; shorter ones would blank out
 # ordinary words, so they are masked only where they stand as a whole value (see `_value_patterns`).
 _MIN_SECRET_LENGTH = 4
@@ -38,6 +36,12 @@ _KEYED_SECRET = re.compile(
 )
 _value_patterns: tuple[re.Pattern[str], ...] = ()
 _previous_factory: Callable[..., logging.LogRecord] | None = None
+_SECRET_NAME = re.compile(r"(?i)(password|secret|token|authorization|private_key|credential)")
+
+
+def is_secret_name(name: str) -> bool:
+    """A setting, query key or JSON key that holds a credential (a URL or path setting does not)."""
+    return bool(_SECRET_NAME.search(name)) and not name.endswith(("_url", "_dir", "_path", "_file"))
 
 
 def register_secrets(config: Mapping[str, Any]) -> None:

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import time
 from typing import TYPE_CHECKING
+from urllib.parse import urljoin, urlparse
 
 import requests
 import urllib3
 
-from tap_oracle_wms.lgfapi import wire as lgfapi
+from tap_oracle_wms.lgfapi.errors import RunFatalError, redacted_query
+from tap_oracle_wms.lgfapi.wire import origin
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -38,7 +40,7 @@ def exchange(
     for _ in range(MAX_REDIRECTS):
         if not response.is_redirect:
             break
-        target = lgfapi.redirect_target(base_url, response)
+        target = redirect_target(base_url, response)
         response.close()
         prepared = prepared.copy()
         prepared.prepare_url(target, None)
@@ -46,10 +48,25 @@ def exchange(
     else:
         if response.is_redirect:
             response.close()
-            msg = f"GET {lgfapi.redacted_query(prepared.url or '')}: more than {MAX_REDIRECTS} redirects."
-            raise lgfapi.RunFatalError(msg)
+            msg = f"GET {redacted_query(prepared.url or '')}: more than {MAX_REDIRECTS} redirects."
+            raise RunFatalError(msg)
     read_body(response, deadline, timeout)
     return response
+
+
+def redirect_target(base_url: str, response: requests.Response) -> str:
+    """Where a 3xx may be followed: the same origin only, never plain http or another host."""
+    location = response.headers.get("Location", "")
+    target = urljoin(response.url, location)
+    if not location or origin(target) != origin(base_url):
+        where = f"GET {redacted_query(response.url)}"
+        to = f"{urlparse(target).scheme}://{urlparse(target).netloc}" if location else "nowhere"
+        msg = (
+            f"HTTP {response.status_code} from {where} redirects to {to}; the tap follows redirects only "
+            "within base_url's origin (never to another host or to plain http); check base_url."
+        )
+        raise RunFatalError(msg)
+    return target
 
 
 def read_body(response: requests.Response, deadline: float, timeout: float) -> None:
