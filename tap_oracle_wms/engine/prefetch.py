@@ -366,10 +366,8 @@ class Engine:
                 last_row = rows[-1]
             if keep is not None:
                 rows = [row for row in rows if keep(row)]
-            if stop is not None:
-                kept = [row for row in rows if stop.before(row)]
-                url = url if len(kept) == len(rows) else None
-                rows = kept
+            if stop is not None and any(stop.past(row) for row in rows):
+                rows, url = [row for row in rows if not stop.past(row)], None
             params = None  # later pages follow the server's links
             with self._cond:
                 if job.state == "cancelled" or self._closed:

@@ -28,20 +28,27 @@ MAX_PARTITIONS = 256
 
 @dataclass
 class Split:
-    """The rest of a listing as key ranges; the first chain keeps rows before `bound` only."""
+    """The rest of a listing as key ranges; the first chain ends at its first row past `bound`."""
 
     key: str
     bound: Any  # int id, or an aware datetime for a timestamp key
     tz: dt.tzinfo
     later: list[dict[str, Any]]
 
-    def before(self, row: dict[str, Any]) -> bool:
-        """Whether a row of the first chain lies before the first split-off range."""
+    def past(self, row: dict[str, Any]) -> bool:
+        """Whether a row of the first chain lies in the split-off ranges (so the chain ends there).
+
+        A key that cannot be read (an unparsable date-time, an id that is no integer) says
+        nothing: the server sorted the row by its true value, so the chain goes on past it and
+        the record is shaped (coerced or nulled, with a warning) like any other.
+        """
         value = row.get(self.key)
         if self.key == "id":
-            return isinstance(value, int) and value < self.bound
+            if type(value) is str and value.strip().isdigit():
+                value = int(value)
+            return type(value) is int and value >= self.bound
         parsed = parse_timestamp(value, self.tz)
-        return parsed is not None and parsed < self.bound
+        return parsed is not None and parsed >= self.bound
 
 
 def plan_split(
