@@ -55,7 +55,12 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
 
     def _encode(self, message: Message) -> None:
         buffer = self._buffer
-        _encoder.encode_into(message.to_dict(), buffer, -1)  # appended, no intermediate copy
+        start = len(buffer)
+        try:
+            _encoder.encode_into(message.to_dict(), buffer, -1)  # appended, no intermediate copy
+        except BaseException:
+            del buffer[start:]  # a message that cannot be encoded leaves no torn line behind
+            raise
         buffer += b"\n"
         if len(buffer) >= FLUSH_BYTES or isinstance(message, StateMessage):
             self.flush()

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import decimal
 import json
+import math
 import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -47,6 +48,29 @@ class Unparsable(str):
     """Date-time text that did not parse; its own type, so the check reports it."""
 
     __slots__ = ()
+    kind = "unparsable date-time text"
+
+
+class NotFinite(Unparsable):
+    """A number value that is NaN or infinite: no JSON number and no target column can hold it."""
+
+    __slots__ = ()
+    kind = "not a finite number"
+
+
+# Values quoted in warnings and errors are cut to this many characters.
+MAX_SHOWN = 200
+
+
+def clipped(value: Any) -> str:
+    """A value as text in a log line, cut short: one junk value must not make a 10 MB line."""
+    text = str(value)
+    return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 1] + "…"
+
+
+def shown(value: Any) -> str:
+    """A value quoted in a log line, cut short."""
+    return repr(clipped(value))
 
 
 def converter_table(
@@ -96,9 +120,13 @@ def _fk_with_key(out: dict, name: str, value: Any) -> None:
 def _decimal(out: dict, name: str, value: Any) -> None:
     if type(value) is str:
         try:
-            out[name] = decimal.Decimal(value) if value else None
+            number = decimal.Decimal(value) if value else None
         except decimal.InvalidOperation:
             out[name] = value
+            return
+        out[name] = NotFinite(value) if number is not None and not number.is_finite() else number
+    elif type(value) in {float, decimal.Decimal} and not math.isfinite(value):
+        out[name] = NotFinite(value)
     else:
         out[name] = value
 
@@ -225,8 +253,12 @@ class RecordChecker:
     def check(self, record: dict[str, Any]) -> dict[str, Any] | None:
         """The record, repaired where needed; None when it must be skipped."""
         for name in self.required:
-            if record.get(name) is None:
+            value = record.get(name)
+            if value is None:
                 self.null_key(record, name)
+                return None
+            if type(value) not in self.types.get(name, _ANY) and coerce(value, self.types[name]) is _CANNOT:
+                self.bad_key(record, name)
                 return None
         # Fast path: rows of one stream repeat a few (field, type) layouts; a layout seen valid
         # once is valid again, so most records cost one tuple hash instead of a per-field check.
@@ -243,7 +275,20 @@ class RecordChecker:
 
     def null_key(self, record: dict[str, Any], name: str) -> None:
         """A record without its key cannot be loaded: skip it, loudly (or stop if strict)."""
-        where = f"Stream '{self.stream}': a record has a null '{name}' (mod_ts {record.get('mod_ts')})"
+        where = (
+            f"Stream '{self.stream}': a record has a null '{name}' (mod_ts {clipped(record.get('mod_ts'))})"
+        )
+        if self.strict:
+            raise SchemaBreakError(f"{where}; strict_schema is on, so the sync stops.")
+        self.logger.warning("%s; it is skipped: no target can deduplicate or upsert it.", where)
+
+    def bad_key(self, record: dict[str, Any], name: str) -> None:
+        """A key that is no value of its type (id "abc", 12.5, true) is no key: skip, loudly (or stop)."""
+        value = record[name]
+        where = (
+            f"Stream '{self.stream}': a record has '{name}' {shown(value)} ({type(value).__name__}), "
+            f"which its catalog type does not allow (mod_ts {clipped(record.get('mod_ts'))})"
+        )
         if self.strict:
             raise SchemaBreakError(f"{where}; strict_schema is on, so the sync stops.")
         self.logger.warning("%s; it is skipped: no target can deduplicate or upsert it.", where)
@@ -251,10 +296,10 @@ class RecordChecker:
     def wrong_type(self, record: dict[str, Any], name: str) -> None:
         """Coerce without loss or emit null; warn once per field (or stop if strict)."""
         value = record[name]
-        kind = "unparsable date-time text" if isinstance(value, Unparsable) else type(value).__name__
+        kind = value.kind if isinstance(value, Unparsable) else type(value).__name__
         where = (
             f"Stream '{self.stream}': field '{name}' of record id={record.get('id')} "
-            f"has {str(value)!r} ({kind}), which its catalog type does not allow"
+            f"has {shown(value)} ({kind}), which its catalog type does not allow"
         )
         if self.strict:
             raise SchemaBreakError(f"{where}; strict_schema is on, so the sync stops.")

@@ -44,7 +44,7 @@ class Row:
 
 
 def rows(count: int, **changed: dict[str, Any]) -> list[Row]:
-    """`count` rows a second apart from 2024-01-01; `changed={"150": {"mod_ts": "junk"}}` alters what row 150 sends."""
+    """`count` rows a second apart; `**{"150": {"mod_ts": "junk"}}` changes what row 150 sends."""
     out = []
     for i in range(1, count + 1):
         ts = START + dt.timedelta(seconds=i)
@@ -83,7 +83,11 @@ def _select(all_rows: list[Row], query: dict[str, str]) -> list[Row]:
     }
     chosen = [r for r in all_rows if all(test(r, query[k]) for k, test in tests.items() if k in query)]
     ordering = query.get("ordering", "id")
-    keys = {"id": lambda r: (r.id,), "mod_ts,id": lambda r: (r.mod_ts, r.id), "mod_ts": lambda r: (r.mod_ts, r.id)}
+    keys = {
+        "id": lambda r: (r.id,),
+        "mod_ts,id": lambda r: (r.mod_ts, r.id),
+        "mod_ts": lambda r: (r.mod_ts, r.id),
+    }
     descending = ordering.startswith("-")
     return sorted(chosen, key=keys[ordering.lstrip("-")], reverse=descending)
 
@@ -114,7 +118,9 @@ class _Handler(BaseHTTPRequestHandler):
         if query.get("page_mode") == "paged":
             page = int(query.get("page", 1))
             found = [r.sent for r in chosen[(page - 1) * size : page * size]]
-            self._send(200, {"result_count": len(chosen), "page_nbr": page, "next_page": None, "results": found})
+            self._send(
+                200, {"result_count": len(chosen), "page_nbr": page, "next_page": None, "results": found}
+            )
             return
         offset = int(query.get("cursor", "0").split("-")[0])
         found = [r.sent for r in chosen[offset : offset + size]]

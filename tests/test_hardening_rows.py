@@ -8,7 +8,7 @@ import pytest
 from keyset_server import ENTITY, Served, config, keyset_server, rows
 from tapruns import discover, sync
 
-from tap_oracle_wms.run import StreamsFailedError
+from tap_oracle_wms.records import SchemaBreakError
 
 
 def full_table(catalog: dict) -> dict:
@@ -47,3 +47,77 @@ def test_string_id_in_a_split_full_table_listing_loses_no_row():
         out = sync(settings, catalog=full_table(discover(settings)))
     assert sorted(set(ids_of(out))) == list(range(1, 1001))
     assert any("id__lt" in q for q in served.requests)  # the listing was read in ranges
+
+
+# --- 5. a record whose id is not an integer is skipped, each with a warning ----------------------
+
+
+def warnings_about(caplog, text: str) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING and text in r.getMessage()]
+
+
+def test_records_whose_id_is_no_integer_are_skipped_each_with_a_warning(caplog):
+    """ids "abc", 12.5 and true name no row: each record is skipped and named, the others come."""
+    served = Served(rows(30, **{"5": {"id": "abc"}, "6": {"id": 12.5}, "7": {"id": True}}))
+    with keyset_server(served) as base_url, caplog.at_level(logging.WARNING):
+        settings = config(base_url)
+        out = sync(settings, catalog=discover(settings))
+    assert ids_of(out) == [i for i in range(1, 31) if i not in {5, 6, 7}]
+    assert len(warnings_about(caplog, "it is skipped")) == 3
+    assert any("'id' 'abc' (str)" in line for line in warnings_about(caplog, "it is skipped"))
+
+
+def test_an_integer_id_sent_as_text_is_coerced():
+    """id "8" is the integer 8: emitted as 8, not skipped."""
+    served = Served(rows(30, **{"8": {"id": "8"}}))
+    with keyset_server(served) as base_url:
+        settings = config(base_url)
+        out = sync(settings, catalog=discover(settings))
+    assert ids_of(out) == list(range(1, 31))
+
+
+def test_strict_schema_stops_at_a_record_whose_id_is_no_integer():
+    """With strict_schema the first such record stops the stream, named."""
+    served = Served(rows(30, **{"5": {"id": "abc"}}))
+    with keyset_server(served) as base_url:
+        settings = config(base_url, strict_schema=True)
+        with pytest.raises(SchemaBreakError, match=r"'id' 'abc' \(str\).*strict_schema is on"):
+            sync(settings, catalog=discover(settings))
+
+
+# --- 8. NaN and infinities in a decimal field: null with a warning, never a crash ---------------
+
+
+@pytest.mark.parametrize("poison", ["NaN", "Infinity", "-Infinity", "sNaN"])
+def test_non_finite_decimal_is_emitted_as_null_with_a_warning(caplog, poison):
+    """ "NaN" in a decimal column fits no target column: emitted as null, warned, the run goes on."""
+    served = Served(rows(30, **{"9": {"amount": poison}}))
+    with keyset_server(served) as base_url, caplog.at_level(logging.WARNING):
+        settings = config(base_url)
+        out = sync(settings, catalog=discover(settings))
+    records = {r["id"]: r for r in out.records(ENTITY)}
+    assert len(records) == 30
+    assert records[9]["amount"] is None
+    assert records[10]["amount"] is not None
+    assert warnings_about(caplog, "not a finite number")
+
+
+def test_strict_schema_stops_at_a_non_finite_decimal_with_one_line():
+    """With strict_schema, "NaN" stops the sync with the schema line, not an unexpected error."""
+    served = Served(rows(30, **{"9": {"amount": "NaN"}}))
+    with keyset_server(served) as base_url:
+        settings = config(base_url, strict_schema=True)
+        with pytest.raises(
+            SchemaBreakError, match=r"field 'amount' of record id=9 has 'NaN' \(not a finite number\)"
+        ):
+            sync(settings, catalog=discover(settings))
+
+
+def test_a_huge_bad_value_is_cut_short_in_its_warning(caplog):
+    """A 1 MB junk value in a number column makes a warning of a few hundred characters."""
+    served = Served(rows(5, **{"2": {"amount": "x" * 1_000_000}}))
+    with keyset_server(served) as base_url, caplog.at_level(logging.WARNING):
+        settings = config(base_url)
+        sync(settings, catalog=discover(settings))
+    (line,) = warnings_about(caplog, "field 'amount'")
+    assert len(line) < 600
