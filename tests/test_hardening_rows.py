@@ -9,6 +9,7 @@ from keyset_server import ENTITY, Served, config, keyset_server, rows
 from tapruns import discover, sync
 
 from tap_oracle_wms.records import SchemaBreakError
+from tap_oracle_wms.run import StreamsFailedError
 
 
 def full_table(catalog: dict) -> dict:
@@ -121,3 +122,62 @@ def test_a_huge_bad_value_is_cut_short_in_its_warning(caplog):
         sync(settings, catalog=discover(settings))
     (line,) = warnings_about(caplog, "field 'amount'")
     assert len(line) < 600
+
+
+# --- 2. only next_page decides whether more follows -----------------------------------------------
+
+
+def blank_page_at(offset_wanted: int):
+    """Paging where the page at `offset_wanted` comes back empty once, its next_page asking it again."""
+
+    def paging(found, listing, offset, following):
+        cursor = listing.get("_blank")
+        if offset == offset_wanted and cursor is None:
+            return [], {**listing, "_blank": "1", "cursor": str(offset)}
+        rest = {k: v for k, v in listing.items() if k != "_blank"}
+        return found, None if following is None else {**rest, "cursor": str(following)}
+
+    return paging
+
+
+def test_an_empty_page_with_a_next_page_does_not_end_the_listing():
+    """Page 2 has no rows but links on: the listing goes on, all 30 rows come."""
+    served = Served(rows(30), paging=blank_page_at(10))
+    with keyset_server(served) as base_url:
+        settings = config(base_url, page_size=10, emit_activate_version_messages=True)
+        out = sync(settings, catalog=full_table(discover(settings)))
+    assert ids_of(out) == list(range(1, 31))
+
+
+# --- 7. next_page loops that never repeat a URL ---------------------------------------------------
+
+
+def alternating_cursors(found, listing, offset, following):
+    """Pages 1 and 2 link to each other for ever, each link with a fresh `r` parameter."""
+    turn = int(listing.get("r", "0")) + 1
+    return found, {**listing, "r": str(turn), "cursor": "10" if offset == 0 else "0"}
+
+
+def fresh_cursors_same_rows(found, listing, offset, following):
+    """Every page links to a new cursor that serves the first page's rows again."""
+    turn = int(listing.get("r", "0")) + 1
+    return found, {**listing, "r": str(turn), "cursor": f"0-{turn}"}
+
+
+def empty_pages_for_ever(found, listing, offset, following):
+    """After the first page, empty pages that always link to one more."""
+    turn = int(listing.get("r", "0")) + 1
+    return (found if turn == 1 else []), {**listing, "r": str(turn), "cursor": "99999"}
+
+
+@pytest.mark.parametrize("paging", [alternating_cursors, fresh_cursors_same_rows, empty_pages_for_ever])
+def test_next_page_links_that_loop_with_fresh_urls_fail_the_stream_clearly(paging):
+    """Links that keep serving rows already read (or none) fail the stream instead of running for ever."""
+    served = Served(rows(30), paging=paging)
+    with keyset_server(served) as base_url:
+        settings = config(base_url, page_size=10)
+        with pytest.raises(
+            StreamsFailedError, match="pages in a row brought no row that was not already read"
+        ):
+            sync(settings, catalog=full_table(discover(settings)))
+    assert len(served.requests) < 20

@@ -216,8 +216,8 @@ class Listing:
                 raise PageMissingError(msg)
             self.client.check_api(self.entity)  # an empty first page: does base_url serve the API at all?
             return Page([], None)
-        rows = self.client.page_rows(response, self.entity)
-        return Page(rows, self.next_link(response) if rows else None)
+        # Only next_page says whether more follows: an empty or short page is no end (docs/lgfapi.md 4.4).
+        return Page(self.client.page_rows(response, self.entity), self.next_link(response))
 
     def halve(self, timed_out: int) -> None:
         """Pages of `timed_out` rows time out: use half as many from now on (once per size)."""
