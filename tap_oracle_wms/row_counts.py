@@ -115,7 +115,7 @@ class RowCountStream(Stream):
         props = stream.schema.get("properties", {})
         filters: dict[str, Any] = {
             **query.scope_filters(self.config, props),
-            **self.config["stream_filters"].get(stream.name, {}),
+            **query.user_filters(self.config, stream.name),
         }
         params = dict(filters)
         if start is not None:

@@ -115,7 +115,8 @@ SETTINGS: dict[str, Any] = th.PropertiesList(
         "stream_filters",
         th.ObjectType(additional_properties=th.ObjectType()),
         default={},
-        description='Extra lgfapi filters per stream, e.g. {"order_hdr": {"status_id__lt": 90}}.',
+        description='Extra lgfapi filters per stream, e.g. {"order_hdr": {"status_id__lt": 90}}; '
+        'a list is for __in (sent comma-separated, e.g. {"status_id__in": [10, 90]}) or a __range pair.',
     ),
     th.Property(
         "lookback_seconds",

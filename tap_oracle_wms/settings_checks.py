@@ -22,6 +22,7 @@ from dateutil.parser import isoparse
 from singer_sdk.typing import DEFAULT_JSONSCHEMA_VALIDATOR, extend_validator_with_defaults
 
 from tap_oracle_wms.lgfapi.secrets import is_secret_name
+from tap_oracle_wms.lgfapi.wire import filter_text
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, MutableMapping
@@ -243,12 +244,34 @@ def _filter_errors(config: Mapping[str, Any], skipped: set[str]) -> list[str]:
     errors = []
     for stream, keys in filters.items():
         reserved = {**RESERVED_FILTERS, **STREAM_RESERVED_FILTERS.get(stream, {})}
-        errors += [
-            f"stream_filters for stream '{stream}' may not set '{key}': {reserved[key]}"
-            for key in (keys if isinstance(keys, dict) else {})
-            if key in reserved
-        ]
+        for key, value in (keys if isinstance(keys, dict) else {}).items():
+            if key in reserved:
+                errors.append(f"stream_filters for stream '{stream}' may not set '{key}': {reserved[key]}")
+            elif problem := _filter_value_problem(key, value):
+                errors.append(f"stream_filters for stream '{stream}': '{key}' {problem}")
     return errors
+
+
+def _filter_value_problem(key: str, value: Any) -> str | None:
+    """Why a filter value cannot be sent as lgfapi reads it (docs/lgfapi.md 2.10), or None.
+
+    Only `__in` takes a list (sent comma-separated) and `__range` a pair; a list for any other
+    operator would become repeated query keys, of which the API keeps the last.
+    """
+    lookup = key.rstrip("!").rsplit("__", 1)[-1] if "__" in key else ""
+    if isinstance(value, dict):
+        return "must be a value or a list, not an object"
+    if not isinstance(value, list):
+        return None
+    if lookup not in {"in", "range"}:
+        return f"takes one value, got a list (only __in takes a list, __range a pair): {shown(key, value)}"
+    if not value or any(isinstance(v, (list, dict)) or v is None for v in value):
+        return f"must be a non-empty list of values, got {shown(key, value)}"
+    if any("," in filter_text(v) for v in value):
+        return f"values may not contain a comma (the list is sent comma-separated), got {shown(key, value)}"
+    if lookup == "range" and len(value) != 2:  # a range is a pair
+        return f"takes two values (a pair), got {shown(key, value)}"
+    return None
 
 
 def _directory_problem(path: str) -> str | None:

@@ -96,7 +96,7 @@ class EntityStream(Stream):
             "page_size": self.config["page_size"],
             "fields": ",".join(query.requested_fields(props, selected, keys)),
             **query.scope_filters(self.config, props),
-            **self.config["stream_filters"].get(self.name, {}),
+            **query.user_filters(self.config, self.name),
         }
         if self.incremental and self.replication_key:
             start = starting_bound(self, context)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from tap_oracle_wms.lgfapi.wire import filter_timestamp
+from tap_oracle_wms.lgfapi.wire import filter_text, filter_timestamp
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -36,6 +36,14 @@ def scope_filters(config: Mapping[str, Any], properties: Mapping[str, Any]) -> d
         if codes and key in properties:
             filters[f"{key}__code__in"] = ",".join(codes)
     return filters
+
+
+def user_filters(config: Mapping[str, Any], stream: str) -> dict[str, str]:
+    """The stream's `stream_filters` as lgfapi reads them: `__in` lists comma-separated (docs/lgfapi.md 2.10).
+
+    requests would send a list as repeated keys, and the API keeps the last (1.7): rows lost.
+    """
+    return {key: filter_text(value) for key, value in config["stream_filters"].get(stream, {}).items()}
 
 
 def bounds(

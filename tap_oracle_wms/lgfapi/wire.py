@@ -48,6 +48,15 @@ def filter_timestamp(value: dt.datetime) -> str:
     return value.astimezone(UTC).replace(microsecond=0).isoformat()
 
 
+def filter_text(value: Any) -> str:
+    """A filter value as lgfapi reads it: booleans true/false, lists comma-separated (2.10)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(filter_text(v) for v in value)
+    return str(value)
+
+
 def parse_timestamp(value: Any, tz: ZoneInfo | dt.tzinfo) -> dt.datetime | None:
     """An API date-time as an aware datetime (naive ones are in the tenant's zone); None if not one."""
     if not isinstance(value, str):

@@ -1,0 +1,49 @@
+"""stream_filters lists reach lgfapi in its own form, for the data and for the row counts."""
+
+from __future__ import annotations
+
+import pytest
+from tapruns import discover, sync, tap_config
+from test_bad_input import config_error
+from test_row_counts import counts_of, with_counts
+
+STATUSES = [0, 10]
+
+
+def test_an_in_filter_list_reads_every_row_of_every_value(sandbox):
+    """{"status_id__in": [0, 10]} is sent as status_id__in=0,10: the rows of both statuses come."""
+    config = tap_config(sandbox, "order_hdr", stream_filters={"order_hdr": {"status_id__in": STATUSES}})
+    out = sync(config, catalog=discover(config))
+    truth = [row["id"] for row in sandbox.truth("order_hdr") if row["status_id"] in STATUSES]
+    assert {r["status_id"] for r in out.records("order_hdr")} == set(STATUSES)
+    assert sorted({r["id"] for r in out.records("order_hdr")}) == sorted(truth)
+
+
+def test_row_counts_use_the_same_in_filter_list(sandbox):
+    """wms_row_counts counts the rows of every value in the list, as the stream reads them."""
+    config = tap_config(sandbox, "order_hdr", stream_filters={"order_hdr": {"status_id__in": STATUSES}})
+    out = sync(config, catalog=with_counts(discover(config)))
+    truth = [row for row in sandbox.truth("order_hdr") if row["status_id"] in STATUSES]
+    assert counts_of(out)[("order_hdr", "total")] == len(truth)
+
+
+@pytest.mark.parametrize("key", ["status_id", "status_id__lt"])
+def test_a_list_for_an_operator_taking_one_value_is_refused(tmp_path, sandbox, key):
+    """A list for `=` or `__lt` would be sent as repeated keys (the API keeps the last): exit 2."""
+    config_error(
+        tmp_path,
+        sandbox,
+        f"stream_filters for stream 'wave': '{key}' takes one value, got a list "
+        f"(only __in takes a list, __range a pair): [0, 10]",
+        stream_filters={"wave": {key: STATUSES}},
+    )
+
+
+def test_a_range_takes_a_pair(tmp_path, sandbox):
+    """status_id__range needs exactly two values."""
+    config_error(
+        tmp_path,
+        sandbox,
+        "stream_filters for stream 'wave': 'status_id__range' takes two values (a pair), got [0, 10, 20]",
+        stream_filters={"wave": {"status_id__range": [0, 10, 20]}},
+    )
