@@ -31,6 +31,7 @@ from tap_oracle_wms.records import SchemaBreakError
 from tap_oracle_wms.settings_checks import (
     InputFileError,
     SettingsError,
+    catalog_name_errors,
     env_value_problem,
     shown,
     unknown_settings,
@@ -119,6 +120,8 @@ def check_catalog(path: str) -> None:
             raise InputFileError([f"{where}: streams[{i}] ('{name}') has no 'schema'"])
         if not isinstance(entry["schema"], dict) or not isinstance(entry.get("metadata", []), list):
             raise InputFileError([f"{where}: streams[{i}] ('{name}') has a malformed schema or metadata"])
+    if errors := catalog_name_errors(entry["tap_stream_id"] for entry in streams):
+        raise InputFileError([f"--catalog file '{path}': {error}" for error in errors])
     try:
         Catalog.from_dict(data)
     except (KeyError, TypeError, ValueError, AttributeError) as exc:

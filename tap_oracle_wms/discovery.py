@@ -213,26 +213,6 @@ def describe_to_schema(
     )
 
 
-def catalog_entity_names(payload: Any) -> list[str]:
-    """Entity names from `GET entity/`: a flat object or a list (docs/lgfapi.md 1.4 GAP)."""
-    if isinstance(payload, dict):
-        # An envelope such as {"results": [...]} is as plausible as the flat {name: url} object.
-        inner = payload.get("results")
-        if isinstance(inner, list):
-            return catalog_entity_names(inner)
-        return sorted(name for name in payload if isinstance(name, str))
-    if isinstance(payload, list):
-        names = []
-        for item in payload:
-            if isinstance(item, str):
-                names.append(item)
-            elif isinstance(item, dict) and isinstance(item.get("name"), str):
-                names.append(item["name"])
-        return sorted(names)
-    msg = f"entity catalog has an unexpected shape: {type(payload).__name__}"
-    raise ValueError(msg)
-
-
 def describe_all(names: list[str], fetch: Callable[[str], Any], *, concurrency: int) -> dict[str, Any]:
     """Describe entities concurrently; each value is a payload or the exception it raised."""
 

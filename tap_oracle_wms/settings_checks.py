@@ -236,6 +236,18 @@ def rule_errors(config: Mapping[str, Any], *, skip: Iterable[str] = ()) -> list[
     return errors
 
 
+ENTITY_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+
+
+def catalog_name_errors(names: Iterable[str]) -> list[str]:
+    """Catalog streams whose name is no entity name: it becomes a URL path segment (`../`, `/`)."""
+    return [
+        f"stream {shown('stream', name)} is not an entity name (a letter, then letters, digits or _)"
+        for name in names
+        if not ENTITY_NAME.fullmatch(name)
+    ]
+
+
 def _filter_errors(config: Mapping[str, Any], skipped: set[str]) -> list[str]:
     """stream_filters keys that would override the query the tap builds itself."""
     filters = config.get("stream_filters")

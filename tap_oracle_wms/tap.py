@@ -18,13 +18,16 @@ from typing_extensions import override
 
 from tap_oracle_wms import discovery
 from tap_oracle_wms.lgfapi.secrets import register_secrets
+from tap_oracle_wms.lgfapi.wire import catalog_entity_names
 from tap_oracle_wms.output import BufferedMsgSpecWriter
 from tap_oracle_wms.row_counts import NAME as ROW_COUNTS
 from tap_oracle_wms.row_counts import RowCountStream
 from tap_oracle_wms.run import SyncRun
 from tap_oracle_wms.settings import SETTINGS
 from tap_oracle_wms.settings_checks import (
+    InputFileError,
     SettingsError,
+    catalog_name_errors,
     check,
     entity_selection_errors,
     matches,
@@ -108,6 +111,8 @@ class TapOracleWMS(Tap):
     def streams_from_catalog(self) -> list[Stream]:
         """A sync with --catalog: build streams from it, no describe round trips."""
         assert self.input_catalog is not None
+        if errors := catalog_name_errors(self.input_catalog):
+            raise InputFileError([f"--catalog: {error}" for error in errors])
         return [
             self.row_counts()
             if entry.tap_stream_id == ROW_COUNTS
@@ -122,7 +127,7 @@ class TapOracleWMS(Tap):
     def streams_from_tenant(self) -> list[Stream]:
         """Discovery: one stream per selected entity of the tenant's catalog, typed from its describe."""
         client = self.run.client
-        names = discovery.catalog_entity_names(client.get_json("entity/"))
+        names = catalog_entity_names(client.get_json("entity/"))
         include, exclude = self.config["entities_include"], self.config["entities_exclude"]
         if errors := entity_selection_errors(names, include, exclude):
             raise SettingsError(errors)

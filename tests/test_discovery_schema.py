@@ -6,7 +6,8 @@ import logging
 
 import pytest
 
-from tap_oracle_wms.discovery import catalog_entity_names, describe_to_schema, type_kind
+from tap_oracle_wms.discovery import describe_to_schema, type_kind
+from tap_oracle_wms.lgfapi.wire import catalog_entity_names
 
 
 @pytest.mark.parametrize(

@@ -40,6 +40,7 @@ from tap_oracle_wms.lgfapi.errors import (
 from tap_oracle_wms.lgfapi.throttle import THROTTLED
 from tap_oracle_wms.lgfapi.wire import (
     DecodeError,
+    catalog_entity_names,
     decode,
     error_body,
     looks_like_json,
@@ -101,6 +102,7 @@ class Client:
         self._lock = threading.Lock()
         self._decoded = threading.local()  # the last response each thread decoded, and its JSON
         self._api_checked = False
+        self._entity_names: frozenset[str] | None = None  # what the entity catalog lists
         # Whether sequenced mode keeps our `ordering` (docs/lgfapi.md 2.2 GAP): asked once a run.
         self.probe = ordering.Probe(str(config["sequenced_ordering"]))
 
@@ -166,6 +168,22 @@ class Client:
         return self.payload(response)
 
     def check_api(self, entity: str | None = None) -> None:
+        """A first page answered 404: fine for an empty list, not for a wrong base_url or entity.
+
+        Once a run the entity catalog is read: if it does not answer, base_url serves no entity
+        API; if it does not list `entity` (a catalog entry the tenant does not have), the 404
+        said "unknown entity", not "no records" (docs/lgfapi.md 2.11).
+        """
+        self.check_base_url(entity)
+        if entity is not None and self._entity_names is not None and entity not in self._entity_names:
+            msg = (
+                f"Stream '{entity}': entity '{entity}' is not in the tenant's entity catalog "
+                f"(GET {redacted_query(self.url_base + 'entity/' + entity + '/')} answered 404); "
+                "run discovery again, or deselect it."
+            )
+            raise FatalError(msg)
+
+    def check_base_url(self, entity: str | None) -> None:
         """Once a run: the entity API answers at base_url (a wrong one is no empty tenant)."""
         with self._lock:
             if self._api_checked:
@@ -182,6 +200,10 @@ class Client:
                     f"{redacted_query(response.url)}; check base_url and api_version."
                 )
                 raise RunFatalError(msg)
+            try:
+                self._entity_names = frozenset(catalog_entity_names(self.payload(response)))
+            except (DecodeError, ValueError):
+                self._entity_names = None  # a catalog we cannot read proves nothing either way
             self._api_checked = True
 
     # --- answers ---------------------------------------------------------------------------

@@ -214,7 +214,7 @@ class Listing:
                     "from its last row (it has no ordering, or the page stays lost); run the sync again."
                 )
                 raise PageMissingError(msg)
-            self.client.check_api(self.entity)  # an empty first page: does base_url serve the API at all?
+            self.client.check_api(self.entity)  # an empty first page: base_url and the entity must exist
             return Page([], None)
         # Only next_page says whether more follows: an empty or short page is no end (docs/lgfapi.md 4.4).
         return Page(self.client.page_rows(response, self.entity), self.next_link(response))

@@ -135,3 +135,23 @@ def error_body(response: requests.Response) -> dict[str, Any] | None:
     if isinstance(body, dict) and ("code" in body or "message" in body or "detail" in body):
         return body
     return None
+
+
+def catalog_entity_names(payload: Any) -> list[str]:
+    """Entity names from `GET entity/`: a flat object or a list (docs/lgfapi.md 1.4 GAP)."""
+    if isinstance(payload, dict):
+        # An envelope such as {"results": [...]} is as plausible as the flat {name: url} object.
+        inner = payload.get("results")
+        if isinstance(inner, list):
+            return catalog_entity_names(inner)
+        return sorted(name for name in payload if isinstance(name, str))
+    if isinstance(payload, list):
+        names = []
+        for item in payload:
+            if isinstance(item, str):
+                names.append(item)
+            elif isinstance(item, dict) and isinstance(item.get("name"), str):
+                names.append(item["name"])
+        return sorted(names)
+    msg = f"entity catalog has an unexpected shape: {type(payload).__name__}"
+    raise ValueError(msg)
