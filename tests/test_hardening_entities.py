@@ -51,7 +51,8 @@ def test_a_catalog_stream_name_that_is_no_entity_name_is_refused(tmp_path, sandb
     run = run_tap(tmp_path, config, "--catalog", str(path))
     assert_one_line_failure(
         run,
-        f"--catalog file '{path}': stream {name!r} is not an entity name (a letter, then letters, digits or _)",
+        f"--catalog file '{path}': stream {name!r} is not an entity name "
+        "(a letter, then letters, digits or _)",
         2,
     )
     assert sandbox.requests == []
