@@ -9,11 +9,13 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlparse
 
 import requests
 
+from tap_oracle_wms.lgfapi import transport
 from tap_oracle_wms.lgfapi.errors import RunFatalError
 from tap_oracle_wms.lgfapi.secrets import register_secret
 from tap_oracle_wms.lgfapi.wire import DecodeError, decode, looks_like_json
@@ -76,7 +78,7 @@ class ClientCredentials(requests.auth.AuthBase):
         self.scope = scope
         self.verify = verify  # the token request trusts the same CAs as the API calls
         self.timeout = timeout
-        self.token_session = requests.Session()
+        self.token_session = transport.bounded(requests.Session())
         self.access_token: str | None = None
         self.expires_in: int | None = None
         self.last_refreshed: dt.datetime | None = None
@@ -99,6 +101,7 @@ class ClientCredentials(requests.auth.AuthBase):
         oauth_token_url only. The token is registered for redaction before it is kept.
         """
         requested_at = dt.datetime.now(dt.UTC)
+        deadline = time.monotonic() + self.timeout
         response = self.token_session.post(
             self.token_url,
             headers=self.token_headers,
@@ -106,7 +109,9 @@ class ClientCredentials(requests.auth.AuthBase):
             timeout=self.timeout,
             verify=self.verify,
             allow_redirects=False,
+            stream=True,
         )
+        transport.read_body(response, deadline, self.timeout)  # a trickling answer cannot hang the run
         if response.is_redirect:
             parts = urlparse(urljoin(self.token_url, response.headers.get("Location", "")))
             where = f"redirects to {parts.scheme}://{parts.netloc} (HTTP {response.status_code})"

@@ -95,7 +95,7 @@ class Client:
         self.timeout = float(config["request_timeout"])
         self.page_size = int(config["page_size"])
         self.timezone = ZoneInfo(config["tenant_timezone"])  # naive date-times are the facility's
-        self.session = requests.Session()
+        self.session = transport.bounded(requests.Session())
         self.session.verify = config.get("ca_bundle") or True
         self.session.headers["User-Agent"] = USER_AGENT
         self.auth = make_auth(config)

@@ -9,12 +9,18 @@ the end of a listing (docs/lgfapi.md 4.1).
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlparse
 
 import requests
 import urllib3
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from tap_oracle_wms.lgfapi.errors import RunFatalError, redacted_query
 from tap_oracle_wms.lgfapi.wire import origin
@@ -24,6 +30,84 @@ if TYPE_CHECKING:
 
 MAX_REDIRECTS = 5
 CHUNK_BYTES = 64 * 1024
+
+
+class _HeadersInTime:
+    """The status line and headers (and any 100 Continue before them) within the read timeout, in all.
+
+    The socket timeout bounds each read, so headers sent a byte at a time, or 100 Continue
+    every half second, would hold a request for ever; a timer shuts the socket at the deadline
+    and the wait ends as a read timeout (retried like any other).
+    """
+
+    timeout: Any
+    sock: socket.socket | None
+
+    def getresponse(self) -> Any:
+        limit = self.timeout if isinstance(self.timeout, (int, float)) else None
+        if limit is None:
+            return super().getresponse()  # type: ignore[misc]
+        expired = threading.Event()
+
+        def expire() -> None:
+            expired.set()
+            if self.sock is not None:
+                with contextlib.suppress(OSError):  # already closed
+                    self.sock.shutdown(socket.SHUT_RDWR)
+
+        timer = threading.Timer(limit, expire)
+        timer.daemon = True
+        timer.start()
+        try:
+            response = super().getresponse()  # type: ignore[misc]
+        except Exception as exc:
+            if expired.is_set():
+                raise TimeoutError(late(limit)) from exc
+            raise
+        finally:
+            timer.cancel()
+        if expired.is_set():  # cut short by the timer, the headers read so far may look whole
+            response.close()
+            raise TimeoutError(late(limit))
+        return response
+
+
+class _Connection(_HeadersInTime, HTTPConnection):
+    pass
+
+
+class _TLSConnection(_HeadersInTime, HTTPSConnection):
+    pass
+
+
+class _Pool(HTTPConnectionPool):
+    ConnectionCls = _Connection
+
+
+class _TLSPool(HTTPSConnectionPool):
+    ConnectionCls = _TLSConnection
+
+
+class DeadlineAdapter(HTTPAdapter):
+    """requests' adapter whose connections get their headers within the timeout (see above)."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        """The pool manager of requests, making our connections."""
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _Pool, "https": _TLSPool}
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        """The proxy manager of requests, making our connections."""
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        manager.pool_classes_by_scheme = {"http": _Pool, "https": _TLSPool}
+        return manager
+
+
+def bounded(session: requests.Session) -> requests.Session:
+    """The session with every response (headers too) bounded by its request's timeout."""
+    for prefix in ("https://", "http://"):
+        session.mount(prefix, DeadlineAdapter())
+    return session
 
 
 def exchange(
@@ -36,7 +120,14 @@ def exchange(
 ) -> requests.Response:
     """Send `prepared` (authenticated afresh), follow same-origin redirects, read the body in time."""
     deadline = time.monotonic() + timeout
-    response = session.send(authenticate(prepared), timeout=timeout, allow_redirects=False, stream=True)
+
+    def send(request: requests.PreparedRequest) -> requests.Response:
+        try:
+            return session.send(authenticate(request), timeout=timeout, allow_redirects=False, stream=True)
+        except requests.exceptions.ReadTimeout as exc:
+            raise requests.exceptions.ReadTimeout(late(timeout), request=request) from exc
+
+    response = send(prepared)
     for _ in range(MAX_REDIRECTS):
         if not response.is_redirect:
             break
@@ -44,7 +135,7 @@ def exchange(
         response.close()
         prepared = prepared.copy()
         prepared.prepare_url(target, None)
-        response = session.send(authenticate(prepared), timeout=timeout, allow_redirects=False, stream=True)
+        response = send(prepared)
     else:
         if response.is_redirect:
             response.close()
@@ -69,6 +160,11 @@ def redirect_target(base_url: str, response: requests.Response) -> str:
     return target
 
 
+def late(timeout: float) -> str:
+    """What a response that did not arrive in time is reported as."""
+    return f"the response took longer than request_timeout ({timeout:g} s) to arrive in full"
+
+
 def read_body(response: requests.Response, deadline: float, timeout: float) -> None:
     """Read the whole body before `deadline`, or fail as a read timeout (which is retried).
 
@@ -82,10 +178,9 @@ def read_body(response: requests.Response, deadline: float, timeout: float) -> N
             chunks.append(chunk)
             if time.monotonic() > deadline:
                 response.close()
-                msg = f"the response took longer than request_timeout ({timeout:g} s) to arrive in full"
-                raise requests.exceptions.ReadTimeout(msg, request=response.request)
+                raise requests.exceptions.ReadTimeout(late(timeout), request=response.request)
     except urllib3.exceptions.ReadTimeoutError as exc:
-        raise requests.exceptions.ReadTimeout(exc, request=response.request) from exc
+        raise requests.exceptions.ReadTimeout(late(timeout), request=response.request) from exc
     except urllib3.exceptions.ProtocolError as exc:
         raise requests.exceptions.ChunkedEncodingError(exc) from exc
     except urllib3.exceptions.DecodeError as exc:
