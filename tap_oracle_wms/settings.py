@@ -86,6 +86,13 @@ SETTINGS: dict[str, Any] = th.PropertiesList(
         description="Seconds one HTTP response may take in all (headers and body) before it is retried.",
     ),
     th.Property(
+        "max_response_mb",
+        th.IntegerType(minimum=1, maximum=4096),
+        default=256,
+        description="Largest HTTP response, in MB, as sent and as decompressed; a larger one fails "
+        "its stream (a page of 1,250 rows is a few MB, so a bigger one is no page).",
+    ),
+    th.Property(
         "max_retries",
         th.IntegerType(minimum=0),
         default=8,

@@ -32,6 +32,7 @@ HINTS = {
     400: "check oauth_scope and that the client has the client_credentials grant",
     401: "check oauth_client_id and oauth_client_secret",
 }
+TOKEN_MAX_BYTES = 1024 * 1024
 
 
 class BasicAuth(requests.auth.AuthBase):
@@ -111,7 +112,8 @@ class ClientCredentials(requests.auth.AuthBase):
             allow_redirects=False,
             stream=True,
         )
-        transport.read_body(response, deadline, self.timeout)  # a trickling answer cannot hang the run
+        # A trickling or endless answer cannot hang the run (a token answer is a few KB).
+        transport.read_body(response, deadline, self.timeout, TOKEN_MAX_BYTES)
         if response.is_redirect:
             parts = urlparse(urljoin(self.token_url, response.headers.get("Location", "")))
             where = f"redirects to {parts.scheme}://{parts.netloc} (HTTP {response.status_code})"

@@ -94,6 +94,7 @@ class Client:
         self.url_base = f"{base}/wms/lgfapi/{config['api_version']}/"
         self.timeout = float(config["request_timeout"])
         self.page_size = int(config["page_size"])
+        self.max_bytes = int(config["max_response_mb"]) * transport.MB
         self.timezone = ZoneInfo(config["tenant_timezone"])  # naive date-times are the facility's
         self.session = transport.bounded(requests.Session())
         self.session.verify = config.get("ca_bundle") or True
@@ -134,7 +135,12 @@ class Client:
                     if tally:
                         self.hooks.request(label, False)
                     response = transport.exchange(
-                        self.session, prepared, self.auth, timeout=self.timeout, base_url=self.url_base
+                        self.session,
+                        prepared,
+                        self.auth,
+                        timeout=self.timeout,
+                        base_url=self.url_base,
+                        max_bytes=self.max_bytes,
                     )
                     self.hooks.answered(entity, response)
                     self.classify(response, label)
@@ -221,6 +227,12 @@ class Client:
             cache.response = response
         return cache.payload
 
+    def forget(self, response: requests.Response) -> None:
+        """The page's rows are taken: drop the body and its decoded JSON (a large page held twice)."""
+        cache = self._decoded
+        if getattr(cache, "response", None) is response:
+            cache.response = cache.payload = None
+
     def page_rows(self, response: requests.Response, entity: str) -> list[dict[str, Any]]:
         """A list page's rows, checked; a list 404 has none (docs/lgfapi.md 2.11)."""
         if response.status_code == HTTPStatus.NOT_FOUND:
@@ -256,7 +268,7 @@ class Client:
         try:
             self.payload(response)
         except DecodeError as exc:
-            msg = f"Stream '{entity}': incomplete or invalid JSON page ({exc}); retrying."
+            msg = f"Stream '{entity}': incomplete or invalid JSON page ({exc})"
             raise RetriableError(msg, response) from None
 
     # --- retries ---------------------------------------------------------------------------

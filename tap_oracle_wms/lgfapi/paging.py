@@ -217,7 +217,9 @@ class Listing:
             self.client.check_api(self.entity)  # an empty first page: base_url and the entity must exist
             return Page([], None)
         # Only next_page says whether more follows: an empty or short page is no end (docs/lgfapi.md 4.4).
-        return Page(self.client.page_rows(response, self.entity), self.next_link(response))
+        page = Page(self.client.page_rows(response, self.entity), self.next_link(response))
+        self.client.forget(response)
+        return page
 
     def halve(self, timed_out: int) -> None:
         """Pages of `timed_out` rows time out: use half as many from now on (once per size)."""

@@ -22,7 +22,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from tap_oracle_wms.lgfapi.errors import RunFatalError, redacted_query
+from tap_oracle_wms.lgfapi.errors import FatalError, RunFatalError, redacted_query
 from tap_oracle_wms.lgfapi.wire import origin
 
 if TYPE_CHECKING:
@@ -30,6 +30,11 @@ if TYPE_CHECKING:
 
 MAX_REDIRECTS = 5
 CHUNK_BYTES = 64 * 1024
+MB = 1024 * 1024
+
+
+class ResponseTooLargeError(FatalError):
+    """A response over max_response_mb, as sent or decompressed: no page is that large (not retried)."""
 
 
 class _HeadersInTime:
@@ -117,6 +122,7 @@ def exchange(
     *,
     timeout: float,
     base_url: str,
+    max_bytes: int,
 ) -> requests.Response:
     """Send `prepared` (authenticated afresh), follow same-origin redirects, read the body in time."""
     deadline = time.monotonic() + timeout
@@ -141,7 +147,7 @@ def exchange(
             response.close()
             msg = f"GET {redacted_query(prepared.url or '')}: more than {MAX_REDIRECTS} redirects."
             raise RunFatalError(msg)
-    read_body(response, deadline, timeout)
+    read_body(response, deadline, timeout, max_bytes)
     return response
 
 
@@ -165,25 +171,51 @@ def late(timeout: float) -> str:
     return f"the response took longer than request_timeout ({timeout:g} s) to arrive in full"
 
 
-def read_body(response: requests.Response, deadline: float, timeout: float) -> None:
-    """Read the whole body before `deadline`, or fail as a read timeout (which is retried).
+def read_body(response: requests.Response, deadline: float, timeout: float, max_bytes: int) -> None:
+    """Read the whole body before `deadline` and within `max_bytes`, or fail.
 
     `read1` returns what has arrived (a plain read waits for a whole chunk), so a trickling
-    body is checked against the deadline as it comes; urllib3's errors become requests' own,
-    as `Response.iter_content` would raise them, so the retry rules see the usual exceptions.
+    body is checked against the deadline as it comes (a read timeout, retried); the size is
+    checked as sent (Content-Length first) and as decompressed, so a gzip bomb stops at the cap
+    (not retried). The body grows in one buffer, never in pieces joined afterwards. urllib3's
+    errors become requests' own, as `Response.iter_content` would raise them.
     """
-    chunks = []
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        response.close()
+        raise ResponseTooLargeError(too_large(response, max_bytes, f"{int(declared) / MB:.0f} MB announced"))
+    body = bytearray()
     try:
         while chunk := response.raw.read1(CHUNK_BYTES, decode_content=True):
-            chunks.append(chunk)
+            body += chunk
+            if len(body) > max_bytes or response.raw.tell() > max_bytes:
+                response.close()
+                raise ResponseTooLargeError(too_large(response, max_bytes, "read so far"))
             if time.monotonic() > deadline:
                 response.close()
                 raise requests.exceptions.ReadTimeout(late(timeout), request=response.request)
     except urllib3.exceptions.ReadTimeoutError as exc:
         raise requests.exceptions.ReadTimeout(late(timeout), request=response.request) from exc
     except urllib3.exceptions.ProtocolError as exc:
-        raise requests.exceptions.ChunkedEncodingError(exc) from exc
+        raise requests.exceptions.ChunkedEncodingError(readable(exc)) from exc
     except urllib3.exceptions.DecodeError as exc:
-        raise requests.exceptions.ContentDecodingError(exc) from exc
-    # Read in pieces to keep the deadline; requests serves the body from here afterwards.
-    response._content = b"".join(chunks)
+        raise requests.exceptions.ContentDecodingError(readable(exc)) from exc
+    # requests serves the body from here afterwards (its own attribute; a bytearray reads alike).
+    response._content = body  # type: ignore[assignment]
+
+
+def too_large(response: requests.Response, max_bytes: int, seen: str) -> str:
+    """One line for a response over the size cap."""
+    return (
+        f"GET {redacted_query(response.url)}: the response is larger than max_response_mb "
+        f"({max_bytes // MB} MB, {seen}); no page is that large: check base_url, or raise max_response_mb."
+    )
+
+
+def readable(exc: BaseException) -> str:
+    """urllib3's nested error tuples, `('Connection broken: IncompleteRead(...)', ...)`, as one line."""
+    args = exc.args
+    while len(args) >= 1 and isinstance(args[0], tuple):
+        args = args[0]
+    first = args[0] if args else exc
+    return str(first) if isinstance(first, str) else f"{type(first).__name__}: {first}"
