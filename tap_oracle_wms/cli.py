@@ -209,6 +209,11 @@ def failure_line(exc: BaseException) -> tuple[str, int]:
             f"sync failed: cannot reach {_host_of(exc)} ({type(exc).__name__}) after retrying; "
             "check base_url, oauth_token_url and the network"
         ), EXIT_SYNC_FAILED
+    if isinstance(exc, requests.exceptions.RequestException):  # a body cut short or garbled, each time
+        return (
+            f"sync failed: the answer from {_host_of(exc)} broke off ({type(exc).__name__}: {exc}) "
+            "after retrying; check the network and any proxy"
+        ), EXIT_SYNC_FAILED
     return (
         f"unexpected error ({type(exc).__name__}): {exc}; rerun with "
         "TAP_ORACLE_WMS_LOGLEVEL=debug for the traceback"

@@ -81,6 +81,7 @@ def test_a_body_cut_short_is_one_readable_line_not_a_tuple(tmp_path):
     line = run.last_line
     assert line.startswith(PREFIX), run.stderr[-2000:]
     assert "('" not in line
+    assert line.startswith(PREFIX + "sync failed: the answer from 127.0.0.1:")
     assert "IncompleteRead" in line
     assert not line.rstrip(".").endswith("retrying")
 

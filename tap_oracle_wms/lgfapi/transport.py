@@ -197,9 +197,9 @@ def read_body(response: requests.Response, deadline: float, timeout: float, max_
     except urllib3.exceptions.ReadTimeoutError as exc:
         raise requests.exceptions.ReadTimeout(late(timeout), request=response.request) from exc
     except urllib3.exceptions.ProtocolError as exc:
-        raise requests.exceptions.ChunkedEncodingError(readable(exc)) from exc
+        raise requests.exceptions.ChunkedEncodingError(readable(exc), request=response.request) from exc
     except urllib3.exceptions.DecodeError as exc:
-        raise requests.exceptions.ContentDecodingError(readable(exc)) from exc
+        raise requests.exceptions.ContentDecodingError(readable(exc), request=response.request) from exc
     # requests serves the body from here afterwards (its own attribute; a bytearray reads alike).
     response._content = body  # type: ignore[assignment]
 
