@@ -2,7 +2,8 @@
 
 Exit codes: 0 done; 2 the run never started (bad settings, unreadable --config/--state/--catalog
 file, unknown entity names at discovery); 1 the run failed while talking to the API (rejected
-credentials, HTTP errors, network, TLS); 128+N stopped by signal N (STATE written first).
+credentials, HTTP errors, network, TLS, a closed stdout); 128+N stopped by signal N (a sync writes
+its STATE first).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from singer_sdk.singerlib import Catalog
 from tap_oracle_wms import bookmarks
 from tap_oracle_wms.lgfapi.errors import ApiError, RetriableError, tls_failure
 from tap_oracle_wms.lgfapi.secrets import is_secret_name, redact, register_secret, register_secrets
+from tap_oracle_wms.output import OutputClosedError
 from tap_oracle_wms.records import SchemaBreakError
 from tap_oracle_wms.settings_checks import (
     InputFileError,
@@ -37,7 +39,7 @@ from tap_oracle_wms.settings_checks import (
     unknown_settings,
     unwrap_state,
 )
-from tap_oracle_wms.tap import Interrupted, TapOracleWMS
+from tap_oracle_wms.tap import Interrupted, TapOracleWMS, handle_signals, ignore_signals
 
 PROG = "tap-oracle-wms"
 logger = logging.getLogger(PROG)
@@ -188,6 +190,14 @@ def debug_logging() -> bool:
     return any(os.environ.get(name, "").strip().lower() == "debug" for name in names)
 
 
+def verdict(exc: BaseException) -> BaseException:
+    """The failure to report: a signal that arrived while an error was on its way out keeps that error."""
+    context = exc.__context__
+    if isinstance(exc, Interrupted) and context is not None and not isinstance(context, Interrupted):
+        return context
+    return exc
+
+
 def failure_line(exc: BaseException) -> tuple[str, int]:
     """The one-line message and exit code for an exception that ends a run."""
     if isinstance(exc, SettingsError):
@@ -196,8 +206,15 @@ def failure_line(exc: BaseException) -> tuple[str, int]:
         return "configuration error: " + ("; ".join(exc.errors) or str(exc)), EXIT_BAD_INPUT
     if isinstance(exc, SchemaBreakError):
         return f"sync failed: {exc}", EXIT_SYNC_FAILED
-    if isinstance(exc, Interrupted):
+    if isinstance(exc, Interrupted) and exc.state_written:
         return f"{exc}: STATE was written for every record emitted; run again to continue", 128 + exc.signum
+    if isinstance(exc, Interrupted):
+        return f"{exc} before the command completed; run it again", 128 + exc.signum
+    if isinstance(exc, OutputClosedError):
+        return (
+            "sync failed: stdout was closed by its reader (broken pipe); the run stopped, "
+            "and only the STATE lines the reader got are valid"
+        ), EXIT_SYNC_FAILED
     if isinstance(exc, (RetriableAPIError, RetriableError)):
         return f"sync failed after retrying: {exc}", EXIT_SYNC_FAILED
     if isinstance(exc, (FatalAPIError, ApiError)):
@@ -230,14 +247,28 @@ def main(argv: list[str] | None = None, tap_class: type[TapOracleWMS] = TapOracl
     """Console entry point: the SDK's CLI, with files checked first and every failure shown as one line."""
     args = sys.argv[1:] if argv is None else list(argv)
     try:
+        handle_signals()
         if not {"--about", "--version", "--help"} & set(args):
             preflight(args)
         tap_class.cli.main(args=args, prog_name=PROG, standalone_mode=True)
     except (SystemExit, KeyboardInterrupt):
         raise
-    except Exception as exc:
-        message, code = failure_line(exc)
+    except (Exception, Interrupted, OutputClosedError) as exc:
+        ignore_signals()  # the verdict is in: a later signal must not replace it
+        failure = verdict(exc)
+        if isinstance(failure, OutputClosedError):
+            _silence_stdout()
+        message, code = failure_line(failure)
         _fail(message, code, with_traceback=debug_logging())
+
+
+def _silence_stdout() -> None:
+    """The reader of stdout is gone: send what Python still flushes at exit nowhere, not to a traceback."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def _fail(message: str, code: int, *, with_traceback: bool = False) -> None:

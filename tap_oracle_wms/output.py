@@ -26,6 +26,13 @@ FLUSH_BYTES = 64 * 1024
 _encoder = msgspec.json.Encoder(enc_hook=enc_hook, decimal_format="number")
 
 
+class OutputClosedError(BaseException):
+    """The reader of stdout went away (a broken pipe): the run cannot deliver anything more.
+
+    Not an Exception, so the SDK does not log it as an error of the stream being synced.
+    """
+
+
 class BufferedMsgSpecWriter(MsgSpecWriter):
     """Buffers encoded lines; flushes on every STATE message and every ~64 KiB.
 
@@ -38,6 +45,7 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
         self._buffer = bytearray()
         self._sent = 0  # bytes of the buffer already written (a signal may cut a flush short)
         self._held: list[ActivateVersionMessage] = []
+        self._closed = False  # stdout's reader went away
 
     @override
     def write_message(self, message: Message) -> None:
@@ -73,18 +81,25 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
         """
         if not self._buffer:
             return
+        if self._closed:
+            self._buffer.clear()  # the reader is gone: nothing can be delivered any more
+            return
         out = sys.stdout.buffer
         try:
-            fd = out.fileno()
-        except (OSError, ValueError):  # an in-memory stream (tests)
-            out.write(self._buffer[self._sent :])
-            out.flush()
-        else:
-            out.flush()
-            view = memoryview(self._buffer)
-            while self._sent < len(view):
-                self._sent += os.write(fd, view[self._sent :])
-            view.release()
+            try:
+                fd = out.fileno()
+            except (OSError, ValueError):  # an in-memory stream (tests)
+                out.write(self._buffer[self._sent :])
+                out.flush()
+            else:
+                out.flush()
+                with memoryview(self._buffer) as view:
+                    while self._sent < len(view):
+                        self._sent += os.write(fd, view[self._sent :])
+        except BrokenPipeError:
+            self._closed = True
+            self._buffer.clear()
+            raise OutputClosedError from None
         self._buffer.clear()
         self._sent = 0
 

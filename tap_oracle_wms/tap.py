@@ -45,12 +45,66 @@ if TYPE_CHECKING:
     from singer_sdk.singerlib import Catalog
 
 
-class Interrupted(Exception):
-    """SIGTERM or SIGINT during a sync: the last STATE is written, then the run exits 128+signal."""
+class Interrupted(BaseException):
+    """SIGTERM or SIGINT: a sync writes its last STATE, then the run exits 128+signal.
+
+    Not an Exception, so no `except Exception` on the way out (the SDK's "An unhandled error
+    occurred" among them) mistakes it for a failure.
+    """
 
     def __init__(self, signum: int) -> None:
         super().__init__(f"stopped by {signal.Signals(signum).name}")
         self.signum = signum
+        self.state_written = False  # a sync sets it once the STATE of every record emitted is out
+
+
+class _Signals:
+    """SIGTERM/SIGINT raise `Interrupted` in the main thread, once: later signals find it stopping.
+
+    Installed for the whole command (discovery, the sync, its shutdown), replacing the SDK's
+    handler, which exits 0 with an empty STATE wherever it lands. A second signal while the run
+    stops, or a signal after a fatal error, must not replace the first verdict (cli.py).
+    """
+
+    stopping = False
+
+    @classmethod
+    def install(cls) -> None:
+        """Take SIGTERM and SIGINT (main thread only: Python delivers signals there)."""
+        if threading.current_thread() is threading.main_thread():
+            cls.stopping = False
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signum, cls.interrupt)
+
+    @classmethod
+    def interrupt(cls, signum: int, frame: FrameType | None) -> None:
+        """The first signal ends the run; the ones after it change nothing."""
+        if cls.stopping:
+            return
+        cls.stopping = True
+        raise Interrupted(signum)
+
+    @classmethod
+    def stop(cls) -> None:
+        """The run is ending anyway (an error is being reported): signals change nothing now.
+
+        Ignored, not just handled: while the interpreter shuts down it would restore the
+        default action, and a signal then would kill the process with no line and no code.
+        """
+        cls.stopping = True
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signum, signal.SIG_IGN)
+
+
+def handle_signals() -> None:
+    """SIGTERM/SIGINT end the command with `Interrupted` from now on (see _Signals)."""
+    _Signals.install()
+
+
+def ignore_signals() -> None:
+    """The command is ending with its verdict: later signals change nothing."""
+    _Signals.stop()
 
 
 class TapOracleWMS(Tap):
@@ -95,6 +149,7 @@ class TapOracleWMS(Tap):
             register_secrets(self.config)
             raise SettingsError(check(dict(self.config), self.config_jsonschema)) from None
         register_secrets(self.config)
+        handle_signals()  # after the SDK's constructor, which installs its own handler
         if validate_config and (errors := rule_errors(self.config)):
             raise SettingsError(errors)
         writer = self.message_writer if isinstance(self.message_writer, BufferedMsgSpecWriter) else None
@@ -191,14 +246,14 @@ class TapOracleWMS(Tap):
     def sync_run(self) -> None:
         """`sync_all` within a run's edges: signals end it with STATE, the engine stops, output is flushed."""
         try:
-            with self.signals_interrupt():
-                self.prepare()
-                self.sync_all()
+            self.prepare()
+            self.sync_all()
             self.run.raise_failures()
-        except Interrupted:
+        except Interrupted as stopped:
             if self.run.writer is not None:
                 self.run.writer.discard_partial()
             self.state_writer.write_state(self.state)  # bookmarks of every record emitted so far
+            stopped.state_written = True
             raise
         finally:
             self.finish()
@@ -209,10 +264,6 @@ class TapOracleWMS(Tap):
         self.run.progress.summary()
         if self.run.writer is not None:
             self.run.writer.flush()
-
-    def signals_interrupt(self) -> _SignalsInterrupt:
-        """While syncing, SIGTERM and SIGINT raise `Interrupted` in the sync thread."""
-        return _SignalsInterrupt()
 
     @override
     @classmethod
@@ -289,22 +340,3 @@ def quiet(logger: logging.Logger) -> Iterator[None]:
         yield
     finally:
         logger.setLevel(level)
-
-
-class _SignalsInterrupt:
-    """Context manager turning SIGTERM/SIGINT into `Interrupted` (main thread only), then restoring."""
-
-    def __enter__(self) -> None:
-        self._previous: dict[int, Any] = {}
-        if threading.current_thread() is not threading.main_thread():
-            return
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            self._previous[signum] = signal.signal(signum, self._raise)
-
-    def __exit__(self, *exc: object) -> None:
-        for signum, handler in self._previous.items():
-            signal.signal(signum, handler)
-
-    @staticmethod
-    def _raise(signum: int, frame: FrameType | None) -> None:
-        raise Interrupted(signum)

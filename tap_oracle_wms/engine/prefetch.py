@@ -18,6 +18,7 @@ outlives a run.
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter, deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -34,6 +35,9 @@ if TYPE_CHECKING:
 
 # Buffered rows: this many pages per request in flight.
 BUFFER_PAGES = 4
+# Longest wait, in all, for workers to end when the engine closes (a worker mid-request may
+# hold its socket for request_timeout; it dies with the process, holding no output).
+SHUTDOWN_WAIT_SECONDS = 5.0
 # A listing whose later page is lost resumes from its last row; this many times at one row.
 MAX_RESUMES = 3
 
@@ -180,9 +184,11 @@ class Engine:
             self._jobs.clear()
             self._cond.notify_all()
         self.throttle.close()
+        # Workers stuck in a request end with it (daemon threads): wait a bounded time in all.
+        deadline = time.monotonic() + SHUTDOWN_WAIT_SECONDS
         for thread in self._threads:
             if thread is not threading.current_thread():
-                thread.join(timeout=30)
+                thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
     def _drop(self, jobs: list[_Job]) -> None:
         """Cancel jobs and forget their buffered rows (caller holds the lock)."""
