@@ -14,6 +14,7 @@ import difflib
 import json
 import logging
 import os
+import stat
 import sys
 import traceback
 from pathlib import Path
@@ -45,6 +46,8 @@ PROG = "tap-oracle-wms"
 logger = logging.getLogger(PROG)
 EXIT_BAD_INPUT = 2
 EXIT_SYNC_FAILED = 1
+# --config, --state and --catalog files are read whole; a catalog of every entity is a few MB.
+MAX_INPUT_BYTES = 256 * 2**20
 
 
 def option_values(args: list[str], option: str) -> list[str]:
@@ -62,6 +65,11 @@ def read_json_object(option: str, path: str) -> dict[str, Any]:
     """A JSON object from a --config/--state/--catalog file, or an InputFileError naming the file."""
     where = f"{option} file '{path}'"
     try:
+        info = os.stat(path)
+        if stat.S_ISREG(info.st_mode) and info.st_size > MAX_INPUT_BYTES:
+            raise InputFileError([f"{where} is larger than {MAX_INPUT_BYTES // 2**20} MB"])
+        if not stat.S_ISREG(info.st_mode) and not stat.S_ISDIR(info.st_mode):
+            raise InputFileError([f"{where} is not a regular file (a device, pipe or socket)"])
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise InputFileError([f"{where} does not exist"]) from None

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
-import ipaddress
 import json
 import os
 import re
+import ssl
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -22,7 +22,7 @@ from dateutil.parser import isoparse
 from singer_sdk.typing import DEFAULT_JSONSCHEMA_VALIDATOR, extend_validator_with_defaults
 
 from tap_oracle_wms.lgfapi.secrets import is_secret_name
-from tap_oracle_wms.lgfapi.wire import filter_text
+from tap_oracle_wms.lgfapi.wire import filter_text, is_loopback
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, MutableMapping
@@ -163,18 +163,6 @@ def schema_errors(config: MutableMapping[str, Any], schema: Mapping[str, Any]) -
 # --- rules a schema cannot say -----------------------------------------------------------------
 
 
-def is_loopback(host: str | None) -> bool:
-    """Loopback hosts (the sandbox) may use http://; everything else needs TLS."""
-    if not host:
-        return False
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def _url_errors(name: str, value: Any, *, allow_http: bool) -> list[str]:
     url = urlparse(str(value))
     if url.scheme not in {"http", "https"} or not url.hostname:
@@ -228,12 +216,22 @@ def rule_errors(config: Mapping[str, Any], *, skip: Iterable[str] = ()) -> list[
             f"got {shown('discovery_cache_dir', cache_dir)} ({problem})"
         )
     bundle = config.get("ca_bundle")
-    if bundle and "ca_bundle" not in skipped and not (os.path.isfile(bundle) and os.access(bundle, os.R_OK)):
+    if bundle and "ca_bundle" not in skipped and (problem := _bundle_problem(str(bundle))):
         errors.append(
-            f"ca_bundle must be {EXPECTED['ca_bundle']}, got {shown('ca_bundle', bundle)} "
-            "(no such readable file)"
+            f"ca_bundle must be {EXPECTED['ca_bundle']}, got {shown('ca_bundle', bundle)} ({problem})"
         )
     return errors
+
+
+def _bundle_problem(path: str) -> str | None:
+    """Why a file is no CA bundle TLS can use, or None (a bad one would read as a TLS failure later)."""
+    if not (os.path.isfile(path) and os.access(path, os.R_OK)):
+        return "no such readable file"
+    try:
+        ssl.create_default_context(cafile=path)
+    except (ssl.SSLError, OSError, ValueError):
+        return "not a PEM certificate bundle"
+    return None
 
 
 ENTITY_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")

@@ -55,7 +55,7 @@ def rows(count: int, **changed: dict[str, Any]) -> list[Row]:
 
 
 # A paging rule: (rows of this page, the listing's query, offset of the page, next offset or None)
-# -> (rows to send, the next_page link's query or None).
+# -> (rows to send, the next_page link's query, or the link itself as text, or None).
 Paging = Callable[[list[dict[str, Any]], dict[str, str], int, int | None], tuple[list[dict[str, Any]], Any]]
 
 
@@ -130,7 +130,10 @@ class _Handler(BaseHTTPRequestHandler):
             found, link_query = self.served.paging(found, listing, offset, following)
         else:
             link_query = None if following is None else {**listing, "cursor": str(following)}
-        link = None if link_query is None else f"{url}?{urlencode(link_query, safe=',:')}"
+        if link_query is None or isinstance(link_query, str):  # a link as the rule writes it
+            link = link_query
+        else:
+            link = f"{url}?{urlencode(link_query, safe=',:')}"
         self._send(200, {"next_page": link, "previous_page": None, "results": found})
 
     def _send(self, status: int, body: Any) -> None:

@@ -181,3 +181,38 @@ def test_next_page_links_that_loop_with_fresh_urls_fail_the_stream_clearly(pagin
         ):
             sync(settings, catalog=full_table(discover(settings)))
     assert len(served.requests) < 20
+
+
+# --- next_page links: relative ones continue the page, links elsewhere are refused ---------------
+
+
+def relative_links(found, listing, offset, following):
+    """next_page as a bare query (`?cursor=10&...`), relative to the page it came with."""
+    if following is None:
+        return found, None
+    return found, "?" + "&".join(f"{k}={v}" for k, v in {**listing, "cursor": str(following)}.items())
+
+
+def other_environment(found, listing, offset, following):
+    """next_page into another environment on the same host."""
+    return found, "/otherenv/wms/lgfapi/v10/entity/thing/?cursor=10"
+
+
+def test_a_relative_next_page_continues_the_listing():
+    """`?cursor=10` resolves against the page's URL: every row comes, none from the host root."""
+    served = Served(rows(30), paging=relative_links)
+    with keyset_server(served) as base_url:
+        settings = config(base_url, page_size=10)
+        out = sync(settings, catalog=full_table(discover(settings)))
+    assert ids_of(out) == list(range(1, 31))
+    assert all(q["path"].startswith("/env/") for q in served.requests)
+
+
+def test_a_next_page_into_another_environment_is_refused():
+    """A link to /otherenv/ on the same host fails the stream clearly; nothing is sent there."""
+    served = Served(rows(30), paging=other_environment)
+    with keyset_server(served) as base_url:
+        settings = config(base_url, page_size=10)
+        with pytest.raises(StreamsFailedError, match="next_page link leads outside base_url's entity API"):
+            sync(settings, catalog=full_table(discover(settings)))
+    assert all(q["path"].startswith("/env/") for q in served.requests)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 
 import pytest
@@ -202,3 +203,23 @@ def test_token_without_expires_in_is_used(sandbox):
     sandbox.configure(token_endpoint="no_expires_in")
     out = sync(oauth_config(sandbox, "wave"))
     assert out.records("wave")
+
+
+# --- input files that never end -----------------------------------------------------------------
+
+
+def test_a_state_file_that_never_ends_is_refused_in_one_line(tmp_path, sandbox):
+    """--state /dev/zero would be read for ever: one line naming --state, exit 2, no request."""
+    run = run_tap(tmp_path, tap_config(sandbox, "wave"), "--state", "/dev/zero")
+    assert_one_line_failure(
+        run, "--state file '/dev/zero' is not a regular file (a device, pipe or socket)", 2
+    )
+    assert sandbox.requests == []
+
+
+def test_a_state_named_pipe_is_refused_without_blocking(tmp_path, sandbox):
+    """A named pipe nobody writes to would block for ever: one line naming --state, exit 2."""
+    pipe = tmp_path / "state.fifo"
+    os.mkfifo(pipe)
+    run = run_tap(tmp_path, tap_config(sandbox, "wave"), "--state", str(pipe))
+    assert_one_line_failure(run, f"--state file '{pipe}' is not a regular file (a device, pipe or socket)", 2)

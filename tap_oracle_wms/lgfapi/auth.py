@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import re
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -33,6 +34,8 @@ HINTS = {
     401: "check oauth_client_id and oauth_client_secret",
 }
 TOKEN_MAX_BYTES = 1024 * 1024
+# A bearer token is printable ASCII without spaces (RFC 6750 b64token, loosely).
+_TOKEN_TEXT = re.compile(r"[\x21-\x7e]+")
 
 
 class BasicAuth(requests.auth.AuthBase):
@@ -111,6 +114,7 @@ class ClientCredentials(requests.auth.AuthBase):
             verify=self.verify,
             allow_redirects=False,
             stream=True,
+            **transport.proxy_options(self.token_url),
         )
         # A trickling or endless answer cannot hang the run (a token answer is a few KB).
         transport.read_body(response, deadline, self.timeout, TOKEN_MAX_BYTES)
@@ -178,6 +182,8 @@ def _token_of(response: requests.Response) -> tuple[str, int]:
     token = body.get("access_token") if isinstance(body, dict) else None
     if not isinstance(token, str) or not token:
         raise RunFatalError(_token_failure(f"answered no access_token {status}"))
+    if not _TOKEN_TEXT.fullmatch(token):  # it goes in a header: no space, newline or other control
+        raise RunFatalError(_token_failure(f"answered an access_token that is not one word of text {status}"))
     try:
         expires_in = int(body.get("expires_in") or DEFAULT_EXPIRES_IN)
     except (TypeError, ValueError):

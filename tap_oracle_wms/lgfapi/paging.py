@@ -18,10 +18,11 @@ import threading
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlencode, urlparse
+from urllib.parse import parse_qsl, urlencode, urljoin, urlparse
 
 from tap_oracle_wms.lgfapi import counts, ordering
 from tap_oracle_wms.lgfapi.errors import (
+    FatalError,
     OrderingRejectedError,
     PageMissingError,
     PageTimeoutError,
@@ -243,7 +244,15 @@ class Listing:
         link = self.client.payload(response).get("next_page") or None
         if link is None:
             return None
-        local = on_origin(self.client.url_base, link)
+        # A relative link (`?cursor=2`) continues the page it came with, not the host's root.
+        local = on_origin(self.client.url_base, urljoin(response.url, link))
+        if not urlparse(local).path.startswith(urlparse(self.client.url_base).path):
+            msg = (
+                f"Stream '{self.entity}': the page's next_page link leads outside base_url's entity API "
+                f"(GET {redacted_query(local)}); the tap follows links only under "
+                f"{urlparse(self.client.url_base).path}."
+            )
+            raise FatalError(msg)
         if origin(link) != origin(local):
             scheme, host, port = origin(link)
             self.note(

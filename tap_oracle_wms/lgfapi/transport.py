@@ -23,7 +23,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
 from tap_oracle_wms.lgfapi.errors import FatalError, RunFatalError, redacted_query
-from tap_oracle_wms.lgfapi.wire import origin
+from tap_oracle_wms.lgfapi.wire import is_loopback, origin
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -108,6 +108,24 @@ class DeadlineAdapter(HTTPAdapter):
         return manager
 
 
+NO_PROXY: dict[str, str | None] = {"http": None, "https": None, "all": None}
+
+
+def proxies_for(url: str) -> dict[str, str | None] | None:
+    """No proxy for a loopback host (None: requests' own choice, HTTP(S)_PROXY and NO_PROXY).
+
+    A proxy cannot reach this machine's loopback, and over plain http it would receive the
+    credentials in clear: loopback requests always go direct.
+    """
+    return NO_PROXY if is_loopback(urlparse(url).hostname) else None
+
+
+def proxy_options(url: str) -> dict[str, Any]:
+    """Keyword arguments for a requests call to `url`: no proxy for a loopback host."""
+    direct = proxies_for(url)
+    return {} if direct is None else {"proxies": direct}
+
+
 def bounded(session: requests.Session) -> requests.Session:
     """The session with every response (headers too) bounded by its request's timeout."""
     for prefix in ("https://", "http://"):
@@ -128,8 +146,11 @@ def exchange(
     deadline = time.monotonic() + timeout
 
     def send(request: requests.PreparedRequest) -> requests.Response:
+        options = proxy_options(request.url or "")
         try:
-            return session.send(authenticate(request), timeout=timeout, allow_redirects=False, stream=True)
+            return session.send(
+                authenticate(request), timeout=timeout, allow_redirects=False, stream=True, **options
+            )
         except requests.exceptions.ReadTimeout as exc:
             raise requests.exceptions.ReadTimeout(late(timeout), request=request) from exc
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import ipaddress
 import math
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
@@ -155,3 +156,15 @@ def catalog_entity_names(payload: Any) -> list[str]:
         return sorted(names)
     msg = f"entity catalog has an unexpected shape: {type(payload).__name__}"
     raise ValueError(msg)
+
+
+def is_loopback(host: str | None) -> bool:
+    """A host of this machine (the sandbox): http:// is allowed there, and no proxy is used."""
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
