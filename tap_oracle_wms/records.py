@@ -275,20 +275,18 @@ class RecordChecker:
 
     def null_key(self, record: dict[str, Any], name: str) -> None:
         """A record without its key cannot be loaded: skip it, loudly (or stop if strict)."""
-        where = (
-            f"Stream '{self.stream}': a record has a null '{name}' (mod_ts {clipped(record.get('mod_ts'))})"
-        )
-        if self.strict:
-            raise SchemaBreakError(f"{where}; strict_schema is on, so the sync stops.")
-        self.logger.warning("%s; it is skipped: no target can deduplicate or upsert it.", where)
+        self.skip(record, f"a null '{name}'")
 
     def bad_key(self, record: dict[str, Any], name: str) -> None:
         """A key that is no value of its type (id "abc", 12.5, true) is no key: skip, loudly (or stop)."""
         value = record[name]
-        where = (
-            f"Stream '{self.stream}': a record has '{name}' {shown(value)} ({type(value).__name__}), "
-            f"which its catalog type does not allow (mod_ts {clipped(record.get('mod_ts'))})"
+        self.skip(
+            record, f"'{name}' {shown(value)} ({type(value).__name__}), which its catalog type does not allow"
         )
+
+    def skip(self, record: dict[str, Any], what: str) -> None:
+        """Skip a record no target can load, with one warning (or stop if strict)."""
+        where = f"Stream '{self.stream}': a record has {what} (mod_ts {clipped(record.get('mod_ts'))})"
         if self.strict:
             raise SchemaBreakError(f"{where}; strict_schema is on, so the sync stops.")
         self.logger.warning("%s; it is skipped: no target can deduplicate or upsert it.", where)

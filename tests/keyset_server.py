@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import json
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlparse
+
+from local_server import send_json, serving
 
 ENTITY = "thing"
 API = "/env/wms/lgfapi/v10/"
@@ -137,29 +137,15 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(200, {"next_page": link, "previous_page": None, "results": found})
 
     def _send(self, status: int, body: Any) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, status, body)
 
     def log_message(self, *args: object) -> None:
         pass
 
 
-@contextlib.contextmanager
-def keyset_server(served: Served) -> Iterator[str]:
+def keyset_server(served: Served) -> contextlib.AbstractContextManager[str]:
     """The server's base_url (`http://127.0.0.1:PORT/env`) while the block runs."""
-    handler = type("Handler", (_Handler,), {"served": served})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/env"
-    finally:
-        server.shutdown()
-        server.server_close()
+    return serving(type("Handler", (_Handler,), {"served": served}))
 
 
 def config(base_url: str, **overrides: Any) -> dict[str, Any]:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from http.server import BaseHTTPRequestHandler
 
 import pytest
-from local_server import serving
+from local_server import send_json, serving
 from tapruns import discover, oauth_config, tap_config
 from test_bad_input import assert_one_line_failure, config_error, run_tap
 
@@ -69,12 +68,7 @@ class TokenWithNewline(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        body = json.dumps({"access_token": "abc\ndef", "expires_in": 3600}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        send_json(self, 200, {"access_token": "abc\ndef", "expires_in": 3600})
 
     def log_message(self, *args: object) -> None:
         pass

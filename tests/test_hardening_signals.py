@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
-from local_server import serving
+from local_server import send_json, serving
 from tapruns import discover, page_requests, tap_config
 
 TAP = str(Path(sys.executable).with_name("tap-oracle-wms"))
@@ -94,12 +94,7 @@ class FatalThenStuck(BaseHTTPRequestHandler):
         self.reply(200, body)
 
     def reply(self, status: int, body: object) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, status, body)
 
     def log_message(self, *args: object) -> None:
         pass
