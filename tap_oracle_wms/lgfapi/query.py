@@ -38,6 +38,11 @@ def scope_filters(config: Mapping[str, Any], properties: Mapping[str, Any]) -> d
     return filters
 
 
+def scope(config: Mapping[str, Any], entity: str, properties: Mapping[str, Any]) -> dict[str, Any]:
+    """The filters every query of an entity carries: facility/company codes and its stream_filters."""
+    return {**scope_filters(config, properties), **config["stream_filters"].get(entity, {})}
+
+
 def bounds(
     replication_key: str, start: dt.datetime | None, lookback_seconds: int, started_at: dt.datetime
 ) -> dict[str, str]:
@@ -49,6 +54,16 @@ def bounds(
     out = {f"{replication_key}__lt": filter_timestamp(started_at)}
     if start is not None:
         out[f"{replication_key}__gte"] = filter_timestamp(start - dt.timedelta(seconds=lookback_seconds))
+    return out
+
+
+def within(
+    params: Mapping[str, Any], replication_key: str, start: dt.datetime, end: dt.datetime
+) -> dict[str, Any]:
+    """The listing's query narrowed to [start, end) of the replication key (hours read again, drift.py)."""
+    out = {k: v for k, v in params.items() if not k.startswith(f"{replication_key}__")}
+    out[f"{replication_key}__gte"] = filter_timestamp(start)
+    out[f"{replication_key}__lt"] = filter_timestamp(end)
     return out
 
 
