@@ -137,7 +137,7 @@ SETTINGS: dict[str, Any] = th.PropertiesList(
         default=24,
         description="Incremental runs keep in STATE the row count of each UTC hour of mod_ts in this many "
         "hours before the bookmark, and read again in full every hour whose count has changed by the next "
-        "run (rows changed with an older mod_ts). One count request per hour and stream; 0: off.",
+        "run (rows changed with an older mod_ts). 0: off.",
     ),
     th.Property(
         "row_count_days",
