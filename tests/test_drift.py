@@ -294,3 +294,18 @@ def test_a_run_killed_while_reading_changed_hours_again_reads_them_next_time(san
     assert_nothing_lost(
         first.records(ENTITY) + got + after.records(ENTITY), sandbox.truth(ENTITY), after.schema(ENTITY)
     )
+
+
+def test_the_bookmark_never_moves_back_when_only_backdated_rows_arrive(sandbox):
+    """Only rows older than the bookmark arrive (through the create_ts query): the bookmark stays."""
+    config = tap_config(sandbox, ENTITY, drift_window_hours=0)
+    first = first_run(sandbox, config)
+    newest = [r["id"] for r in first.records(ENTITY) if r["mod_ts"] == first.bookmark(ENTITY)]
+    drifted(sandbox, 30, ids=newest)
+    burst = sandbox.activity(entity=ENTITY, inserts=1, updates=0, deletes=0, backdate_s=3 * HOUR)
+    settle()
+    second = sync(config, state=first.last_state)
+    rows = second.records(ENTITY)
+    assert set(burst["backdated_ids"]) <= {r["id"] for r in rows}
+    assert all(instant(r["mod_ts"]) < instant(first.bookmark(ENTITY)) for r in rows)  # only older rows
+    assert instant(second.bookmark(ENTITY)) == instant(first.bookmark(ENTITY))

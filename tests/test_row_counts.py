@@ -97,6 +97,15 @@ def test_counts_cost_one_request_per_stream_and_bucket(sandbox):
     assert len(counting) == 1 * (2 + 1) + 1 * 1
 
 
+def test_an_entity_refusing_every_ordering_is_counted(sandbox):
+    """Counts send no ordering: an entity that answers 400 to any is counted all the same."""
+    config = tap_config(sandbox, "inventory", row_count_days=1)
+    catalog = with_counts(discover(config))
+    sandbox.configure(ordering_rejects=("inventory:any",))
+    out = sync(config, catalog=catalog)
+    assert counts_of(out)[("inventory", "total")] == len(sandbox.truth("inventory"))
+
+
 class NoResultCount(Answer):
     """One inventory row on every list page, and no `result_count` even in paged mode."""
 
