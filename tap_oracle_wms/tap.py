@@ -17,7 +17,6 @@ from singer_sdk.tap_base import CliTestOptionValue
 from typing_extensions import override
 
 from tap_oracle_wms import discovery, drift_check
-from tap_oracle_wms.drift_check import take_counts
 from tap_oracle_wms.lgfapi.secrets import register_secrets
 from tap_oracle_wms.output import BufferedMsgSpecWriter
 from tap_oracle_wms.row_counts import NAME as ROW_COUNTS
@@ -181,7 +180,8 @@ class TapOracleWMS(Tap):
         streams = self.selected_streams()
         ahead = [planned for stream in streams if (planned := stream.prepare()) is not None]
         checked = [s for s in self.counted_streams() if s.incremental and s.replication_key == "mod_ts"]
-        take_counts([s for s in checked if drift_check.plan(s).to_count], int(self.config["concurrency"]))
+        concurrency = int(self.config["concurrency"])
+        drift_check.take_counts([s for s in checked if drift_check.plan(s).to_count], concurrency)
         probing = next((s for s in streams if s.listing.probe_filters is not None), None)
         if probing is not None:
             self.run.client.probe.start(probing.name, probing.listing.probe_rows)
