@@ -28,7 +28,7 @@ MELTANO := $(MELTANO_VENV)/bin/meltano
 DEMO_PLUGINS := tap-oracle-wms target-jsonl
 TEST_PLUGINS := tap-oracle-wms tap-oracle-wms--full-sync target-postgres
 
-.PHONY: help demo test bench bench-discovery bench-sandbox lint package install install-dev meltano clean
+.PHONY: help demo test bench bench-discovery bench-drift bench-sandbox lint package install install-dev meltano clean
 
 help:
 	@echo "make demo   run the sandbox through Meltano into target-jsonl (output/sandbox/)"
@@ -74,6 +74,9 @@ bench: $(VENV)/.installed-dev
 
 bench-discovery: $(VENV)/.installed-dev
 	$(BIN)/python bench/discovery.py
+
+bench-drift: $(VENV)/.installed-dev
+	$(BIN)/python bench/drift.py
 
 bench-sandbox: $(VENV)/.installed-dev
 	$(BIN)/python bench/sandbox_rate.py

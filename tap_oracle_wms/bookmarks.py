@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from dateutil.parser import isoparse
 
+from tap_oracle_wms.drift import KEY, decode
 from tap_oracle_wms.lgfapi.wire import UTC
 from tap_oracle_wms.settings_checks import StateError
 
@@ -49,6 +50,21 @@ def starting_bound(stream: Stream, context: Mapping[str, Any] | None) -> dt.date
     start_date = stream.config.get("start_date")
     candidates = [aware(v) for v in (value, start_date) if v]
     return max(candidates) if candidates else None
+
+
+def keep_forward(stream: Stream) -> None:
+    """An unsorted stream ends with its bookmark never below the one it started from.
+
+    Its bookmark is the greatest replication key of this run's rows (the SDK's progress
+    markers); rows of a second pass or hours read again carry older ones, so when they are the
+    only rows of the run, that maximum lies before the input bookmark.
+    """
+    start = context_state(stream, None).get("replication_key_value")
+    markers = stream.get_context_state(None).get("progress_markers") or {}
+    value = markers.get("replication_key_value")
+    same_key = markers.get("replication_key") == stream.replication_key
+    if start and value and same_key and aware(value) < aware(start):
+        markers["replication_key_value"] = start
 
 
 def aware(value: Any) -> dt.datetime:
@@ -101,4 +117,9 @@ def state_problems(bookmarks: Mapping[str, Any], started_at: dt.datetime) -> lis
                 )
             elif value is not None and (problem := bookmark_problem(stream, value, started_at)):
                 problems.append(f": {problem}")
+        if KEY in bookmark:
+            try:
+                decode(bookmark[KEY])
+            except ValueError as exc:
+                problems.append(f": stream '{stream}' has {exc}; fix or remove it")
     return problems

@@ -51,6 +51,7 @@ class StreamStats:
     requests: int = 0
     retries: int = 0
     second_pass_rows: int = 0
+    reread_rows: int = 0  # rows of hours the drift check read again
     total: int | None = None  # rows the source holds, when a count was asked
     started: float | None = None  # the stream's first request (its pages may be fetched early)
     ended: float | None = None
@@ -108,13 +109,15 @@ class Progress:
                 stats.started = stats.last_report = time.monotonic()
         logger.info("Stream '%s': reading %s.", stream, what)
 
-    def page(self, stream: str, rows: int, *, second_pass: bool = False) -> None:
-        """A page handed to the SDK; running totals every `every` seconds."""
+    def page(self, stream: str, rows: int, *, second_pass: bool = False, reread: bool = False) -> None:
+        """A page handed to the SDK (of the backdated pass, or of hours read again); running totals."""
         stats = self.of(stream)
         stats.pages += 1
         stats.rows += rows
         if second_pass:
             stats.second_pass_rows += rows
+        if reread:
+            stats.reread_rows += rows
         now = time.monotonic()
         if now - stats.last_report >= self.every:
             stats.last_report = now
@@ -144,6 +147,7 @@ class Progress:
 
         def notes(s: StreamStats) -> str:
             extra = [f"{s.second_pass_rows:,} backdated rows"] if s.second_pass_rows else []
+            extra += [f"{s.reread_rows:,} rows re-read"] if s.reread_rows else []
             return "; ".join(s.notes + extra)
 
         rows = [

@@ -4,6 +4,9 @@ For every other selected stream: the total row count, and the count per UTC day 
 the last `row_count_days` days, under the same scope the data is read with (facility/company
 codes, stream filters). Paged mode counts the rows (`result_count`) of a one-row page, so each
 count is one request, sent through the run's throttle and the stream's own retries.
+
+The drift check (drift.py) counts each incremental stream per UTC hour of mod_ts before the sync,
+under the same scope; those counts are rows here too, at no extra request.
 """
 
 from __future__ import annotations
@@ -11,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from concurrent.futures import ThreadPoolExecutor
-from http import HTTPStatus
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import requests
@@ -19,12 +21,12 @@ from singer_sdk import Stream
 from singer_sdk import typing as th
 from typing_extensions import override
 
-from tap_oracle_wms.lgfapi import counts, query
+from tap_oracle_wms.lgfapi import query
 from tap_oracle_wms.lgfapi.errors import ApiError, RunFatalError
-from tap_oracle_wms.lgfapi.wire import UTC, filter_timestamp
+from tap_oracle_wms.lgfapi.wire import UTC
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable
+    from collections.abc import Callable, Iterable, Iterator
 
     from singer_sdk.helpers.types import Context
     from singer_sdk.tap_base import Tap
@@ -42,9 +44,10 @@ SCHEMA = th.PropertiesList(
         "bucket",
         th.StringType,
         required=True,
-        description="'total', or the UTC day (YYYY-MM-DD) of mod_ts the count covers.",
+        description="'total', the UTC day (YYYY-MM-DD) of mod_ts the count covers, or the UTC hour "
+        "(YYYY-MM-DDTHH:00Z) the drift check counted.",
     ),
-    th.Property("day", th.DateType, description="The UTC day counted; null for the total."),
+    th.Property("day", th.DateType, description="The UTC day counted (an hour's day); null for the total."),
     th.Property("row_count", th.IntegerType, description="Rows the source holds in the bucket."),
     th.Property(
         "window_start", th.DateTimeType, description="mod_ts lower bound (inclusive); null for the total."
@@ -52,7 +55,8 @@ SCHEMA = th.PropertiesList(
     th.Property(
         "window_end",
         th.DateTimeType,
-        description="mod_ts upper bound (exclusive): the day's end, or the run start for today.",
+        description="mod_ts upper bound (exclusive): the day's or hour's end, or the run start for the "
+        "current one.",
     ),
     th.Property("counted_at", th.DateTimeType, description="When the count was taken."),
     th.Property("filters", th.StringType, description="The scope filters applied, as JSON."),
@@ -75,16 +79,21 @@ class RowCountStream(Stream):
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
         """Every count of every selected stream, computed concurrently, emitted in a stable order."""
-        jobs = [job for stream in self.counted() for job in self.buckets(stream)]
+        streams = self.counted()
+        jobs = [job for stream in streams for job in self.buckets(stream)]
         self.run.progress.start(NAME, f"{len(jobs)} counts of {len({job[0].name for job in jobs})} streams")
-        if self.ABORT_AT_RECORD_COUNT is not None:  # --test: end cleanly after that many counts
-            jobs = jobs[: self.ABORT_AT_RECORD_COUNT]
+        hourly = list(hourly_rows(streams))
+        if (limit := self.ABORT_AT_RECORD_COUNT) is not None:  # --test: end cleanly after that many
+            jobs, hourly = jobs[:limit], hourly[: max(0, limit - len(jobs))]
         concurrency = int(self.config["concurrency"])
         try:
             with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="wms-counts") as pool:
                 for record in pool.map(lambda job: self.count(*job), jobs):
                     self.run.progress.page(NAME, 1)
                     yield record
+            for record in hourly:
+                self.run.progress.page(NAME, 1)
+                yield record
         except RunFatalError:
             raise
         except (ApiError, requests.exceptions.RequestException) as exc:
@@ -112,28 +121,42 @@ class RowCountStream(Stream):
         self, stream: EntityStream, bucket: str, start: dt.datetime | None, end: dt.datetime
     ) -> dict[str, Any]:
         """One count: a one-row paged page of the stream's scoped query in the window."""
-        props = stream.schema.get("properties", {})
-        filters: dict[str, Any] = {
-            **query.scope_filters(self.config, props),
-            **query.user_filters(self.config, stream.name),
-        }
-        params = dict(filters)
+        params = query.scope(self.config, stream.name, stream.schema.get("properties", {}))
         if start is not None:
-            params["mod_ts__gte"] = filter_timestamp(start)
-            params["mod_ts__lt"] = filter_timestamp(end)
+            params = query.within(params, "mod_ts", start, end)
         counted_at = dt.datetime.now(UTC)
-        client = self.run.client
-        url = stream.listing.url
-        response = client.send(url, counts.count_query(params, "id"), stream.name, self.run.engine.throttle)
-        found = response.status_code != HTTPStatus.NOT_FOUND
-        rows = counts.result_count(client.payload(response), response.url) if found else 0
-        return {
-            "entity": stream.name,
-            "bucket": bucket,
-            "day": None if start is None else start.date().isoformat(),
-            "row_count": rows,
-            "window_start": None if start is None else start.isoformat(),
-            "window_end": end.isoformat() if start is not None else None,
-            "counted_at": counted_at.isoformat(),
-            "filters": json.dumps(filters, sort_keys=True, default=str),
-        }
+        rows = stream.listing.total(params, self.run.engine.throttle)
+        return row(stream, bucket, start, end, rows, counted_at)
+
+
+def hourly_rows(streams: Iterable[EntityStream]) -> Iterator[dict[str, Any]]:
+    """The drift check's counts per UTC hour of mod_ts (drift.py): taken before the sync, kept here too."""
+    for stream in streams:
+        plan = stream.drift_plan
+        if plan.error is not None or plan.counted_at is None:
+            continue
+        for bucket in plan.window:
+            name = f"{bucket.start.astimezone(UTC):%Y-%m-%dT%H}:00Z"
+            yield row(stream, name, bucket.start, bucket.end, plan.counted[bucket], plan.counted_at)
+
+
+def row(
+    stream: EntityStream,
+    bucket: str,
+    start: dt.datetime | None,
+    end: dt.datetime,
+    rows: int,
+    counted_at: dt.datetime,
+) -> dict[str, Any]:
+    """One record: a count of the stream's rows (with mod_ts in [start, end) when a window)."""
+    filters = query.scope(stream.config, stream.name, stream.schema.get("properties", {}))
+    return {
+        "entity": stream.name,
+        "bucket": bucket,
+        "day": None if start is None else start.astimezone(UTC).date().isoformat(),
+        "row_count": rows,
+        "window_start": None if start is None else start.isoformat(),
+        "window_end": end.isoformat() if start is not None else None,
+        "counted_at": counted_at.isoformat(),
+        "filters": json.dumps(filters, sort_keys=True, default=str),
+    }

@@ -140,6 +140,14 @@ SETTINGS: dict[str, Any] = th.PropertiesList(
         "(a second query on create_ts, for entities that have it); only mod_ts moves the bookmark.",
     ),
     th.Property(
+        "drift_window_hours",
+        th.IntegerType(minimum=0, maximum=168),
+        default=24,
+        description="Incremental runs keep in STATE the row count of each UTC hour of mod_ts in this many "
+        "hours before the bookmark, and read again in full every hour whose count has changed by the next "
+        "run (rows changed with an older mod_ts). 0: off.",
+    ),
+    th.Property(
         "row_count_days",
         th.IntegerType(minimum=1, maximum=366),
         default=7,

@@ -17,7 +17,8 @@ from singer_sdk import Stream, metrics
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from typing_extensions import override
 
-from tap_oracle_wms.bookmarks import starting_bound
+from tap_oracle_wms import drift
+from tap_oracle_wms.bookmarks import keep_forward, starting_bound
 from tap_oracle_wms.lgfapi import query
 from tap_oracle_wms.lgfapi.errors import ApiError, RunFatalError
 from tap_oracle_wms.lgfapi.paging import Listing, list_rows
@@ -61,6 +62,8 @@ class EntityStream(Stream):
     # post_process builds every value to the catalog schema and drops unknown fields, so the
     # SDK's per-value conformance pass (about half the CPU of a sync, measured) is redundant.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+    # The run's drift check (drift.py): planned and counted before the sync (drift_check.py).
+    drift_plan: drift.Plan = drift.NONE
 
     def __init__(self, tap: Tap, name: str, schema: dict[str, Any], *, run: SyncRun) -> None:
         super().__init__(tap, schema=schema, name=name)
@@ -134,28 +137,33 @@ class EntityStream(Stream):
 
         The engine keeps `concurrency` requests in flight (next pages, key ranges, following
         streams) through this stream's listing. Incremental runs read a second pass of
-        backdated rows after the first. An API failure that retries cannot mend is recorded
-        and ends this stream only (the run exits non-zero at its end, naming it).
+        backdated rows after the first, then the hours whose counts changed (drift.py). An API
+        failure that retries cannot mend is recorded and ends this stream only (the run exits
+        non-zero at its end, naming it); so does a drift check whose counts could not be taken.
         """
         progress = self.run.progress
         try:
             with metrics.http_request_counter(self.name, endpoint=f"entity/{self.name}/") as counter:
                 counter.with_context(context)
+                if self.drift_plan.error is not None:
+                    raise self.drift_plan.error
                 first = self.first_query(context)
                 second = self.backdated_params(context, first)
                 progress.start(self.name, self.plan_text(first, second))
                 limit = self.ABORT_AT_RECORD_COUNT  # --test: end cleanly after that many records
-                for params in (first, second):
+                for params, hours in [(first, None), (second, None), *self.drift_plan.passes(first)]:
                     if params is None:
                         continue
                     for page in self.run.engine.pages(self.listing, params, context):
                         counter.increment()
-                        progress.page(self.name, len(page), second_pass=params is second)
+                        progress.page(self.name, len(page), second_pass=params is second, reread=bool(hours))
                         if limit is not None and len(page) >= limit:
                             yield from page[:limit]
                             return
                         yield from page
                         limit = None if limit is None else limit - len(page)
+                    if hours is not None:
+                        self.drift_reread(hours)
         except RunFatalError:
             raise
         except (ApiError, requests.exceptions.RequestException) as exc:
@@ -165,6 +173,7 @@ class EntityStream(Stream):
         if not context or (partitions and context == partitions[-1]):
             progress.end(self.name)
         if not context:
+            keep_forward(self)
             self.run.complete([m.stream_alias for m in self.stream_maps])
 
     def plan_text(self, first: dict[str, Any], second: dict[str, Any] | None) -> str:
@@ -177,6 +186,7 @@ class EntityStream(Stream):
             what = f"rows with {rk} from {since} to {first.get(f'{rk}__lt')}"
             if second is not None:
                 what += ", then rows created since then with an older mod_ts (backdated)"
+            what += self.drift_plan.plan_text
         order = first.get("ordering")
         what += f", ordered by {order}" if order else ", unordered"
         partitions = self.partitions
@@ -198,10 +208,10 @@ class EntityStream(Stream):
         """Resumable mid-stream only when rows come in bookmark order, which is known before reading.
 
         That needs the keyed ordering accepted by the entity and honoured by the tenant, and no
-        second pass (its rows carry older bookmarks). The run's prepare step (tap.py) started
-        both questions, the ordering probe and the engine's planning of this listing; this
-        waits for their answers. A failure deciding it makes the stream unsorted, and fails it
-        when its records are read.
+        second pass nor hours read again (their rows carry older bookmarks). The run's prepare
+        step (tap.py) started both questions, the ordering probe and the engine's planning of
+        this listing; this waits for their answers. A failure deciding it makes the stream
+        unsorted, and fails it when its records are read.
         """
         if not (self.incremental and self.replication_key) or self.probe_filters() is None:
             return False  # nothing to read in order (inventory_history without its status ids)
@@ -212,13 +222,20 @@ class EntityStream(Stream):
             return False
         if not self.run.client.probe.honoured(self.name, self.listing.probe_rows):
             return False
-        return first.get("ordering") == f"{self.replication_key},id" and not self.backdated_params(
-            context, first
-        )
+        second = self.backdated_params(context, first) or self.drift_plan.ranges
+        return first.get("ordering") == f"{self.replication_key},id" and not second
 
     def first_context(self) -> Context | None:
         """The context whose first page decides the stream's ordering (None: not partitioned)."""
         return None
+
+    # --- the drift check (drift.py) -------------------------------------------------------
+
+    def drift_reread(self, hours: drift.Bucket) -> None:
+        """Hours read again in full: STATE keeps their new counts; the summary names them."""
+        self.drift_plan.done(hours)
+        self.get_context_state(None)[drift.KEY] = drift.encode(self.drift_plan.baseline)
+        self.run.progress.note(self.name, f"re-read {hours.label} (count changed)")
 
     @property
     @override

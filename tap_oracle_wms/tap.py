@@ -16,7 +16,7 @@ from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.tap_base import CliTestOptionValue
 from typing_extensions import override
 
-from tap_oracle_wms import discovery
+from tap_oracle_wms import discovery, drift_check
 from tap_oracle_wms.lgfapi.secrets import register_secrets
 from tap_oracle_wms.lgfapi.wire import catalog_entity_names
 from tap_oracle_wms.output import BufferedMsgSpecWriter
@@ -233,11 +233,15 @@ class TapOracleWMS(Tap):
         """Before the sync: partitions listed, the ordering probe and the engine's read-ahead started.
 
         Each selected stream says what its listing's first page asks (a bad bookmark stops the run
-        here, before any request); the engine plans the first listings (ordering, first page,
-        count, key ranges) while the SDK starts the first stream.
+        here, before any request); the drift check counts every incremental stream's recent hours
+        (drift.py) before any page is read; the engine plans the first listings (ordering, first
+        page, count, key ranges) while the SDK starts the first stream.
         """
         streams = self.selected_streams()
         ahead = [planned for stream in streams if (planned := stream.prepare()) is not None]
+        checked = [s for s in self.counted_streams() if s.incremental and s.replication_key == "mod_ts"]
+        concurrency = int(self.config["concurrency"])
+        drift_check.take_counts([s for s in checked if drift_check.plan(s).to_count], concurrency)
         probing = next((s for s in streams if s.listing.probe_filters is not None), None)
         if probing is not None:
             self.run.client.probe.start(probing.name, probing.listing.probe_rows)

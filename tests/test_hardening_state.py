@@ -79,6 +79,26 @@ def test_partition_bookmark_in_the_future_is_refused(tmp_path, sandbox):
     )
 
 
+@pytest.mark.parametrize(
+    ("counts", "problem"),
+    [
+        ([3], "'drift_counts' is not an object of counts"),
+        ({"yesterday": 3}, "'drift_counts' has key 'yesterday', not '<start>/<end>' in ISO 8601"),
+        ({"2026-12-01T10:00:00Z/2026-12-01T11:00:00Z": -1}, "'drift_counts' holds -1 for"),
+    ],
+    ids=["not an object", "bad key", "negative count"],
+)
+def test_drift_counts_that_are_not_counts_are_named(tmp_path, sandbox, counts, problem):
+    """Hand-edited drift counts name the stream and what is wrong, before any request (exit 2)."""
+    state = wave_state(BOOKMARK)
+    state["bookmarks"]["wave"]["drift_counts"] = counts
+    path = state_file(tmp_path, state)
+    run = run_tap(tmp_path, tap_config(sandbox, "wave"), "--state", path)
+    assert run.code == 2
+    assert f"--state file '{path}': stream 'wave' has {problem}" in run.stderr
+    assert sandbox.requests == []
+
+
 def test_future_bookmark_stops_an_in_process_run_before_any_listing(sandbox):
     """The starting bound itself refuses a future bookmark, whatever checked the state before."""
     with pytest.raises(StateError, match=r"stream 'wave' has bookmark '2099-01-01', more than a day after"):

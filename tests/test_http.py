@@ -151,7 +151,8 @@ def test_oauth2_token_refreshed_once_on_401(sandbox, waits):
 
     from tap_oracle_wms.lgfapi.auth import make_auth
 
-    config = oauth_config(sandbox, "wave", sequenced_ordering="honoured")
+    # No drift counts: their concurrent first requests would all meet the stale token.
+    config = oauth_config(sandbox, "wave", sequenced_ordering="honoured", drift_window_hours=0)
     catalog = discover(config)
 
     def plant_stale_token(tap):

@@ -195,7 +195,9 @@ def fail_first_requests(monkeypatch, sandbox, count, fault="503"):
 @pytest.mark.parametrize("max_retries", [0, 1, 3])
 def test_fault_lasting_exactly_max_retries_is_survived(sandbox, monkeypatch, short_waits, max_retries):
     """A request failing max_retries times in a row still succeeds on its last attempt."""
-    config = tap_config(sandbox, "wave", max_retries=max_retries, sequenced_ordering="honoured")
+    config = tap_config(
+        sandbox, "wave", max_retries=max_retries, sequenced_ordering="honoured", drift_window_hours=0
+    )
     catalog = discover(config)
     sandbox.configure(retry_after_s=0.01)
     fail_first_requests(monkeypatch, sandbox, max_retries)
@@ -208,7 +210,9 @@ def test_fault_outlasting_max_retries_fails_with_the_status_and_the_request(
     sandbox, monkeypatch, short_waits, max_retries
 ):
     """One failure more than max_retries: the stream fails with one clear line after max_retries + 1 tries."""
-    config = tap_config(sandbox, "wave", max_retries=max_retries, sequenced_ordering="honoured")
+    config = tap_config(
+        sandbox, "wave", max_retries=max_retries, sequenced_ordering="honoured", drift_window_hours=0
+    )
     catalog = discover(config)
     sandbox.configure(retry_after_s=0.01)
     sandbox.clear_requests()

@@ -3,6 +3,8 @@
 Uses the real clock (strictly increasing microseconds). One burst gives all its updated rows ONE
 shared mod_ts (a bulk update, docs/lgfapi.md 2.9); inserted rows get create_ts = mod_ts = now, or with
 `backdate_s` a mod_ts that much older than their create_ts (rows a mod_ts bookmark alone misses).
+With `drift_s`, the updated rows' shared mod_ts is that much in the past and their create_ts is
+untouched: a late commit, or an interface stamping an older mod_ts (drift, issue 23).
 """
 
 # ruff: noqa: S608 - SQL text is built only from the static entity declarations; every
@@ -55,13 +57,21 @@ def burst(
     updates: int = 20,
     deletes: int = 2,
     backdate_s: float = 0.0,
+    drift_s: float = 0.0,
+    ids: list[int] | None = None,
 ) -> dict[str, Any]:
-    """One burst of activity on one entity; returns the ids touched and the shared mod_ts."""
+    """One burst of activity on one entity; returns the ids touched and the shared mod_ts.
+
+    `ids` names the rows to update (instead of `updates` rows drawn at random).
+    """
     target = base_entity(entity)
     counts = data.counts_for(state.config.scale)
     has_mod = target.has_mod_ts
-    if backdate_s < 0 or (backdate_s and not has_mod):
-        raise ValueError(f"backdate_s must be >= 0 and needs an entity with mod_ts ({entity})")
+    for name, value in (("backdate_s", backdate_s), ("drift_s", drift_s)):
+        if value < 0 or (value and not has_mod):
+            raise ValueError(f"{name} must be >= 0 and needs an entity with mod_ts ({entity})")
+    if ids is not None and not (isinstance(ids, list) and all(type(i) is int for i in ids)):
+        raise ValueError("ids must be a list of integer row ids")
     with state.lock:
         conn = state.conn
         state.bursts += 1
@@ -81,8 +91,11 @@ def burst(
                     r[0]
                     for r in conn.execute(f'SELECT id FROM "{target.name}" WHERE id > ? ORDER BY id', (top,))
                 ]
-            updated = pick_ids(state, target, updates, rng) if has_mod and updates > 0 else []
-            mod_ts = state.now_us() if updated else None
+            if ids is not None:
+                updated = existing_ids(state, target, ids) if has_mod else []
+            else:
+                updated = pick_ids(state, target, updates, rng) if has_mod and updates > 0 else []
+            mod_ts = state.now_us() - round(drift_s * 1_000_000) if updated else None
             if updated:
                 marks = ",".join("?" * len(updated))
                 conn.execute(
@@ -109,6 +122,15 @@ def burst(
         "mod_ts_us": mod_ts,
         "backdated_ids": inserted if backdate_s else [],
     }
+
+
+def existing_ids(state: State, entity: Entity, ids: list[int]) -> list[int]:
+    """Those of `ids` that are rows of the entity, sorted."""
+    if not ids:
+        return []
+    marks = ",".join("?" * len(ids))
+    rows = state.conn.execute(f'SELECT id FROM "{entity.name}" WHERE id IN ({marks}) ORDER BY id', ids)
+    return [row[0] for row in rows]
 
 
 def start(

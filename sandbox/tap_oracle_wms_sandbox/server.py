@@ -143,13 +143,17 @@ class Sandbox:
         updates: int = 20,
         deletes: int = 2,
         backdate_s: float = 0.0,
+        drift_s: float = 0.0,
+        ids: list[int] | None = None,
     ) -> dict[str, Any]:
         """One burst; the updated rows share ONE new mod_ts.
 
         backdate_s > 0: the inserted rows get create_ts = now but a mod_ts that many seconds older
         (a mod_ts bookmark alone misses them); their ids are `backdated_ids`.
+        drift_s > 0: the updated rows' new mod_ts is that many seconds in the past (create_ts
+        untouched), as a late commit leaves it. `ids`: update these rows instead of random ones.
         """
-        return activity_mod.burst(self.state, entity, inserts, updates, deletes, backdate_s)
+        return activity_mod.burst(self.state, entity, inserts, updates, deletes, backdate_s, drift_s, ids)
 
     def start_activity(
         self,

@@ -14,16 +14,14 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 
-def count_query(params: Mapping[str, Any], ordering: str) -> dict[str, Any]:
-    """One row of the listing in paged mode, which counts the rows (`result_count`); sequenced does not."""
-    key = ordering.lstrip("-")
-    return {
-        **params,
-        "page_mode": "paged",
-        "page_size": 1,
-        "ordering": ordering,
-        "fields": ",".join(dict.fromkeys(["id", key])),
-    }
+def count_query(params: Mapping[str, Any], ordering: str | None) -> dict[str, Any]:
+    """One row of the listing in paged mode, which counts the rows (`result_count`); sequenced does not.
+
+    Without `ordering` none is sent: a count needs none, and some entities refuse any (2.6).
+    """
+    key = (ordering or "id").lstrip("-")
+    out = {**params, "page_mode": "paged", "page_size": 1, "fields": ",".join(dict.fromkeys(["id", key]))}
+    return {**out, "ordering": ordering} if ordering else out
 
 
 def result_count(payload: Any, url: str) -> int:

@@ -46,6 +46,11 @@ def user_filters(config: Mapping[str, Any], stream: str) -> dict[str, str]:
     return {key: filter_text(value) for key, value in config["stream_filters"].get(stream, {}).items()}
 
 
+def scope(config: Mapping[str, Any], entity: str, properties: Mapping[str, Any]) -> dict[str, Any]:
+    """The filters every query of an entity carries: facility/company codes and its stream_filters."""
+    return {**scope_filters(config, properties), **user_filters(config, entity)}
+
+
 def bounds(
     replication_key: str, start: dt.datetime | None, lookback_seconds: int, started_at: dt.datetime
 ) -> dict[str, str]:
@@ -57,6 +62,16 @@ def bounds(
     out = {f"{replication_key}__lt": filter_timestamp(started_at)}
     if start is not None:
         out[f"{replication_key}__gte"] = filter_timestamp(start - dt.timedelta(seconds=lookback_seconds))
+    return out
+
+
+def within(
+    params: Mapping[str, Any], replication_key: str, start: dt.datetime, end: dt.datetime
+) -> dict[str, Any]:
+    """The listing's query narrowed to [start, end) of the replication key (hours read again, drift.py)."""
+    out = {k: v for k, v in params.items() if not k.startswith(f"{replication_key}__")}
+    out[f"{replication_key}__gte"] = filter_timestamp(start)
+    out[f"{replication_key}__lt"] = filter_timestamp(end)
     return out
 
 
