@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 import requests
+import trustme
 from tapruns import tap_config
 from test_bad_input import assert_one_line_failure, run_tap
 
@@ -53,7 +54,7 @@ def test_tls_verification_is_on_without_a_ca_bundle(ca_bundle):
 def test_ca_bundle_becomes_the_sessions_verify_path(tmp_path):
     """A given ca_bundle is what requests verifies the tenant's certificate against."""
     bundle = tmp_path / "corporate-ca.pem"
-    bundle.write_text("-----BEGIN CERTIFICATE-----\n")
+    trustme.CA().cert_pem.write_to_path(str(bundle))
     assert stream_of(tenant(ca_bundle=str(bundle))).run.client.session.verify == str(bundle)
 
 
