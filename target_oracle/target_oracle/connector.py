@@ -28,6 +28,7 @@ from .dryrun import DryRunScript, Rows
 from .naming import Identifier, conform
 from .settings import Settings
 from .typemap import OracleType, TypeOptions, for_schema, reconcile
+from .versions import VersionLedger
 
 logger = logging.getLogger("target_oracle")
 
@@ -86,6 +87,7 @@ class OracleConnector(SQLConnector):
         self._prepared: set[TableRef] = set()
         self._deferred: dict[TableRef, Callable[[], None]] = {}
         self._lock = threading.Lock()
+        self.versions = VersionLedger()
 
     # ------------------------------------------------------------------ connection
 

@@ -8,8 +8,9 @@ the database does not have.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
 from singer_sdk.exceptions import InvalidRecord
@@ -22,6 +23,9 @@ from .binds import Converter, converter, timestamp_text
 from .connector import OracleConnector
 from .statements import LoadColumn
 from .typemap import INTEGER_TYPE, TIMESTAMP_TZ, OracleType
+
+if TYPE_CHECKING:  # the SDK exports the encoding type only from a private module
+    from singer_sdk.helpers._batch import BaseBatchFileEncoding
 
 
 class FieldNamingValidator(JSONSchemaValidator):
@@ -79,7 +83,7 @@ class OracleSink(SQLSink[OracleConnector]):
                 str(self.full_table_name), name, column.type, self.connector.settings.string_limit
             )
             self._columns.append((prop, column, convert))
-        self._versions_seen: set[int] = set()
+        self._from_files = False
         by_name = {column.name: column.bind for _, column, _ in self._columns}
         self._key_binds = [by_name[k] for k in self.key_properties if k in by_name]
 
@@ -109,11 +113,46 @@ class OracleSink(SQLSink[OracleConnector]):
         return list(latest.values())
 
     @override
+    def process_batch_files(self, encoding: BaseBatchFileEncoding, files: Sequence[str]) -> None:
+        """Load BATCH files after the rows buffered before them, stamped like RECORD rows."""
+        if self.current_size:
+            self.process_batch(self.start_drain())
+            self.mark_drained()
+        self._from_files = True
+        try:
+            super().process_batch_files(encoding, files)
+        finally:
+            self._from_files = False
+
+    def stamp(self, record: dict[str, Any]) -> dict[str, Any]:
+        """The _sdc metadata a RECORD row gets; the version is the stream's last activated one.
+
+        The SDK passes rows from BATCH files to process_batch as they are: without this
+        they would have no version, and the next activation would delete them.
+        """
+        now = dt.datetime.now(dt.UTC).isoformat()
+        version = self.connector.versions.latest_activated(self.ledger_key)
+        if version is not None:
+            self.connector.versions.record(self.ledger_key, version)
+        return {
+            **record,
+            "_sdc_extracted_at": record.get("_sdc_extracted_at"),
+            "_sdc_received_at": now,
+            "_sdc_batched_at": now,
+            "_sdc_deleted_at": record.get("_sdc_deleted_at"),
+            "_sdc_sequence": round(time.time() * 1000),
+            self.version_column_name: version,
+            "_sdc_sync_started_at": self.sync_started_at,
+        }
+
+    @override
     def process_batch(self, context: dict[str, Any]) -> None:
         """Write the batch in one transaction and commit it (before the SDK emits STATE)."""
         records = context.get("records") or []
         if not records:
             return
+        if self._from_files and self.include_sdc_metadata_properties:
+            records = [self.stamp(r) for r in records]
         rows = self.bind_rows(records)
         table = self.connector.known_table(self.full_table_name)
         if table is None:  # pragma: no cover - setup created it
@@ -121,6 +160,7 @@ class OracleSink(SQLSink[OracleConnector]):
             raise RuntimeError(msg)
         columns = [column for _, column, _ in self._columns]
         keys = [c.name for c in columns if c.bind in self._key_binds]
+        version = self.conform_name(self.version_column_name) if self.include_sdc_metadata_properties else None
         staging_min = self.connector.settings.staging_min_rows
         staged = self.upserts and bool(staging_min) and len(rows) >= staging_min
         # The staging table's DDL (Oracle commits DDL by itself) runs before the batch's transaction.
@@ -132,33 +172,35 @@ class OracleSink(SQLSink[OracleConnector]):
             elif staging is not None:
                 how = "staging table and one MERGE"
                 session.execute(statements.insert(staging, columns), rows)
-                session.execute(statements.merge(table.ref, columns, keys, staging=staging))
+                session.execute(statements.merge(table.ref, columns, keys, staging=staging, version_column=version))
             else:
                 how = "MERGE"
-                session.execute(statements.merge(table.ref, columns, keys), rows)
+                session.execute(statements.merge(table.ref, columns, keys, version_column=version), rows)
             session.commit()
         self.logger.info("Committed %d row(s) to %s by %s", len(rows), self.full_table_name, how)
+
+    @property
+    def ledger_key(self) -> str:
+        """This stream's table, as the version ledger knows it."""
+        return str(self.full_table_name)
 
     @override
     def process_record(self, record: dict[str, Any], context: dict[str, Any]) -> None:
         """Buffer the record, noting which table version it belongs to."""
         version = record.get(self.version_column_name)
         if version is not None:
-            self._versions_seen.add(version)
+            self.connector.versions.record(self.ledger_key, int(version))
         super().process_record(record, context)
 
     @override
     def activate_version(self, new_version: int) -> None:
-        """Commit buffered rows, then delete (or stamp) older versions once the new one is loaded.
+        """Note the activation; older versions go at the end of the input, if this one is complete.
 
-        Activation after the version's records (the end of a full sync) acts at once.
-        Activation before them (the SDK announces a version when a FULL_TABLE stream starts)
-        waits for the end of the input, so the table never empties while the sync runs, and
-        a run that fails part-way deletes nothing.
+        See versions.py: only an activation after the version's records, with none after it,
+        says the version is complete. Buffered rows are written first either way.
         """
         # The SDK calls this straight from the ACTIVATE_VERSION message, with this stream's
-        # records still buffered (see tests/test_sdk_contract.py). Deleting first would delete
-        # the rows those records are about to refresh, so they are written here first, with
+        # records still buffered (see tests/test_sdk_contract.py); they are written here with
         # the same public steps the SDK's drain uses.
         if self.current_size:
             self.process_batch(self.start_drain())
@@ -169,17 +211,22 @@ class OracleSink(SQLSink[OracleConnector]):
                 self.stream_name,
             )
             return
-        ref = self.connector.table_ref(self.full_table_name)
-        if new_version in self._versions_seen:
-            self.connector.defer(ref, None)
-            self.delete_older_versions(new_version)
-        else:
+        self.connector.versions.activate(self.ledger_key, new_version)
+        self.connector.defer(self.connector.table_ref(self.full_table_name), self.finish_versions)
+
+    def finish_versions(self) -> None:
+        """At the end of the input: remove older versions if one is complete; say so if none is."""
+        ledger = self.connector.versions
+        if (complete := ledger.complete(self.ledger_key)) is not None:
+            self.delete_older_versions(complete)
+        if incomplete := ledger.incomplete(self.ledger_key):
             self.logger.info(
-                "Version %d of %s announced before its records: older rows go at the end of the input",
-                new_version,
+                "Stream '%s': version %s was announced before or among its records, not after them, "
+                "so it is not known complete: no older row of %s was deleted",
+                self.stream_name,
+                ", ".join(str(v) for v in incomplete),
                 self.full_table_name,
             )
-            self.connector.defer(ref, lambda: self.delete_older_versions(new_version))
 
     def delete_older_versions(self, new_version: int) -> None:
         """Delete (hard_delete) or stamp _sdc_deleted_at on rows of versions older than ``new_version``."""

@@ -100,11 +100,17 @@ def insert(ref: TableRef, columns: Sequence[LoadColumn]) -> TextClause:
 
 
 def merge(
-    ref: TableRef, columns: Sequence[LoadColumn], keys: Sequence[str], staging: TableRef | None = None
+    ref: TableRef,
+    columns: Sequence[LoadColumn],
+    keys: Sequence[str],
+    staging: TableRef | None = None,
+    version_column: str | None = None,
 ) -> TextClause:
     """MERGE by ``keys`` (update the other columns, or insert) from the binds or a staging table.
 
     Without ``staging`` it runs once per bind set (executemany); with it, once per batch.
+    ``version_column`` never goes down or to NULL: an incremental row (no version) keeps the
+    version a full sync gave it, or the next activation would delete it.
     """
     if staging is None:
         source = ", ".join(f"{c.value_sql} AS {ident(c.name)}" for c in columns) + " FROM DUAL"
@@ -114,11 +120,18 @@ def merge(
     names = ", ".join(ident(c.name) for c in columns)
     values = ", ".join(f"s.{ident(c.name)}" for c in columns)
     lines = [f"MERGE INTO {qualified(ref)} t", f"USING (SELECT {source}) s", f"ON ({on})"]
-    updates = ", ".join(f"t.{ident(c.name)} = s.{ident(c.name)}" for c in columns if c.name not in keys)
+    updates = ", ".join(_update(c.name, version_column) for c in columns if c.name not in keys)
     if updates:
         lines.append(f"WHEN MATCHED THEN UPDATE SET {updates}")
     lines.append(f"WHEN NOT MATCHED THEN INSERT ({names}) VALUES ({values})")
     return sa.text("\n".join(lines))
+
+
+def _update(column: str, version_column: str | None) -> str:
+    t, s = f"t.{ident(column)}", f"s.{ident(column)}"
+    if column == version_column:
+        return f"{t} = CASE WHEN {s} IS NULL OR {s} < {t} THEN {t} ELSE {s} END"
+    return f"{t} = {s}"
 
 
 def delete_old_versions(ref: TableRef, version_column: str) -> TextClause:
