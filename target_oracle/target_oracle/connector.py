@@ -72,16 +72,9 @@ class OracleName(FullyQualifiedName):
 class OracleConnector(SQLConnector):
     """Oracle connection (python-oracledb thin mode), or a dry-run script, plus DDL."""
 
-    allow_column_add = True
-    allow_column_rename = False
-    allow_column_alter = True
-    allow_merge_upsert = True
-    allow_overwrite = True
-    allow_temp_tables = False
-
-    def __init__(self, config: dict[str, Any] | None = None, sqlalchemy_url: str | None = None) -> None:
-        super().__init__(config, sqlalchemy_url)
-        self.settings = Settings.from_config(dict(self.config))
+    def __init__(self, config: dict[str, Any] | None = None, *, settings: Settings | None = None) -> None:
+        super().__init__(config)
+        self.settings = settings or Settings.from_config(dict(self.config))
         self.catalog = Catalog(self._read_columns)
         self._warned: set[str] = set()
         self._prepared: set[TableRef] = set()

@@ -170,14 +170,17 @@ class OracleSink(SQLSink[OracleConnector]):
                 how = "INSERT"
                 session.execute(statements.insert(table.ref, columns), rows)
             elif staging is not None:
-                how = "staging table and one MERGE"
+                how = "MERGE (through the staging table)"
                 session.execute(statements.insert(staging, columns), rows)
                 session.execute(statements.merge(table.ref, columns, keys, staging=staging, version_column=version))
             else:
                 how = "MERGE"
                 session.execute(statements.merge(table.ref, columns, keys, version_column=version), rows)
             session.commit()
-        self.logger.info("Committed %d row(s) to %s by %s", len(rows), self.full_table_name, how)
+        if self.connector.settings.dry_run:
+            self.logger.info("dry run: would %s %d row(s) into %s", how, len(rows), self.full_table_name)
+        else:
+            self.logger.info("Committed %d row(s) to %s by %s", len(rows), self.full_table_name, how)
 
     @property
     def ledger_key(self) -> str:
@@ -244,4 +247,5 @@ class OracleSink(SQLSink[OracleConnector]):
         with self.connector.session() as session:
             session.execute(statement, binds)
             session.commit()
-        self.logger.info("Activated version %d of %s", new_version, self.full_table_name)
+        done = "dry run: would activate" if self.connector.settings.dry_run else "Activated"
+        self.logger.info("%s version %d of %s", done, new_version, self.full_table_name)

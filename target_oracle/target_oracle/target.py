@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import sys
-from typing import Any, ClassVar
+import logging
+from collections import Counter
+from collections.abc import Callable, Sequence
+from functools import cached_property
+from typing import IO, Any, ClassVar
 
 import sqlalchemy as sa
 from singer_sdk import typing as th
@@ -14,6 +18,8 @@ from singer_sdk.exceptions import (
     RecordsWithoutSchemaException,
 )
 from singer_sdk.singerlib.exceptions import InvalidInputLine
+from singer_sdk.io_base import SingerReader
+from singer_sdk.sinks import Sink
 from singer_sdk.sql import SQLTarget
 from typing_extensions import override
 
@@ -45,11 +51,40 @@ USER_ERRORS = (
 )
 
 
+class DryRunReader(SingerReader):
+    """The SDK's reader; in a dry run it keeps STATE messages from the target's output.
+
+    Nothing was loaded, so passing the tap's STATE on would let Meltano save a bookmark
+    and the first real load would start after rows it never wrote.
+    """
+
+    hold_state = False
+    held = 0
+
+    @override
+    def process_lines(
+        self, file_input: IO[str] | None, callbacks: dict[str, Callable[[dict[str, Any]], None]]
+    ) -> Counter[str]:
+        if self.hold_state:
+            callbacks = {**callbacks, "STATE": self.hold}
+        return super().process_lines(file_input, callbacks)
+
+    def hold(self, message: dict[str, Any]) -> None:
+        """Count the STATE message, say once that it stays here."""
+        del message
+        if not self.held:
+            logging.getLogger("target_oracle").info(
+                "dry run: STATE messages are not passed on, so no bookmark moves"
+            )
+        self.held += 1
+
+
 class TargetOracle(SQLTarget):
     """Singer target for Oracle Database: MERGE upserts, activation deletes, dry runs."""
 
     name = "target-oracle"
     default_sink_class = OracleSink
+    message_reader_class = DryRunReader
 
     config_jsonschema: ClassVar[dict[str, Any]] = th.PropertiesList(
         # --- connection
@@ -153,17 +188,44 @@ class TargetOracle(SQLTarget):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        # Checked here so a bad setting fails before any input is read.
-        settings = Settings.from_config(dict(self.config))
-        if settings.dry_run:
+        # Derived once, here, so a bad setting fails before any input is read.
+        self.settings = Settings.from_config(dict(self.config))
+        if self.settings.dry_run:
             self.max_parallelism = 1  # one stream at a time: the script reads in input order
+            if isinstance(self.message_reader, DryRunReader):
+                self.message_reader.hold_state = True
+
+    @cached_property
+    def connector(self) -> OracleConnector:
+        """The connector shared by all sinks, built from the settings checked at start."""
+        return OracleConnector(dict(self.config), settings=self.settings)
 
     @property
-    def connector(self) -> OracleConnector:
-        """The connector shared by all sinks."""
-        connector = self.target_connector
-        assert isinstance(connector, OracleConnector)
-        return connector
+    @override
+    def target_connector(self) -> OracleConnector:
+        return self.connector
+
+    @override
+    def get_sink(
+        self,
+        stream_name: str,
+        *,
+        record: dict[str, Any] | None = None,
+        schema: dict[str, Any] | None = None,
+        key_properties: Sequence[str] | None = None,
+    ) -> Sink:
+        """The stream's sink; a new SCHEMA first writes the rows the old sink still holds.
+
+        The SDK keeps a replaced sink's rows until the next full drain, so they would be
+        written after the new sink's and overwrite newer values of the same keys.
+        """
+        if schema is not None and self.sink_exists(stream_name):
+            old = super().get_sink(stream_name)
+            if old.current_size:
+                old.process_batch(old.start_drain())
+                old.mark_drained()
+        return super().get_sink(stream_name, record=record, schema=schema, key_properties=key_properties)
+
 
     @override
     def process_endofpipe(self) -> None:

@@ -45,8 +45,8 @@ def test_last_row_per_key_wins_inside_a_batch(run_target):
     assert '"first"' not in run.script
 
 
-def test_batch_is_committed_before_the_state_that_covers_it(run_target):
-    """The STATE line comes out only after the MERGE of the rows before it was committed."""
+def test_dry_run_passes_no_state_on(run_target):
+    """A dry run loads nothing, so the tap's STATE must not reach Meltano: no bookmark moves."""
     run = run_target(
         [
             schema_message("item", ITEM_SCHEMA),
@@ -54,9 +54,33 @@ def test_batch_is_committed_before_the_state_that_covers_it(run_target):
             state({"bookmarks": {"item": {"replication_key_value": "x"}}}),
         ]
     )
-    assert run.states == [{"bookmarks": {"item": {"replication_key_value": "x"}}}]
-    merge_at = run.script.index("MERGE INTO")
-    assert run.script.index("COMMIT;", merge_at) > merge_at
+    assert run.exit_code == 0
+    assert run.stdout == ""
+    assert "dry run: STATE messages are not passed on, so no bookmark moves" in run.log
+
+
+def test_dry_run_says_so_on_every_line_that_reports_rows(run_target):
+    """Row counts in a dry run read 'dry run: would ...', never 'Committed'."""
+    run = run_target([schema_message("item", ITEM_SCHEMA), record("item", {"id": 1})])
+    assert 'dry run: would MERGE 1 row(s) into "ITEM"' in run.log
+    assert "Committed" not in run.log
+
+
+def test_schema_change_writes_the_old_rows_before_the_new(run_target):
+    """A new SCHEMA mid-stream: rows the old sink holds are merged before the new sink's (finding 6)."""
+    wider = {**ITEM_SCHEMA, "color": {"type": ["string", "null"]}}
+    run = run_target(
+        [
+            schema_message("item", ITEM_SCHEMA),
+            record("item", {"id": 1, "code": "OLD"}),
+            schema_message("item", wider),
+            record("item", {"id": 1, "code": "NEW"}),
+            record("item", {"id": 2, "code": "NEWER"}),
+        ],
+        batch_size_rows=2,
+    )
+    assert run.exit_code == 0
+    assert run.script.index('"OLD"') < run.script.index('"NEW"')
 
 
 def test_large_batch_goes_through_a_staging_table_and_one_merge(run_target):

@@ -83,7 +83,8 @@ def test_meltano_run_loads_every_stream_in_dry_run(tmp_path, sandbox_url):
         table = f'"{stream.upper()}"'
         assert [s for s in sql if s.startswith(f"CREATE TABLE {table} (")], stream
         assert [s for s in sql if s.startswith(f"MERGE INTO {table} t USING")], stream
-    assert re.search(r"Incremental state has been updated", done.stdout + done.stderr)
+    assert not re.search(r"Incremental state has been updated", done.stdout + done.stderr)
+    assert "dry run: STATE messages are not passed on" in done.stdout + done.stderr
 
 
 def test_meltano_yml_declares_every_setting_of_the_target():
