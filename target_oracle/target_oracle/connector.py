@@ -2,7 +2,7 @@
 
 The SDK's generic SQLConnector reflects through SQLAlchemy's inspector on every call and
 builds DDL that Oracle rejects (``ADD COLUMN``); here tables are read from the data
-dictionary once (see catalog.py), DDL is Oracle's own, and in a dry run every statement
+dictionary once (see tables.py), DDL is Oracle's own, and in a dry run every statement
 goes to the script and nothing connects at all.
 """
 
@@ -23,7 +23,7 @@ from sqlalchemy.engine import Dialect
 from typing_extensions import override
 
 from . import statements
-from .catalog import COLUMNS_QUERY, SCHEMA_QUERY, Catalog, KnownTable, TableRef, columns_from_rows
+from .tables import COLUMNS_QUERY, SCHEMA_QUERY, KnownTable, KnownTables, TableRef, columns_from_rows
 from .dryrun import DryRunScript, Rows
 from .naming import Identifier, conform
 from .settings import Settings
@@ -75,7 +75,7 @@ class OracleConnector(SQLConnector):
     def __init__(self, config: dict[str, Any] | None = None, *, settings: Settings | None = None) -> None:
         super().__init__(config)
         self.settings = settings or Settings.from_config(dict(self.config))
-        self.catalog = Catalog(self._read_columns)
+        self.tables = KnownTables(self._read_columns)
         self._warned: set[str] = set()
         self._prepared: set[TableRef] = set()
         self._deferred: dict[TableRef, Callable[[], None]] = {}
@@ -218,10 +218,10 @@ class OracleConnector(SQLConnector):
 
     def known_table(self, full_table_name: str | FullyQualifiedName) -> KnownTable | None:
         """The table as last seen, or None when it does not exist."""
-        return self.catalog.get(self.table_ref(full_table_name))
+        return self.tables.get(self.table_ref(full_table_name))
 
     def table_ref(self, full_table_name: str | FullyQualifiedName) -> TableRef:
-        """The catalog key of a table name."""
+        """The key of a table name among the known tables."""
         _, schema, table = self.parse_full_table_name(full_table_name)
         return TableRef(schema, table)
 
@@ -274,10 +274,10 @@ class OracleConnector(SQLConnector):
         # append-only writes every record, so a primary key would reject repeats.
         keys = [] if self.settings.load_method == "append-only" else list(primary_keys)
         with self._lock:
-            table = self.catalog.get(ref)
+            table = self.tables.get(ref)
             if table is None:
                 self._run_ddl(statements.create_table(ref, wanted, keys))
-                self.catalog.remember(KnownTable(ref, dict(wanted)))
+                self.tables.remember(KnownTable(ref, dict(wanted)))
             else:
                 if self.settings.load_method == "overwrite" and ref not in self._prepared:
                     self._run_ddl(statements.truncate(ref))
@@ -289,10 +289,10 @@ class OracleConnector(SQLConnector):
         ref = table.ref.staging(self.identifier_limit)
         wanted = {name: table.columns[name] for name in columns}
         with self._lock:
-            staging = self.catalog.get(ref)
+            staging = self.tables.get(ref)
             if staging is None:
                 self._run_ddl(statements.create_table(ref, wanted, [], staging=True))
-                self.catalog.remember(KnownTable(ref, dict(wanted)))
+                self.tables.remember(KnownTable(ref, dict(wanted)))
             else:
                 self._evolve(staging, wanted)
         return ref

@@ -16,7 +16,7 @@ from sqlalchemy.sql import quoted_name
 from sqlalchemy.sql.elements import TextClause
 
 from .binds import TIMESTAMP_TZ_FORMAT
-from .catalog import TableRef
+from .tables import TableRef
 from .typemap import TIMESTAMP_TZ, OracleType
 
 

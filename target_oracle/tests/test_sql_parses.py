@@ -9,7 +9,7 @@ from sqlglot import exp
 from target_helpers import parse_oracle
 
 from target_oracle import statements
-from target_oracle.catalog import COLUMNS_QUERY, SCHEMA_QUERY, TableRef
+from target_oracle.tables import COLUMNS_QUERY, SCHEMA_QUERY, TableRef
 from target_oracle.dryrun import render
 from target_oracle.statements import LoadColumn
 from target_oracle.typemap import DECIMAL_TYPE, INTEGER_TYPE, OracleType

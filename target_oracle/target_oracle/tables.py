@@ -54,7 +54,7 @@ def columns_from_rows(rows: Sequence[Sequence[Any]]) -> dict[str, OracleType]:
     return {row[0]: from_dictionary(row[1], row[2], row[3], row[4]) for row in rows}
 
 
-class Catalog:
+class KnownTables:
     """Known tables, filled on demand by ``lookup`` (None: the table does not exist)."""
 
     def __init__(self, lookup: Callable[[TableRef], dict[str, OracleType] | None]) -> None:
