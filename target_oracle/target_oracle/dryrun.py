@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Dialect
 
 Rows = Sequence[Mapping[str, Any]] | Mapping[str, Any] | None
+#: Bind name -> python-oracledb type name declared with setinputsizes (e.g. DB_TYPE_CLOB).
+BindTypes = Mapping[str, str] | None
 
 
 def render(statement: sa.Executable, dialect: Dialect) -> str:
@@ -69,9 +71,12 @@ class DryRunSession:
         self._script = script
         self._pending: list[str] = []
 
-    def execute(self, statement: sa.Executable, rows: Rows = None) -> None:
-        """Compile ``statement`` and keep it with its binds until commit."""
+    def execute(self, statement: sa.Executable, rows: Rows = None, bind_types: BindTypes = None) -> None:
+        """Compile ``statement`` and keep it with its declared bind types and binds until commit."""
         self._pending.append(render(statement, self._script.dialect) + "\n;")
+        if bind_types:
+            declared = ", ".join(f"{name} {kind}" for name, kind in bind_types.items())
+            self._pending.append(f"-- bind types: {declared}")
         self._pending.extend(_bind_comments(rows))
 
     def commit(self) -> None:

@@ -13,19 +13,25 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import jsonschema
-from singer_sdk.exceptions import InvalidRecord
+from singer_sdk.exceptions import InvalidRecord, MissingKeyPropertiesError
+from singer_sdk.singerlib.json import serialize_json
 from singer_sdk.sinks.core import BaseJSONSchemaValidator, JSONSchemaValidator
 from singer_sdk.sql import SQLSink
+from singer_sdk.target_base import Target
 from typing_extensions import override
 
 from . import statements
-from .binds import Converter, converter, timestamp_text
+from .binds import BadValueError, Converter, converter, timestamp_text
 from .connector import OracleConnector
 from .statements import LoadColumn
 from .typemap import INTEGER_TYPE, TIMESTAMP_TZ, OracleType
 
 if TYPE_CHECKING:  # the SDK exports the encoding type only from a private module
     from singer_sdk.helpers._batch import BaseBatchFileEncoding
+
+
+class BadNameError(ValueError):
+    """A stream, table or property name that yields no Oracle identifier."""
 
 
 class FieldNamingValidator(JSONSchemaValidator):
@@ -53,9 +59,25 @@ class OracleSink(SQLSink[OracleConnector]):
 
     connector_class = OracleConnector
 
+    def __init__(
+        self,
+        target: Target,
+        stream_name: str,
+        schema: dict[str, Any],
+        key_properties: Sequence[str] | None,
+        connector: OracleConnector | None = None,
+    ) -> None:
+        #: The key properties as the stream names them (the SDK's are conformed to columns).
+        self.stream_keys = list(key_properties or [])
+        super().__init__(target, stream_name, schema, key_properties, connector)
+
     @override
     def conform_name(self, name: str, object_type: str | None = None) -> str:
-        return self.connector.conform(name)
+        try:
+            return self.connector.conform(name, object_type)
+        except ValueError as exc:  # an empty name, e.g. a stream called "order-"
+            msg = f"stream '{self.stream_name}': {exc}"
+            raise BadNameError(msg) from None
 
     @property
     @override
@@ -70,17 +92,22 @@ class OracleSink(SQLSink[OracleConnector]):
 
     @override
     def setup(self) -> None:
+        missing = [k for k in self.stream_keys if k not in self.schema["properties"]]
+        if missing:
+            msg = f"stream '{self.stream_name}': key property '{missing[0]}' is not in its schema"
+            raise MissingKeyPropertiesError(msg)
         super().setup()
-        table = self.connector.known_table(self.full_table_name)
-        if table is None:  # pragma: no cover - prepare_table just created or found it
-            msg = f"table {self.full_table_name} is missing after preparing it"
-            raise RuntimeError(msg)
+        table = self.connector.load_table(self.full_table_name)
         self._columns: list[tuple[str, LoadColumn, Converter]] = []
-        for index, prop in enumerate(self.schema["properties"]):
+        for index, (prop, prop_schema) in enumerate(self.schema["properties"].items()):
             name = self.conform_name(prop)
             column = LoadColumn(name, table.columns[name], f"p{index}")
             convert = converter(
-                str(self.full_table_name), name, column.type, self.connector.settings.string_limit
+                str(self.full_table_name),
+                name,
+                column.type,
+                self.connector.settings.string_limit,
+                json_text=prop_schema.get("contentMediaType") == "application/json",
             )
             self._columns.append((prop, column, convert))
         self._from_files = False
@@ -92,12 +119,34 @@ class OracleSink(SQLSink[OracleConnector]):
         """Rows replace earlier rows with the same key (load_method upsert or overwrite)."""
         return bool(self._key_binds) and self.connector.settings.load_method != "append-only"
 
+    def record_key(self, record: dict[str, Any]) -> str:
+        """How an error names a record: its key properties and their values (no other value)."""
+        keys = self.stream_keys
+        if not keys:
+            return "(a record without key properties)"
+        return "key " + ", ".join(f"{k}={serialize_json(record.get(k))}" for k in keys)
+
+    def bind_row(self, record: dict[str, Any]) -> dict[str, Any]:
+        """One record's bind set; a value that does not fit is one line naming stream, column and key."""
+        try:
+            row = {col.bind: convert(record.get(prop)) for prop, col, convert in self._columns}
+        except BadValueError as exc:
+            msg = f"stream '{self.stream_name}' record {self.record_key(record)}: {exc}"
+            raise BadValueError(msg) from None
+        if self.upserts:
+            for _, col, _ in self._columns:
+                if col.bind in self._key_binds and row[col.bind] is None:
+                    msg = (
+                        f"stream '{self.stream_name}' record {self.record_key(record)}: key column "
+                        f'"{col.name}" is null or empty, and a key cannot be NULL '
+                        "(Oracle stores '' as NULL)"
+                    )
+                    raise BadValueError(msg)
+        return row
+
     def bind_rows(self, records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """Records -> bind sets; with keys, the last record per key wins."""
-        rows = [
-            {col.bind: convert(record.get(prop)) for prop, col, convert in self._columns}
-            for record in records
-        ]
+        rows = [self.bind_row(record) for record in records]
         if not self.upserts:
             return rows
         latest: dict[tuple[Any, ...], dict[str, Any]] = {}
@@ -154,28 +203,32 @@ class OracleSink(SQLSink[OracleConnector]):
         if self._from_files and self.include_sdc_metadata_properties:
             records = [self.stamp(r) for r in records]
         rows = self.bind_rows(records)
-        table = self.connector.known_table(self.full_table_name)
-        if table is None:  # pragma: no cover - setup created it
-            msg = f"table {self.full_table_name} is missing"
-            raise RuntimeError(msg)
+        table = self.connector.load_table(self.full_table_name)
         columns = [column for _, column, _ in self._columns]
         keys = [c.name for c in columns if c.bind in self._key_binds]
-        version = self.conform_name(self.version_column_name) if self.include_sdc_metadata_properties else None
+        version = (
+            self.conform_name(self.version_column_name) if self.include_sdc_metadata_properties else None
+        )
         staging_min = self.connector.settings.staging_min_rows
         staged = self.upserts and bool(staging_min) and len(rows) >= staging_min
         # The staging table's DDL (Oracle commits DDL by itself) runs before the batch's transaction.
         staging = self.connector.prepare_staging(table, [c.name for c in columns]) if staged else None
+        types = {c.bind: c.bind_type for c in columns if c.bind_type}
         with self.connector.session() as session:
             if not self.upserts:
                 how = "INSERT"
-                session.execute(statements.insert(table.ref, columns), rows)
+                session.execute(statements.insert(table.ref, columns), rows, types)
             elif staging is not None:
                 how = "MERGE (through the staging table)"
-                session.execute(statements.insert(staging, columns), rows)
-                session.execute(statements.merge(table.ref, columns, keys, staging=staging, version_column=version))
+                session.execute(statements.insert(staging, columns), rows, types)
+                session.execute(
+                    statements.merge(table.ref, columns, keys, staging=staging, version_column=version)
+                )
             else:
                 how = "MERGE"
-                session.execute(statements.merge(table.ref, columns, keys, version_column=version), rows)
+                session.execute(
+                    statements.merge(table.ref, columns, keys, version_column=version), rows, types
+                )
             session.commit()
         if self.connector.settings.dry_run:
             self.logger.info("dry run: would %s %d row(s) into %s", how, len(rows), self.full_table_name)
@@ -184,7 +237,7 @@ class OracleSink(SQLSink[OracleConnector]):
 
     @property
     def ledger_key(self) -> str:
-        """This stream's table, as the version ledger knows it."""
+        """The table of the stream, as the version ledger knows it."""
         return str(self.full_table_name)
 
     @override
@@ -215,7 +268,9 @@ class OracleSink(SQLSink[OracleConnector]):
             )
             return
         self.connector.versions.activate(self.ledger_key, new_version)
-        self.connector.defer(self.connector.table_ref(self.full_table_name), self.finish_versions)
+        self.connector.defer(
+            (self.connector.table_ref(self.full_table_name), "versions"), self.finish_versions
+        )
 
     def finish_versions(self) -> None:
         """At the end of the input: remove older versions if one is complete; say so if none is."""

@@ -15,9 +15,9 @@ import sqlalchemy as sa
 from sqlalchemy.sql import quoted_name
 from sqlalchemy.sql.elements import TextClause
 
-from .binds import TIMESTAMP_TZ_FORMAT
+from .binds import BIND_TYPES, TIMESTAMP_FORMAT, TIMESTAMP_TZ_FORMAT
 from .tables import TableRef
-from .typemap import TIMESTAMP_TZ, OracleType
+from .typemap import TIMESTAMP, TIMESTAMP_TZ, OracleType
 
 
 def ident(name: str) -> str:
@@ -52,7 +52,14 @@ class LoadColumn:
         if self.type.name == TIMESTAMP_TZ:
             # python-oracledb binds datetimes without their offset; text keeps it.
             return f"TO_TIMESTAMP_TZ(:{self.bind}, '{TIMESTAMP_TZ_FORMAT}')"
+        if self.type.name == TIMESTAMP:
+            return f"TO_TIMESTAMP(:{self.bind}, '{TIMESTAMP_FORMAT}')"
         return f":{self.bind}"
+
+    @property
+    def bind_type(self) -> str | None:
+        """The python-oracledb type declared for the bind (setinputsizes), if any."""
+        return BIND_TYPES.get(self.type.name)
 
 
 def create_table(
@@ -87,9 +94,35 @@ def modify_column(ref: TableRef, column: str, sql_type: str) -> TextClause:
     return sa.text(f"ALTER TABLE {qualified(ref)} MODIFY ({ident(column)} {sql_type})")
 
 
-def truncate(ref: TableRef) -> TextClause:
-    """TRUNCATE TABLE, for load_method overwrite."""
-    return sa.text(f"TRUNCATE TABLE {qualified(ref)}")
+def copy_column(ref: TableRef, source: str, target: str) -> TextClause:
+    """UPDATE every row: ``target`` takes ``source``'s value (VARCHAR2 into CLOB)."""
+    return sa.text(f"UPDATE {qualified(ref)} SET {ident(target)} = {ident(source)}")
+
+
+def drop_column(ref: TableRef, column: str) -> TextClause:
+    """ALTER TABLE ... DROP COLUMN: only ever a column whose values were just copied."""
+    return sa.text(f"ALTER TABLE {qualified(ref)} DROP COLUMN {ident(column)}")
+
+
+def rename_column(ref: TableRef, old: str, new: str) -> TextClause:
+    """ALTER TABLE ... RENAME COLUMN."""
+    return sa.text(f"ALTER TABLE {qualified(ref)} RENAME COLUMN {ident(old)} TO {ident(new)}")
+
+
+def drop_table(ref: TableRef) -> TextClause:
+    """DROP TABLE ... PURGE: only ever the loader's own ``$NEW`` table."""
+    return sa.text(f"DROP TABLE {qualified(ref)} PURGE")
+
+
+def delete_all(ref: TableRef) -> TextClause:
+    """DELETE every row (not TRUNCATE, which commits at once and cannot be rolled back)."""
+    return sa.text(f"DELETE FROM {qualified(ref)}")
+
+
+def insert_select(ref: TableRef, source: TableRef, columns: Sequence[str]) -> TextClause:
+    """Copy ``columns`` of every row of ``source`` into ``ref``."""
+    names = ", ".join(ident(c) for c in columns)
+    return sa.text(f"INSERT INTO {qualified(ref)} ({names})\nSELECT {names} FROM {qualified(source)}")
 
 
 def insert(ref: TableRef, columns: Sequence[LoadColumn]) -> TextClause:

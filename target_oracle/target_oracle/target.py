@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 import logging
+import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
 from functools import cached_property
 from typing import IO, Any, ClassVar
 
+import oracledb
 import sqlalchemy as sa
 from singer_sdk import typing as th
 from singer_sdk.exceptions import (
@@ -17,16 +18,16 @@ from singer_sdk.exceptions import (
     MissingKeyPropertiesError,
     RecordsWithoutSchemaException,
 )
-from singer_sdk.singerlib.exceptions import InvalidInputLine
 from singer_sdk.io_base import SingerReader
+from singer_sdk.singerlib.exceptions import InvalidInputLine
 from singer_sdk.sinks import Sink
 from singer_sdk.sql import SQLTarget
 from typing_extensions import override
 
 from .binds import BadValueError
-from .connector import OracleConnector
+from .connector import OracleConnector, TableRuleError
 from .settings import Settings
-from .sink import OracleSink
+from .sink import BadNameError, OracleSink
 from .typemap import IncompatibleColumnError
 
 
@@ -41,7 +42,9 @@ def _choice(name: str, default: str, allowed: list[str], description: str) -> th
 
 #: Errors that are the input's or the settings' fault: one line, exit 1, no traceback.
 USER_ERRORS = (
+    BadNameError,
     BadValueError,
+    TableRuleError,
     IncompatibleColumnError,
     InvalidInputLine,
     InvalidRecord,
@@ -158,13 +161,19 @@ class TargetOracle(SQLTarget):
             ["clob", "json"],
             "Objects and arrays as JSON text in a CLOB, or in the JSON type (21c and later).",
         ),
+        th.Property(
+            "database_version",
+            th.IntegerType,
+            description="The database's major release (19, 21, 23). Unset: read from the server; "
+            "a dry run assumes 19. BOOLEAN needs 23, JSON needs 21.",
+        ),
         # --- loading (SDK settings declared again only to change their defaults)
         _choice(
             "load_method",
             "upsert",
             ["append-only", "upsert", "overwrite"],
             "upsert: MERGE by primary key; append-only: INSERT, no primary key; "
-            "overwrite: TRUNCATE once per run, then upsert.",
+            "overwrite: load into <TABLE>$NEW, replace the table's rows at the end of the input.",
         ),
         th.Property(
             "staging_min_rows",
@@ -226,7 +235,6 @@ class TargetOracle(SQLTarget):
                 old.mark_drained()
         return super().get_sink(stream_name, record=record, schema=schema, key_properties=key_properties)
 
-
     @override
     def process_endofpipe(self) -> None:
         """Drain and commit everything, then run activations that waited for the end of the input."""
@@ -255,4 +263,7 @@ class TargetOracle(SQLTarget):
         except sa.exc.DBAPIError as exc:
             # The driver's message only: SQLAlchemy's wrapper would add the statement text.
             cls.logger.error("database error: %s", " ".join(str(exc.orig).split()))
+            sys.exit(1)
+        except oracledb.Error as exc:  # from a cursor with declared bind types (no SQLAlchemy wrapper)
+            cls.logger.error("database error: %s", " ".join(str(exc).split()))
             sys.exit(1)

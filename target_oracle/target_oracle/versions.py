@@ -80,5 +80,7 @@ class VersionLedger:
         with self._lock:
             versions = self._table(table).versions
             return sorted(
-                v for v, e in versions.items() if e.activated and (e.announced_before_records or not e.complete)
+                v
+                for v, e in versions.items()
+                if e.activated and (e.announced_before_records or not e.complete)
             )
