@@ -155,12 +155,15 @@ class OracleConnector(SQLConnector):
         if path is None:
             return None
         s = self.settings
+        limits = {"database_version": s.database_version, "string_limit": s.string_limit}
         assumptions = [
+            f"Oracle Database {s.database_version} (database_version), "
             f"identifier limit {self.identifier_limit} bytes, VARCHAR2 limit {s.string_limit} bytes",
             f"booleans as {'BOOLEAN' if s.native_boolean else 'NUMBER(1)'}, "
             f"JSON as {'JSON' if s.native_json else 'CLOB'}, load_method {s.load_method}",
         ]
-        return DryRunScript(path, oracle.dialect(), assumptions)  # type: ignore[no-untyped-call]
+        limits["identifier_limit"] = self.identifier_limit
+        return DryRunScript(path, oracle.dialect(), assumptions, limits)  # type: ignore[no-untyped-call]
 
     @cached_property
     def identifier_limit(self) -> int:

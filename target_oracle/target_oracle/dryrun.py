@@ -41,7 +41,13 @@ def _bind_comments(rows: Rows) -> list[str]:
 class DryRunScript:
     """The script file; sessions append whole transactions to it, one at a time."""
 
-    def __init__(self, path: Path, dialect: Dialect, assumptions: Sequence[str]) -> None:
+    def __init__(
+        self,
+        path: Path,
+        dialect: Dialect,
+        assumptions: Sequence[str],
+        limits: Mapping[str, Any] | None = None,
+    ) -> None:
         self.path = path
         self.dialect = dialect
         self._lock = threading.Lock()
@@ -50,6 +56,7 @@ class DryRunScript:
             f"-- target-oracle dry run, {now}: the statements a load would execute, in order.",
             "-- No database was contacted. Bind values follow each statement as comments.",
             *(f"-- assumed: {line}" for line in assumptions),
+            *([f"-- limits: {serialize_json(dict(limits))}"] if limits else []),
             "",
         ]
         path.write_text("\n".join(header) + "\n", encoding="utf-8")

@@ -83,6 +83,9 @@ LONG_BIND = Rule(
     "ORA-01461", "a bind over 4000 bytes needs a declared CLOB type", "python-oracledb, Bind Variables"
 )
 
+#: A value longer than its VARCHAR2 column.
+VALUE_SIZE = Rule("ORA-12899", "a value no longer than its VARCHAR2 column", "Error Messages")
+
 #: A JSON column takes only well-formed JSON.
 JSON_SYNTAX = Rule("ORA-40441", "JSON columns take valid JSON", "JSON Developer's Guide")
 

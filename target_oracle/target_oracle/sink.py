@@ -35,11 +35,17 @@ class BadNameError(ValueError):
 
 
 class FieldNamingValidator(JSONSchemaValidator):
-    """The SDK's record validator, with errors that name the stream and the field."""
+    """The SDK's record validator, keeping a one-line problem that names stream, record key and field.
 
-    def __init__(self, stream: str, schema: dict[str, Any]) -> None:
+    It does not raise: the SDK would log the exception with its traceback (and the value)
+    before re-raising it. ``OracleSink.preprocess_record`` raises the kept line instead.
+    """
+
+    def __init__(self, stream: str, schema: dict[str, Any], keys: Sequence[str]) -> None:
         super().__init__(schema)
         self.stream = stream
+        self.keys = keys
+        self.problem: str | None = None
 
     @override
     def validate(self, record: dict[str, Any]) -> None:
@@ -47,11 +53,27 @@ class FieldNamingValidator(JSONSchemaValidator):
             super().validate(record)
         except InvalidRecord as exc:
             cause = exc.__cause__
-            path = (
-                "/".join(str(p) for p in cause.path) if isinstance(cause, jsonschema.ValidationError) else ""
+            if not isinstance(cause, jsonschema.ValidationError):  # pragma: no cover - the SDK's only cause
+                self.problem = f"stream '{self.stream}': a record does not match its schema"
+                return
+            field = "/".join(str(p) for p in cause.path) or "(record)"
+            # The rule broken, never the value: e.message quotes the value ('abc' is too long).
+            rule = (
+                cause.message
+                if cause.validator == "required"
+                else f"{cause.validator} {cause.validator_value}"
             )
-            msg = f"stream '{self.stream}' field '{path or '(record)'}': {exc.error_message}"
-            raise InvalidRecord(msg, record) from cause
+            self.problem = (
+                f"stream '{self.stream}' record {record_key(record, self.keys)} field '{field}': "
+                f"does not match its schema ({rule})"
+            )
+
+
+def record_key(record: dict[str, Any], keys: Sequence[str]) -> str:
+    """How an error names a record: its key properties and their values (no other value)."""
+    if not keys:
+        return "(no key properties)"
+    return "key " + ", ".join(f"{k}={serialize_json(record.get(k))}" for k in keys)
 
 
 class OracleSink(SQLSink[OracleConnector]):
@@ -88,7 +110,12 @@ class OracleSink(SQLSink[OracleConnector]):
 
     @override
     def get_validator(self) -> BaseJSONSchemaValidator | None:
-        return FieldNamingValidator(self.stream_name, self.schema) if self.validate_schema else None
+        if not self.validate_schema:
+            return None
+        self._record_validator = FieldNamingValidator(self.stream_name, self.schema, self.stream_keys)
+        return self._record_validator
+
+    _record_validator: FieldNamingValidator | None = None
 
     @override
     def setup(self) -> None:
@@ -121,10 +148,16 @@ class OracleSink(SQLSink[OracleConnector]):
 
     def record_key(self, record: dict[str, Any]) -> str:
         """How an error names a record: its key properties and their values (no other value)."""
-        keys = self.stream_keys
-        if not keys:
-            return "(a record without key properties)"
-        return "key " + ", ".join(f"{k}={serialize_json(record.get(k))}" for k in keys)
+        return record_key(record, self.stream_keys)
+
+    @override
+    def preprocess_record(self, record: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+        """Refuse a record the validator found invalid: one line, no traceback, no value."""
+        validator = self._record_validator
+        if validator is not None and validator.problem:
+            problem, validator.problem = validator.problem, None
+            raise InvalidRecord(problem, record) from None
+        return record
 
     def bind_row(self, record: dict[str, Any]) -> dict[str, Any]:
         """One record's bind set; a value that does not fit is one line naming stream, column and key."""

@@ -259,6 +259,7 @@ class TargetOracle(SQLTarget):
             super().invoke(about=about, about_format=about_format, config=config, file_input=file_input)
         except USER_ERRORS as exc:
             cls.logger.error("%s", str(exc).splitlines()[0])
+            cls.logger.debug("where it was raised", exc_info=True)  # a traceback only when debugging
             sys.exit(1)
         except sa.exc.DBAPIError as exc:
             # The driver's message only: SQLAlchemy's wrapper would add the statement text.

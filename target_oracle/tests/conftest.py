@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from oracle_checks import check_script
 from target_helpers import Run, command
 
 from target_oracle.target import TargetOracle
@@ -36,6 +37,9 @@ def run_target(tmp_path: Path, caplog: pytest.LogCaptureFixture):
         )
         if result.exception is not None and not isinstance(result.exception, SystemExit):
             raise result.exception
+        text = script.read_text() if script.exists() else ""
+        # Every statement any test's dry run writes is held against Oracle's documented rules.
+        assert check_script(text) == [], "a dry-run statement breaks a documented Oracle rule"
         return Run(
             exit_code=result.exit_code,
             script=script.read_text() if script.exists() else "",
