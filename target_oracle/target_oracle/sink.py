@@ -73,7 +73,11 @@ def record_key(record: dict[str, Any], keys: Sequence[str]) -> str:
     """How an error names a record: its key properties and their values (no other value)."""
     if not keys:
         return "(no key properties)"
-    return "key " + ", ".join(f"{k}={serialize_json(record.get(k))}" for k in keys)
+    return "key " + ", ".join(f"{k}={_short(serialize_json(record.get(k)))}" for k in keys)
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 class OracleSink(SQLSink[OracleConnector]):

@@ -262,8 +262,8 @@ def reconcile(table: str, column: str, old: OracleType, new: OracleType) -> Orac
     if {old.name, new.name} == {TIMESTAMP, TIMESTAMP_TZ}:
         return None  # either takes the same instant (a plain TIMESTAMP in UTC)
     if old.name == NUMBER and new.name == NUMBER:
-        if _number_holds(old, new):
-            return None
+        if _number_holds(old, new) or old not in {INTEGER_TYPE, FLAG_TYPE}:
+            return None  # another NUMBER(p, s) is a DBA's choice: kept, and values checked against it
         return INTEGER_TYPE if old.is_integer and new.is_integer else DECIMAL_TYPE
     if (old.name == NUMBER and new.name == BOOLEAN) or (old.name == BOOLEAN and new == FLAG_TYPE):
         return None  # a flag column keeps its type whichever boolean_type is set now (1/0 or TRUE/FALSE)
