@@ -116,7 +116,7 @@ class OracleConnector(SQLConnector):
         self._warned: set[str] = set()
         self._prepared: set[TableRef] = set()
         self._deferred: dict[Hashable, Callable[[], None]] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # DDL helpers call each other with it held
         self.versions = VersionLedger()
 
     # ------------------------------------------------------------------ connection

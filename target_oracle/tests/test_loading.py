@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlglot import exp
-from target_helpers import ITEM_SCHEMA, record, schema_message, state
+from target_helpers import ITEM_SCHEMA, dictionary_row, record, schema_message, state
 
 
 def _binds(script: str) -> list[str]:
@@ -237,3 +237,46 @@ def test_native_boolean_and_json_types_by_setting(run_target):
     assert '"p1":true' in run.script
     assert '"p2":{"a":1}' in run.script
     assert "-- bind types: p2 DB_TYPE_JSON" in run.script
+
+
+def _existing_item(existing_tables) -> None:
+    existing_tables["ITEM"] = [
+        dictionary_row("ID", "NUMBER", data_precision=38, data_scale=0),
+        dictionary_row("CODE", "VARCHAR2", char_length=30, data_length=120, char_used="C"),
+    ]
+
+
+def test_overwrite_keeps_the_old_rows_until_the_new_ones_are_all_loaded(run_target, existing_tables):
+    """overwrite: rows go to ITEM$NEW; ITEM's rows are replaced in one transaction at the end (finding 5)."""
+    _existing_item(existing_tables)
+    messages = [schema_message("item", ITEM_SCHEMA)] + [record("item", {"id": i}) for i in range(3)]
+    run = run_target(messages, load_method="overwrite", batch_size_rows=2)
+    assert run.exit_code == 0
+    assert "TRUNCATE" not in run.script
+    script = run.script
+    last_merge = script.rindex('MERGE INTO "ITEM$NEW"')
+    delete_at = script.index('DELETE FROM "ITEM"\n')
+    insert_at = script.index('INSERT INTO "ITEM" (')
+    assert last_merge < delete_at < insert_at
+    assert "COMMIT;" not in script[delete_at:insert_at]  # one transaction: readers never see it empty
+    assert script.index('DROP TABLE "ITEM$NEW" PURGE') > insert_at
+
+
+def test_overwrite_run_that_fails_leaves_the_table_as_it_was(run_target, existing_tables):
+    """A failing overwrite run touches none of the table's rows (finding 5)."""
+    _existing_item(existing_tables)
+    messages = [schema_message("item", ITEM_SCHEMA), record("item", {"id": 1}), record("item", {"id": "x"})]
+    run = run_target(messages, load_method="overwrite")
+    assert run.exit_code == 1
+    assert 'DELETE FROM "ITEM"' not in run.script
+    assert "TRUNCATE" not in run.script
+
+
+def test_overwrite_drops_the_table_a_failed_run_left(run_target, existing_tables):
+    """ITEM$NEW left by a failed run is dropped and made again, so its old rows never count."""
+    _existing_item(existing_tables)
+    existing_tables["ITEM$NEW"] = existing_tables["ITEM"]
+    run = run_target(
+        [schema_message("item", ITEM_SCHEMA), record("item", {"id": 1})], load_method="overwrite"
+    )
+    assert run.script.index('DROP TABLE "ITEM$NEW" PURGE') < run.script.index('CREATE TABLE "ITEM$NEW"')
