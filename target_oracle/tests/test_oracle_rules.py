@@ -52,9 +52,13 @@ def test_table_rules_catch_what_oracle_refuses(sql, error):
     assert any(p.startswith(error) for p in check_script(script(sql)))
 
 
-CREATE = 'CREATE TABLE "T" (\n\t"ID" NUMBER(38, 0) NOT NULL, \n\t"NOTE" VARCHAR2(10 CHAR), \n\t"DOC" JSON, \n\tPRIMARY KEY ("ID")\n)'
+CREATE = (
+    'CREATE TABLE "T" (\n\t"ID" NUMBER(38, 0) NOT NULL, \n\t"NOTE" VARCHAR2(10 CHAR), \n\t"DOC" JSON, '
+    '\n\tPRIMARY KEY ("ID")\n)'
+)
 MERGE = (
-    'MERGE INTO "T" t\nUSING (SELECT :p0 AS "ID", :p1 AS "NOTE", :p2 AS "DOC" FROM DUAL) s\nON (t."ID" = s."ID")\n'
+    'MERGE INTO "T" t\nUSING (SELECT :p0 AS "ID", :p1 AS "NOTE", :p2 AS "DOC" FROM DUAL) s\n'
+    'ON (t."ID" = s."ID")\n'
     'WHEN MATCHED THEN UPDATE SET t."NOTE" = s."NOTE", t."DOC" = s."DOC"\n'
     'WHEN NOT MATCHED THEN INSERT ("ID", "NOTE", "DOC") VALUES (s."ID", s."NOTE", s."DOC")'
 )
