@@ -8,6 +8,7 @@ goes to the script and nothing connects at all.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 import threading
@@ -118,6 +119,8 @@ class OracleConnector(SQLConnector):
         self._deferred: dict[Hashable, Callable[[], None]] = {}
         self._lock = threading.RLock()  # DDL helpers call each other with it held
         self.versions = VersionLedger()
+        #: When this run started: rows batched since, without a version, are no full sync's to delete.
+        self.started = dt.datetime.now(dt.UTC)
 
     # ------------------------------------------------------------------ connection
 

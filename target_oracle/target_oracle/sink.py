@@ -326,16 +326,21 @@ class OracleSink(SQLSink[OracleConnector]):
     def delete_older_versions(self, new_version: int) -> None:
         """Delete (hard_delete) or stamp _sdc_deleted_at on rows of versions older than ``new_version``."""
         version = self.conform_name(self.version_column_name)
+        batched = self.conform_name("_sdc_batched_at")
         self.connector.ensure_column(self.full_table_name, version, INTEGER_TYPE)
+        self.connector.ensure_column(self.full_table_name, batched, OracleType(TIMESTAMP_TZ))
         ref = self.connector.table_ref(self.full_table_name)
+        binds: dict[str, Any] = {
+            "version": new_version,
+            "run_started": timestamp_text(self.connector.started),
+        }
         if self.connector.settings.hard_delete:
-            statement = statements.delete_old_versions(ref, version)
-            binds: dict[str, Any] = {"version": new_version}
+            statement = statements.delete_old_versions(ref, version, batched)
         else:
             deleted = self.conform_name(self.soft_delete_column_name)
             self.connector.ensure_column(self.full_table_name, deleted, OracleType(TIMESTAMP_TZ))
-            statement = statements.soft_delete_old_versions(ref, version, deleted)
-            binds = {"version": new_version, "deleted_at": timestamp_text(dt.datetime.now(dt.UTC))}
+            statement = statements.soft_delete_old_versions(ref, version, batched, deleted)
+            binds["deleted_at"] = timestamp_text(dt.datetime.now(dt.UTC))
         with self.connector.session() as session:
             session.execute(statement, binds)
             session.commit()

@@ -167,17 +167,29 @@ def _update(column: str, version_column: str | None) -> str:
     return f"{t} = {s}"
 
 
-def delete_old_versions(ref: TableRef, version_column: str) -> TextClause:
-    """Hard delete: rows of older versions, and rows no full sync has stamped."""
-    col = ident(version_column)
-    return sa.text(f"DELETE FROM {qualified(ref)}\nWHERE {col} < :version OR {col} IS NULL")
+def _older(version_column: str, batched_column: str) -> str:
+    """Rows of older versions, and rows without one loaded before this run started.
+
+    A row without a version was written by an incremental run. One written while this full
+    sync ran (by another run, after the sync had read past that point) is new, not deleted.
+    """
+    col, batched = ident(version_column), ident(batched_column)
+    started = f"TO_TIMESTAMP_TZ(:run_started, '{TIMESTAMP_TZ_FORMAT}')"
+    return f"{col} < :version OR ({col} IS NULL AND ({batched} IS NULL OR {batched} < {started}))"
 
 
-def soft_delete_old_versions(ref: TableRef, version_column: str, deleted_column: str) -> TextClause:
+def delete_old_versions(ref: TableRef, version_column: str, batched_column: str) -> TextClause:
+    """Hard delete: the rows :func:`_older` selects."""
+    return sa.text(f"DELETE FROM {qualified(ref)}\nWHERE {_older(version_column, batched_column)}")
+
+
+def soft_delete_old_versions(
+    ref: TableRef, version_column: str, batched_column: str, deleted_column: str
+) -> TextClause:
     """Soft delete: stamp ``deleted_column`` on the rows a hard delete would remove."""
-    col, deleted = ident(version_column), ident(deleted_column)
+    deleted = ident(deleted_column)
     return sa.text(
         f"UPDATE {qualified(ref)}\n"
         f"SET {deleted} = TO_TIMESTAMP_TZ(:deleted_at, '{TIMESTAMP_TZ_FORMAT}')\n"
-        f"WHERE ({col} < :version OR {col} IS NULL) AND {deleted} IS NULL"
+        f"WHERE ({_older(version_column, batched_column)}) AND {deleted} IS NULL"
     )

@@ -25,14 +25,19 @@ def test_buffered_rows_are_committed_before_old_versions_are_deleted(run_target)
     assert merge_at < commit_at < delete_at
 
 
-def test_hard_delete_removes_older_and_unstamped_versions(run_target):
-    """hard_delete: DELETE rows whose version is older than the activated one, or null."""
+def test_hard_delete_removes_older_versions_and_unversioned_rows_older_than_the_run(run_target):
+    """hard_delete: rows of older versions go, and rows without one loaded before this run started.
+
+    A row an incremental run wrote while the full sync ran has no version; it is new, so it stays.
+    """
     run = run_target(FULL_SYNC, hard_delete=True)
     (delete,) = run.sql(exp.Delete)
     assert delete == (
-        'DELETE FROM "ITEM" WHERE "_SDC_TABLE_VERSION" < :version OR "_SDC_TABLE_VERSION" IS NULL'
+        'DELETE FROM "ITEM" WHERE "_SDC_TABLE_VERSION" < :version OR ("_SDC_TABLE_VERSION" IS NULL AND '
+        '("_SDC_BATCHED_AT" IS NULL OR "_SDC_BATCHED_AT" < TO_TIMESTAMP_TZ(:run_started, '
+        "'YYYY-MM-DD\"T\"HH24:MI:SS.FF6TZH:TZM')))"
     )
-    assert '--   {"version":1700000000000}' in run.script
+    assert '--   {"version":1700000000000,"run_started":"' in run.script
 
 
 def test_rows_carry_their_version(run_target):

@@ -75,12 +75,16 @@ def test_insert_parses_as_insert():
 
 def test_activation_delete_parses_as_delete():
     """Hard delete of older versions."""
-    assert isinstance(parsed(statements.delete_old_versions(REF, "_SDC_TABLE_VERSION")), exp.Delete)
+    assert isinstance(
+        parsed(statements.delete_old_versions(REF, "_SDC_TABLE_VERSION", "_SDC_BATCHED_AT")), exp.Delete
+    )
 
 
 def test_soft_delete_parses_as_update():
     """Soft delete stamps _SDC_DELETED_AT."""
-    tree = parsed(statements.soft_delete_old_versions(REF, "_SDC_TABLE_VERSION", "_SDC_DELETED_AT"))
+    tree = parsed(
+        statements.soft_delete_old_versions(REF, "_SDC_TABLE_VERSION", "_SDC_BATCHED_AT", "_SDC_DELETED_AT")
+    )
     assert isinstance(tree, exp.Update)
 
 
