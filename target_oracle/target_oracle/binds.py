@@ -147,6 +147,8 @@ def _base_converter(column_type: OracleType, json_text: bool) -> Converter:
 
 
 def _as_integer(value: Any) -> int:
+    if type(value) is int:  # the usual case, without a Decimal round trip
+        return value
     number = _as_decimal(value)
     if number != number.to_integral_value():
         msg = "a fraction cannot go into a whole-number column without rounding"
@@ -186,6 +188,8 @@ def converter(
     max_chars = None if column_type.byte_semantics else column_type.length
     max_bytes = column_type.max_bytes(byte_limit)
     digits = column_type.name == NUMBER and (column_type.precision is not None or column_type.scale)
+    whole = column_type.is_integer and column_type.precision is not None
+    int_limit = 10 ** (column_type.precision or 0) if whole else None
 
     def convert(value: Any) -> Any:
         if value is None or (text and value == ""):
@@ -194,8 +198,9 @@ def converter(
             bound = base(value)
             if isinstance(bound, Decimal):
                 _check_digits(bound, column_type.precision, column_type.scale if digits else None)
-            elif isinstance(bound, int) and not isinstance(bound, bool) and column_type.precision:
-                _check_digits(Decimal(bound), column_type.precision, 0)
+            elif int_limit is not None and type(bound) is int and abs(bound) >= int_limit:
+                msg = f"more than {column_type.precision} digit(s) before the decimal point"
+                raise ValueError(msg)
         except (ValueError, TypeError, InvalidOperation) as exc:
             detail = str(exc) or type(exc).__name__
             raise BadValueError(f'table {table} column "{column}" ({column_type.sql}): {detail}') from None

@@ -29,6 +29,13 @@ def test_float_becomes_the_decimal_of_its_shortest_text():
     assert bind(DECIMAL_TYPE, 0.1) == Decimal("0.1")
 
 
+def test_digits_beyond_a_columns_precision_are_refused():
+    """NUMBER(5, 0) made by a DBA: 123456 would be refused by Oracle (ORA-01438); ours is one line."""
+    with pytest.raises(BadValueError, match="more than 5 digit"):
+        bind(OracleType("NUMBER", precision=5, scale=0), 123456)
+    assert bind(OracleType("NUMBER", precision=5, scale=0), 99999) == 99999
+
+
 def test_integer_column_binds_python_ints():
     """NUMBER(38, 0) binds an int, big ones included."""
     assert bind(INTEGER_TYPE, 10**30) == 10**30
