@@ -35,16 +35,19 @@ class BadValueError(ValueError):
 
 
 def timestamp_text(value: dt.datetime) -> str:
-    """``2024-07-04T20:30:58.635464-04:00``: the offset kept; naive means UTC."""
+    """``2024-07-04T20:30:58.635464-04:00``: the offset kept; naive means UTC.
+
+    An offset with seconds (TZH:TZM cannot say it) is written as the same instant in UTC.
+    """
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
-    offset = value.utcoffset() or dt.timedelta()
-    if offset % dt.timedelta(minutes=1):
-        value, offset = value.astimezone(dt.UTC), dt.timedelta()
-    minutes = int(offset.total_seconds()) // 60
-    sign = "-" if minutes < 0 else "+"
-    hours, mins = divmod(abs(minutes), 60)
-    return f"{value.replace(tzinfo=None).isoformat(timespec='microseconds')}{sign}{hours:02d}:{mins:02d}"
+    offset = value.utcoffset()
+    if offset is None or offset % _MINUTE:
+        value = value.astimezone(dt.UTC)
+    return value.isoformat(timespec="microseconds")
+
+
+_MINUTE = dt.timedelta(minutes=1)
 
 
 def utc_text(value: dt.datetime) -> str:

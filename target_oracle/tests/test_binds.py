@@ -74,6 +74,12 @@ def test_half_hour_offsets_are_kept():
     assert timestamp_text(value).endswith("+05:30")
 
 
+def test_offset_with_seconds_is_written_as_utc():
+    """TZH:TZM cannot hold an offset of +05:30:15: the same instant is written in UTC."""
+    value = dt.datetime(2024, 1, 1, 12, tzinfo=dt.timezone(dt.timedelta(hours=5, minutes=30, seconds=15)))
+    assert timestamp_text(value) == "2024-01-01T06:29:45.000000+00:00"
+
+
 def test_objects_bind_as_json_text():
     """A dict in a CLOB column is its JSON text, with Decimals exact."""
     assert bind(CLOB, {"a": [1, Decimal("2.50")]}) == '{"a":[1,2.50]}'
