@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 import oracledb
 import sqlalchemy as sa
+from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.sql import SQLConnector
 from singer_sdk.sql.connector import FullyQualifiedName
 from sqlalchemy.dialects import oracle
@@ -414,7 +415,10 @@ class OracleConnector(SQLConnector):
             with self.engine.connect() as connection:
                 info = connection.dialect.server_version_info
             version = int(info[0]) if info else 19
-            check_release(self.settings, version)
+            try:
+                check_release(self.settings, version)
+            except ConfigValidationError as exc:  # found mid-run: one line like the other input errors
+                raise TableRuleError(str(exc)) from None
         return Limits(version, self.settings.string_limit, self.identifier_limit)
 
     def check(self, ref: TableRef, columns: dict[str, OracleType], keys: Sequence[str]) -> None:
