@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from oracle_checks import check_script
 from target_helpers import STREAMS, parse_oracle
 
 pytestmark = pytest.mark.slow
@@ -79,6 +80,7 @@ def test_meltano_run_loads_every_stream_in_dry_run(tmp_path, sandbox_url):
     done = meltano(env, "run", "tap-oracle-wms", "target-oracle")
     assert SECRET not in done.stdout + done.stderr
     sql = [s.sql(dialect="oracle", comments=False) for s in parse_oracle(script.read_text())]
+    assert check_script(script.read_text()) == []
     for stream in STREAMS:
         table = f'"{stream.upper()}"'
         assert [s for s in sql if s.startswith(f"CREATE TABLE {table} (")], stream

@@ -280,3 +280,25 @@ def test_json_type_binds_json(tmp_path, engine, stream):
     with engine.connect() as conn:
         text = conn.exec_driver_sql(f'SELECT JSON_SERIALIZE("DOC") FROM "{stream.upper()}"').scalar()
     assert text == '"hello"'
+
+
+def test_batch_rows_carry_the_version(tmp_path, engine, stream):
+    """Finding 3: rows from a BATCH file after an announcement get its version, and stay."""
+    batch = tmp_path / "rows.jsonl"
+    batch.write_text('{"id": 1, "code": "a"}\n{"id": 2, "code": "b"}\n')
+    message = {"type": "BATCH", "stream": stream, "encoding": {"format": "jsonl", "compression": "none"},
+               "manifest": [batch.as_uri()]}  # fmt: skip
+    load(tmp_path, [schema_message(stream, SCHEMA), activate(stream, 9), message], hard_delete=True)
+    with engine.connect() as conn:
+        versions = conn.exec_driver_sql(f'SELECT DISTINCT "_SDC_TABLE_VERSION" FROM "{stream.upper()}"').all()
+    assert versions == [(9,)]
+
+
+def test_schema_change_keeps_the_newer_row(tmp_path, engine, stream):
+    """Finding 6: the old sink's row is written before the new sink's, so the newer value wins."""
+    wider = {**SCHEMA, "extra": {"type": ["integer", "null"]}}
+    messages = [schema_message(stream, SCHEMA), record(stream, {"id": 1, "code": "OLD"}),
+                schema_message(stream, wider), record(stream, {"id": 1, "code": "NEW"}),
+                record(stream, {"id": 2, "code": "x"})]  # fmt: skip
+    load(tmp_path, messages, batch_size_rows=2)
+    assert codes(engine, stream)[1] == "NEW"
