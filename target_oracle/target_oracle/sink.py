@@ -8,14 +8,16 @@ the database does not have.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import fastjsonschema
 import jsonschema
 from jsonschema.validators import validator_for
 from singer_sdk.exceptions import InvalidJSONSchema, InvalidRecord, MissingKeyPropertiesError
+from singer_sdk.helpers.conform import DatetimeErrorTreatmentEnum
 from singer_sdk.singerlib.json import serialize_json
 from singer_sdk.sinks.core import BaseJSONSchemaValidator
 from singer_sdk.sql import SQLSink
@@ -57,6 +59,12 @@ class FieldNamingValidator(BaseJSONSchemaValidator):
         self.stream = stream
         self.keys = keys
         self.problem: str | None = None
+        #: Properties the SDK turns into date, time or datetime objects: their text must parse.
+        self.datelike = {
+            name: (fmt, _PARSERS[fmt])
+            for name, prop in schema.get("properties", {}).items()
+            if (fmt := prop.get("format")) in _PARSERS
+        }
 
     @override
     def validate(self, record: dict[str, Any]) -> None:
@@ -65,10 +73,35 @@ class FieldNamingValidator(BaseJSONSchemaValidator):
         except fastjsonschema.JsonSchemaValueException as exc:
             field = "/".join(str(p) for p in exc.path[1:]) or "(record)"
             # The rule broken, never the value.
-            self.problem = (
-                f"stream '{self.stream}' record {record_key(record, self.keys)} field '{field}': "
-                f"does not match its schema ({exc.rule} {exc.rule_definition})"
+            self.problem = self.refuse(
+                record, field, f"does not match its schema ({exc.rule} {exc.rule_definition})"
             )
+            return
+        for name, (fmt, parse) in self.datelike.items():
+            value = record.get(name)
+            if isinstance(value, str):
+                try:
+                    parse(value)
+                except ValueError:
+                    self.problem = self.refuse(record, name, f"is not an ISO 8601 {fmt} (format {fmt})")
+                    return
+
+    def refuse(self, record: dict[str, Any], field: str, why: str) -> str:
+        """The one line that refuses ``record``."""
+        return f"stream '{self.stream}' record {record_key(record, self.keys)} field '{field}': {why}"
+
+
+def _quiet_replaced_timestamps(record: logging.LogRecord) -> bool:
+    """Drop the SDK's "Replacing with NULL" warning: it quotes the value, and the record is refused anyway."""
+    return not str(record.msg).startswith("%s. Replacing with NULL.")
+
+
+#: The SDK's own parsers for the formats it converts (so what passes here, it can parse).
+_PARSERS: dict[str, Callable[[str], Any]] = {
+    "date-time": dt.datetime.fromisoformat,
+    "date": dt.date.fromisoformat,
+    "time": dt.time.fromisoformat,
+}
 
 
 def record_key(record: dict[str, Any], keys: Sequence[str]) -> str:
@@ -98,6 +131,7 @@ class OracleSink(SQLSink[OracleConnector]):
         #: The key properties as the stream names them (the SDK's are conformed to columns).
         self.stream_keys = list(key_properties or [])
         super().__init__(target, stream_name, schema, key_properties, connector)
+        self.logger.addFilter(_quiet_replaced_timestamps)
 
     @override
     def conform_name(self, name: str, object_type: str | None = None) -> str:
@@ -122,6 +156,18 @@ class OracleSink(SQLSink[OracleConnector]):
         return self._record_validator
 
     _record_validator: FieldNamingValidator | None = None
+
+    @property
+    @override
+    def datetime_error_treatment(self) -> DatetimeErrorTreatmentEnum:
+        """NULL, so the SDK's parse does not raise (with the value) before ``preprocess_record`` does.
+
+        The validator has already marked a record whose date-time does not parse; it is
+        refused in one line, never loaded with a NULL. Without validation, the SDK's ERROR stays.
+        """
+        if self._record_validator is None:
+            return DatetimeErrorTreatmentEnum.ERROR
+        return DatetimeErrorTreatmentEnum.NULL
 
     @override
     def setup(self) -> None:

@@ -115,6 +115,24 @@ def test_record_breaking_its_schema_is_one_line_naming_stream_key_and_field(tmp_
     assert "MERGE" not in (tmp_path / "s.sql").read_text()
 
 
+def test_date_time_that_does_not_parse_is_one_line_without_the_value(tmp_path):
+    """A date-time property holding 'private-date': one line naming the field, the value nowhere."""
+    schema = {"id": {"type": "integer"}, "ts": {"type": "string", "format": "date-time"}}
+    bad = json.dumps(record("item", {"id": 3, "ts": "private-date"}))
+    done = run_cli(
+        tmp_path,
+        {"dry_run_sql_path": str(tmp_path / "s.sql")},
+        [json.dumps(schema_message("item", schema)), bad],
+    )
+    assert done.returncode == 1
+    assert (
+        "stream 'item' record key id=3 field 'ts': is not an ISO 8601 date-time (format date-time)"
+        in done.stderr.splitlines()[-1]
+    )
+    assert "private-date" not in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_key_missing_from_the_schema_is_one_line(tmp_path):
     """key_properties naming no property: one line, no traceback (#26)."""
     lines = [
