@@ -190,9 +190,14 @@ def converter(
     text = column_type.name in {VARCHAR2, CLOB}
     max_chars = None if column_type.byte_semantics else column_type.length
     max_bytes = column_type.max_bytes(byte_limit)
+    # Fewer characters than max_bytes / 4 always fit: the byte count is only taken beyond that.
+    safe_chars = (max_bytes or 0) // 4
     digits = column_type.name == NUMBER and (column_type.precision is not None or column_type.scale)
     whole = column_type.is_integer and column_type.precision is not None
     int_limit = 10 ** (column_type.precision or 0) if whole else None
+
+    def fail(detail: str) -> BadValueError:
+        return BadValueError(f'table {table} column "{column}" ({column_type.sql}): {detail}')
 
     def convert(value: Any) -> Any:
         if value is None or (text and value == ""):
@@ -200,22 +205,20 @@ def converter(
         try:
             bound = base(value)
             if isinstance(bound, Decimal):
-                _check_digits(bound, column_type.precision, column_type.scale if digits else None)
+                if digits:
+                    _check_digits(bound, column_type.precision, column_type.scale)
+                elif not bound.is_finite():
+                    _check_digits(bound, None, None)
             elif int_limit is not None and type(bound) is int and abs(bound) >= int_limit:
                 msg = f"more than {column_type.precision} digit(s) before the decimal point"
                 raise ValueError(msg)
         except (ValueError, TypeError, InvalidOperation) as exc:
-            detail = str(exc) or type(exc).__name__
-            raise BadValueError(f'table {table} column "{column}" ({column_type.sql}): {detail}') from None
-        if max_bytes is not None and (
-            (max_chars is not None and len(bound) > max_chars) or len(bound.encode("utf-8")) > max_bytes
-        ):
-            raise BadValueError(
-                f'table {table} column "{column}" ({column_type.sql}): a value of {len(bound)} characters '
-                f"({len(bound.encode('utf-8'))} bytes) does not fit (limit "
-                + (f"{max_chars} characters, " if max_chars is not None else "")
-                + f"{max_bytes} bytes)"
-            )
+            raise fail(str(exc) or type(exc).__name__) from None
+        if max_bytes is not None and len(bound) > safe_chars:
+            size = len(bound.encode("utf-8"))
+            if (max_chars is not None and len(bound) > max_chars) or size > max_bytes:
+                limit = (f"{max_chars} characters, " if max_chars is not None else "") + f"{max_bytes} bytes"
+                raise fail(f"a value of {len(bound)} characters ({size} bytes) does not fit (limit {limit})")
         return bound
 
     return convert
