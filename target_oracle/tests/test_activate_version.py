@@ -192,3 +192,19 @@ def test_batch_rows_then_activation_delete_nothing_they_loaded(run_target, tmp_p
     run = run_target([schema_message("item", ITEM_SCHEMA), message, activate("item", 7)], hard_delete=True)
     assert run.exit_code == 0
     assert run.sql(exp.Delete) == []
+
+
+def test_records_before_a_batch_are_written_before_its_rows(run_target, tmp_path):
+    """RECORD rows buffered before a BATCH go first, so the batch's newer rows win."""
+    batch = tmp_path / "item-0001.jsonl"
+    batch.write_text('{"id": 1, "code": "from-batch"}\n')
+    message = {
+        "type": "BATCH",
+        "stream": "item",
+        "encoding": {"format": "jsonl", "compression": "none"},
+        "manifest": [batch.as_uri()],
+    }
+    run = run_target(
+        [schema_message("item", ITEM_SCHEMA), record("item", {"id": 1, "code": "from-record"}), message]
+    )
+    assert run.script.index('"from-record"') < run.script.index('"from-batch"')
