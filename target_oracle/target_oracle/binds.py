@@ -10,17 +10,24 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Decimal, InvalidOperation, localcontext
 from typing import Any
 
-from singer_sdk.singerlib.json import serialize_json
+from singer_sdk.singerlib.json import deserialize_json, serialize_json
 
-from .typemap import BOOLEAN, CLOB, DATE, JSON, NUMBER, TIMESTAMP_TZ, VARCHAR2, OracleType
+from .typemap import BOOLEAN, CLOB, DATE, JSON, NUMBER, TIMESTAMP, TIMESTAMP_TZ, VARCHAR2, OracleType
 
 #: TO_TIMESTAMP_TZ format matching :func:`timestamp_text`.
 TIMESTAMP_TZ_FORMAT = 'YYYY-MM-DD"T"HH24:MI:SS.FF6TZH:TZM'
+#: TO_TIMESTAMP format matching :func:`utc_text` (date-time keys, plain TIMESTAMP columns).
+TIMESTAMP_FORMAT = 'YYYY-MM-DD"T"HH24:MI:SS.FF6'
+#: python-oracledb bind types declared (setinputsizes) per column type: without them a string
+#: over 4000 bytes goes as LONG, which a MERGE ... FROM DUAL refuses (ORA-01461).
+BIND_TYPES = {CLOB: "DB_TYPE_CLOB", JSON: "DB_TYPE_JSON"}
 
 Converter = Callable[[Any], Any]
+#: Decimal precision for the digit checks: more than any NUMBER (38) plus its scale range.
+_EXACT_DIGITS = 300
 
 
 class BadValueError(ValueError):
@@ -28,16 +35,26 @@ class BadValueError(ValueError):
 
 
 def timestamp_text(value: dt.datetime) -> str:
-    """``2024-07-04T20:30:58.635464-04:00``: the offset kept; naive means UTC."""
+    """``2024-07-04T20:30:58.635464-04:00``: the offset kept; naive means UTC.
+
+    An offset with seconds (TZH:TZM cannot say it) is written as the same instant in UTC.
+    """
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
-    offset = value.utcoffset() or dt.timedelta()
-    if offset % dt.timedelta(minutes=1):
-        value, offset = value.astimezone(dt.UTC), dt.timedelta()
-    minutes = int(offset.total_seconds()) // 60
-    sign = "-" if minutes < 0 else "+"
-    hours, mins = divmod(abs(minutes), 60)
-    return f"{value.replace(tzinfo=None).isoformat(timespec='microseconds')}{sign}{hours:02d}:{mins:02d}"
+    offset = value.utcoffset()
+    if offset is None or offset % _MINUTE:
+        value = value.astimezone(dt.UTC)
+    return value.isoformat(timespec="microseconds")
+
+
+_MINUTE = dt.timedelta(minutes=1)
+
+
+def utc_text(value: dt.datetime) -> str:
+    """``2024-07-05T00:30:58.635464``: the same instant in UTC, no offset (naive means UTC)."""
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+    return value.isoformat(timespec="microseconds")
 
 
 def _as_text(value: Any) -> str:
@@ -63,12 +80,27 @@ def _as_decimal(value: Any) -> Decimal:
     return Decimal(value)
 
 
-def _as_json(value: Any) -> str:
-    """JSON text: a string is taken as JSON text already (contentMediaType json)."""
+def _as_json_value(value: Any) -> Any:
+    """The value itself: python-oracledb encodes dicts, lists and scalars as JSON (DB_TYPE_JSON)."""
+    return value
+
+
+def _as_json_document(value: Any) -> Any:
+    """JSON text (contentMediaType application/json) as the value it encodes; not JSON: the string itself."""
+    if isinstance(value, str):
+        try:
+            return deserialize_json(value)
+        except ValueError:
+            return value  # a JSON string scalar: valid JSON, nothing lost
+    return value
+
+
+def _as_json_text(value: Any) -> str:
+    """JSON text for a CLOB: objects and arrays serialized, strings kept as sent."""
     return value if isinstance(value, str) else serialize_json(value)
 
 
-def _as_datetime(value: Any) -> str:
+def _to_datetime(value: Any) -> dt.datetime:
     if isinstance(value, str):
         value = dt.datetime.fromisoformat(value)
     elif not isinstance(value, dt.datetime) and isinstance(value, dt.date):
@@ -76,7 +108,15 @@ def _as_datetime(value: Any) -> str:
     if not isinstance(value, dt.datetime):
         msg = f"a {type(value).__name__} is not a date-time"
         raise TypeError(msg)
-    return timestamp_text(value)
+    return value
+
+
+def _as_datetime(value: Any) -> str:
+    return timestamp_text(_to_datetime(value))
+
+
+def _as_utc_datetime(value: Any) -> str:
+    return utc_text(_to_datetime(value))
 
 
 def _as_date(value: Any) -> dt.date:
@@ -88,7 +128,7 @@ def _as_date(value: Any) -> dt.date:
     raise TypeError(msg)
 
 
-def _base_converter(column_type: OracleType) -> Converter:
+def _base_converter(column_type: OracleType, json_text: bool) -> Converter:
     name = column_type.name
     if name == NUMBER and column_type.is_integer:
         return _as_integer
@@ -98,16 +138,20 @@ def _base_converter(column_type: OracleType) -> Converter:
         return bool
     if name == TIMESTAMP_TZ:
         return _as_datetime
+    if name == TIMESTAMP:
+        return _as_utc_datetime
     if name == DATE:
         return _as_date
     if name == JSON:
-        return _as_json
+        return _as_json_document if json_text else _as_json_value
     if name == CLOB:
-        return lambda v: _as_json(v) if isinstance(v, dict | list) else _as_text(v)
+        return _as_json_text
     return _as_text
 
 
 def _as_integer(value: Any) -> int:
+    if type(value) is int:  # the usual case, without a Decimal round trip
+        return value
     number = _as_decimal(value)
     if number != number.to_integral_value():
         msg = "a fraction cannot go into a whole-number column without rounding"
@@ -115,31 +159,66 @@ def _as_integer(value: Any) -> int:
     return int(number)
 
 
-def converter(table: str, column: str, column_type: OracleType, byte_limit: int) -> Converter:
+def _check_digits(number: Decimal, precision: int | None, scale: int | None) -> None:
+    """Refuse what NUMBER(precision, scale) would round (more decimals) or refuse (ORA-01438)."""
+    if not number.is_finite():
+        msg = "NaN and infinity have no Oracle NUMBER"
+        raise ValueError(msg)
+    with localcontext() as exact:
+        exact.prec = _EXACT_DIGITS  # wide enough that these checks never round
+        if scale is not None and number != number.quantize(Decimal(1).scaleb(-scale), rounding=ROUND_DOWN):
+            msg = f"more than {scale} decimal place(s) would be rounded"
+            raise ValueError(msg)
+        if precision is not None and abs(number) >= Decimal(10) ** (precision - (scale or 0)):
+            msg = f"more than {precision - (scale or 0)} digit(s) before the decimal point"
+            raise ValueError(msg)
+
+
+def converter(
+    table: str, column: str, column_type: OracleType, byte_limit: int, *, json_text: bool = False
+) -> Converter:
     """The function turning a record value into the bind value for ``column``.
+
+    ``json_text``: the property's strings are JSON documents (contentMediaType application/json).
+    An empty string becomes NULL in every text column: Oracle stores '' as NULL anyway, and
+    the loader's own key checks must see what the database will.
 
     Raises (from the returned function):
         BadValueError: one line naming table, column and why (never the value itself).
     """
-    base = _base_converter(column_type)
-    max_chars = column_type.length if column_type.name == VARCHAR2 else None
+    base = _base_converter(column_type, json_text)
+    text = column_type.name in {VARCHAR2, CLOB}
+    max_chars = None if column_type.byte_semantics else column_type.length
+    max_bytes = column_type.max_bytes(byte_limit)
+    # Fewer characters than max_bytes / 4 always fit: the byte count is only taken beyond that.
+    safe_chars = (max_bytes or 0) // 4
+    digits = column_type.name == NUMBER and (column_type.precision is not None or column_type.scale)
+    whole = column_type.is_integer and column_type.precision is not None
+    int_limit = 10 ** (column_type.precision or 0) if whole else None
+
+    def fail(detail: str) -> BadValueError:
+        return BadValueError(f'table {table} column "{column}" ({column_type.sql}): {detail}')
 
     def convert(value: Any) -> Any:
-        if value is None:
+        if value is None or (text and value == ""):
             return None
         try:
             bound = base(value)
-            if isinstance(bound, Decimal) and not bound.is_finite():
-                msg = "NaN and infinity have no Oracle NUMBER"
+            if isinstance(bound, Decimal):
+                if digits:
+                    _check_digits(bound, column_type.precision, column_type.scale)
+                elif not bound.is_finite():
+                    _check_digits(bound, None, None)
+            elif int_limit is not None and type(bound) is int and abs(bound) >= int_limit:
+                msg = f"more than {column_type.precision} digit(s) before the decimal point"
                 raise ValueError(msg)
         except (ValueError, TypeError, InvalidOperation) as exc:
-            detail = str(exc) or type(exc).__name__
-            raise BadValueError(f'table {table} column "{column}" ({column_type.sql}): {detail}') from None
-        if max_chars is not None and (len(bound) > max_chars or len(bound.encode("utf-8")) > byte_limit):
-            raise BadValueError(
-                f'table {table} column "{column}" ({column_type.sql}): a value of {len(bound)} characters '
-                f"does not fit (limit {max_chars} characters, {byte_limit} bytes)"
-            )
+            raise fail(str(exc) or type(exc).__name__) from None
+        if max_bytes is not None and len(bound) > safe_chars:
+            size = len(bound.encode("utf-8"))
+            if (max_chars is not None and len(bound) > max_chars) or size > max_bytes:
+                limit = (f"{max_chars} characters, " if max_chars is not None else "") + f"{max_bytes} bytes"
+                raise fail(f"a value of {len(bound)} characters ({size} bytes) does not fit (limit {limit})")
         return bound
 
     return convert

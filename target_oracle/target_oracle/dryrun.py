@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Dialect
 
 Rows = Sequence[Mapping[str, Any]] | Mapping[str, Any] | None
+#: Bind name -> python-oracledb type name declared with setinputsizes (e.g. DB_TYPE_CLOB).
+BindTypes = Mapping[str, str] | None
 
 
 def render(statement: sa.Executable, dialect: Dialect) -> str:
@@ -39,7 +41,13 @@ def _bind_comments(rows: Rows) -> list[str]:
 class DryRunScript:
     """The script file; sessions append whole transactions to it, one at a time."""
 
-    def __init__(self, path: Path, dialect: Dialect, assumptions: Sequence[str]) -> None:
+    def __init__(
+        self,
+        path: Path,
+        dialect: Dialect,
+        assumptions: Sequence[str],
+        limits: Mapping[str, Any] | None = None,
+    ) -> None:
         self.path = path
         self.dialect = dialect
         self._lock = threading.Lock()
@@ -48,6 +56,7 @@ class DryRunScript:
             f"-- target-oracle dry run, {now}: the statements a load would execute, in order.",
             "-- No database was contacted. Bind values follow each statement as comments.",
             *(f"-- assumed: {line}" for line in assumptions),
+            *([f"-- limits: {serialize_json(dict(limits))}"] if limits else []),
             "",
         ]
         path.write_text("\n".join(header) + "\n", encoding="utf-8")
@@ -69,9 +78,12 @@ class DryRunSession:
         self._script = script
         self._pending: list[str] = []
 
-    def execute(self, statement: sa.Executable, rows: Rows = None) -> None:
-        """Compile ``statement`` and keep it with its binds until commit."""
+    def execute(self, statement: sa.Executable, rows: Rows = None, bind_types: BindTypes = None) -> None:
+        """Compile ``statement`` and keep it with its declared bind types and binds until commit."""
         self._pending.append(render(statement, self._script.dialect) + "\n;")
+        if bind_types:
+            declared = ", ".join(f"{name} {kind}" for name, kind in bind_types.items())
+            self._pending.append(f"-- bind types: {declared}")
         self._pending.extend(_bind_comments(rows))
 
     def commit(self) -> None:

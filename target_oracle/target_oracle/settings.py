@@ -15,11 +15,14 @@ import sqlalchemy as sa
 from singer_sdk.exceptions import ConfigValidationError
 
 from .naming import IdentifierCase
+from .oracle_rules import TYPE_SINCE, VARCHAR2_EXTENDED_BYTES, VARCHAR2_STANDARD_BYTES
 
 #: Settings whose values are secrets: never logged, never echoed in an error.
 SECRET_SETTINGS = ("password", "wallet_password", "sqlalchemy_url")
 #: VARCHAR2 byte limit by the database's MAX_STRING_SIZE.
-STRING_LIMITS = {"standard": 4000, "extended": 32767}
+STRING_LIMITS = {"standard": VARCHAR2_STANDARD_BYTES, "extended": VARCHAR2_EXTENDED_BYTES}
+#: The release a dry run assumes when database_version is not set: the oldest supported one.
+DRY_RUN_RELEASE = 19
 #: Identifier byte limit before Oracle 12.2 and from it on.
 IDENTIFIER_LIMITS = (30, 128)
 
@@ -53,6 +56,30 @@ def _oracledb_url(raw: str) -> sa.URL:
     return url.set(drivername="oracle+oracledb")
 
 
+def _tcps_dsn(url: sa.URL) -> str:
+    """An Easy Connect string with the tcps:// protocol for the URL's host, port and service."""
+    service = url.query.get("service_name") or url.database
+    if not url.host or not service:
+        raise fail(
+            "protocol", "tcps with sqlalchemy_url needs a host and a service_name in the URL (or use dsn)"
+        )
+    return f"tcps://{url.host}:{url.port or 1522}/{service}"
+
+
+def check_release(settings: Settings, version: int) -> None:
+    """Refuse column types the database's release does not have (ORA-00902)."""
+    for setting, name, on in (
+        ("boolean_type", "BOOLEAN", settings.native_boolean),
+        ("json_type", "JSON", settings.native_json),
+    ):
+        if on and version < TYPE_SINCE[name]:
+            raise fail(
+                setting,
+                f"the {name} type needs Oracle Database {TYPE_SINCE[name]} or later; "
+                f"the database is release {version} (database_version)",
+            )
+
+
 @dataclass(frozen=True)
 class Connection:
     """Where and how to connect; repr hides the secrets."""
@@ -80,6 +107,9 @@ class Connection:
 
         if raw_url := _secret(config, "sqlalchemy_url"):
             url = _oracledb_url(raw_url)
+            if protocol == "tcps":
+                # SQLAlchemy builds the DSN from the URL with PROTOCOL=TCP; this one replaces it.
+                tls["dsn"] = _tcps_dsn(url)
             return cls(url=url, connect_args=tls, describe=url.render_as_string(hide_password=True))
 
         if not config.get("user"):
@@ -110,6 +140,7 @@ class Settings:
     native_boolean: bool
     native_json: bool
     load_method: LoadMethod
+    database_version: int | None
     staging_min_rows: int
     hard_delete: bool
     dry_run_sql_path: Path | None
@@ -133,15 +164,20 @@ class Settings:
         # A dry run needs no connection; when one is configured it is still checked.
         has_connection = any(config.get(k) for k in ("sqlalchemy_url", "dsn", "host", "user"))
         connection = Connection.from_config(config) if (path is None or has_connection) else None
-        return cls(
+        version = config.get("database_version") or (DRY_RUN_RELEASE if path is not None else None)
+        settings = cls(
             identifier_case=cast("IdentifierCase", config["identifier_case"]),
             max_identifier_length=max_ident,
             string_limit=STRING_LIMITS[config["max_string_size"]],
             native_boolean=config["boolean_type"] == "boolean",
             native_json=config["json_type"] == "json",
             load_method=cast("LoadMethod", config["load_method"]),
+            database_version=version,
             staging_min_rows=int(config["staging_min_rows"]),
             hard_delete=bool(config.get("hard_delete", False)),
             dry_run_sql_path=path,
             connection=connection,
         )
+        if version is not None:
+            check_release(settings, version)
+        return settings

@@ -8,40 +8,111 @@ the database does not have.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from typing import Any
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
+import fastjsonschema
 import jsonschema
-from singer_sdk.exceptions import InvalidRecord
-from singer_sdk.sinks.core import BaseJSONSchemaValidator, JSONSchemaValidator
+from jsonschema.validators import validator_for
+from singer_sdk.exceptions import InvalidJSONSchema, InvalidRecord, MissingKeyPropertiesError
+from singer_sdk.helpers.conform import DatetimeErrorTreatmentEnum
+from singer_sdk.singerlib.json import serialize_json
+from singer_sdk.sinks.core import BaseJSONSchemaValidator
 from singer_sdk.sql import SQLSink
+from singer_sdk.target_base import Target
 from typing_extensions import override
 
 from . import statements
-from .binds import Converter, converter, timestamp_text
+from .binds import BadValueError, Converter, converter, timestamp_text
 from .connector import OracleConnector
 from .statements import LoadColumn
 from .typemap import INTEGER_TYPE, TIMESTAMP_TZ, OracleType
 
+if TYPE_CHECKING:  # the SDK exports the encoding type only from a private module
+    from singer_sdk.helpers._batch import BaseBatchFileEncoding
 
-class FieldNamingValidator(JSONSchemaValidator):
-    """The SDK's record validator, with errors that name the stream and the field."""
 
-    def __init__(self, stream: str, schema: dict[str, Any]) -> None:
+class BadNameError(ValueError):
+    """A stream, table or property name that yields no Oracle identifier."""
+
+
+class FieldNamingValidator(BaseJSONSchemaValidator):
+    """Record validation compiled once per schema, keeping a one-line problem (stream, record key, field).
+
+    Why compiled: the SDK's ``jsonschema`` validator walks the schema for every field of every
+    record, most of the loader's CPU. fastjsonschema turns the schema into one Python function
+    (no defaults filled in, no format checks, as the SDK's). It does not raise: the SDK would log
+    the exception with its traceback (and the value) first; ``OracleSink.preprocess_record``
+    raises the kept line instead.
+    """
+
+    def __init__(self, stream: str, schema: dict[str, Any], keys: Sequence[str]) -> None:
         super().__init__(schema)
+        try:
+            validator_for(schema).check_schema(schema)
+        except jsonschema.SchemaError as exc:
+            msg = f"stream '{stream}': its schema is not a valid JSON Schema ({exc.message})"
+            raise InvalidJSONSchema(msg) from None
+        self.check = fastjsonschema.compile(schema, use_default=False, use_formats=False)
         self.stream = stream
+        self.keys = keys
+        self.problem: str | None = None
+        #: Properties the SDK turns into date, time or datetime objects: their text must parse.
+        self.datelike = {
+            name: (fmt, _PARSERS[fmt])
+            for name, prop in schema.get("properties", {}).items()
+            if (fmt := prop.get("format")) in _PARSERS
+        }
 
     @override
     def validate(self, record: dict[str, Any]) -> None:
         try:
-            super().validate(record)
-        except InvalidRecord as exc:
-            cause = exc.__cause__
-            path = (
-                "/".join(str(p) for p in cause.path) if isinstance(cause, jsonschema.ValidationError) else ""
+            self.check(record)
+        except fastjsonschema.JsonSchemaValueException as exc:
+            field = "/".join(str(p) for p in exc.path[1:]) or "(record)"
+            # The rule broken, never the value.
+            self.problem = self.refuse(
+                record, field, f"does not match its schema ({exc.rule} {exc.rule_definition})"
             )
-            msg = f"stream '{self.stream}' field '{path or '(record)'}': {exc.error_message}"
-            raise InvalidRecord(msg, record) from cause
+            return
+        for name, (fmt, parse) in self.datelike.items():
+            value = record.get(name)
+            if isinstance(value, str):
+                try:
+                    parse(value)
+                except ValueError:
+                    self.problem = self.refuse(record, name, f"is not an ISO 8601 {fmt} (format {fmt})")
+                    return
+
+    def refuse(self, record: dict[str, Any], field: str, why: str) -> str:
+        """The one line that refuses ``record``."""
+        return f"stream '{self.stream}' record {record_key(record, self.keys)} field '{field}': {why}"
+
+
+def _quiet_replaced_timestamps(record: logging.LogRecord) -> bool:
+    """Drop the SDK's "Replacing with NULL" warning: it quotes the value, and the record is refused anyway."""
+    return not str(record.msg).startswith("%s. Replacing with NULL.")
+
+
+#: The SDK's own parsers for the formats it converts (so what passes here, it can parse).
+_PARSERS: dict[str, Callable[[str], Any]] = {
+    "date-time": dt.datetime.fromisoformat,
+    "date": dt.date.fromisoformat,
+    "time": dt.time.fromisoformat,
+}
+
+
+def record_key(record: dict[str, Any], keys: Sequence[str]) -> str:
+    """How an error names a record: its key properties and their values (no other value)."""
+    if not keys:
+        return "(no key properties)"
+    return "key " + ", ".join(f"{k}={_short(serialize_json(record.get(k)))}" for k in keys)
+
+
+def _short(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
 class OracleSink(SQLSink[OracleConnector]):
@@ -49,9 +120,26 @@ class OracleSink(SQLSink[OracleConnector]):
 
     connector_class = OracleConnector
 
+    def __init__(
+        self,
+        target: Target,
+        stream_name: str,
+        schema: dict[str, Any],
+        key_properties: Sequence[str] | None,
+        connector: OracleConnector | None = None,
+    ) -> None:
+        #: The key properties as the stream names them (the SDK's are conformed to columns).
+        self.stream_keys = list(key_properties or [])
+        super().__init__(target, stream_name, schema, key_properties, connector)
+        self.logger.addFilter(_quiet_replaced_timestamps)
+
     @override
     def conform_name(self, name: str, object_type: str | None = None) -> str:
-        return self.connector.conform(name)
+        try:
+            return self.connector.conform(name, object_type)
+        except ValueError as exc:  # an empty name, e.g. a stream called "order-"
+            msg = f"stream '{self.stream_name}': {exc}"
+            raise BadNameError(msg) from None
 
     @property
     @override
@@ -62,24 +150,46 @@ class OracleSink(SQLSink[OracleConnector]):
 
     @override
     def get_validator(self) -> BaseJSONSchemaValidator | None:
-        return FieldNamingValidator(self.stream_name, self.schema) if self.validate_schema else None
+        if not self.validate_schema:
+            return None
+        self._record_validator = FieldNamingValidator(self.stream_name, self.schema, self.stream_keys)
+        return self._record_validator
+
+    _record_validator: FieldNamingValidator | None = None
+
+    @property
+    @override
+    def datetime_error_treatment(self) -> DatetimeErrorTreatmentEnum:
+        """NULL, so the SDK's parse does not raise (with the value) before ``preprocess_record`` does.
+
+        The validator has already marked a record whose date-time does not parse; it is
+        refused in one line, never loaded with a NULL. Without validation, the SDK's ERROR stays.
+        """
+        if self._record_validator is None:
+            return DatetimeErrorTreatmentEnum.ERROR
+        return DatetimeErrorTreatmentEnum.NULL
 
     @override
     def setup(self) -> None:
+        missing = [k for k in self.stream_keys if k not in self.schema["properties"]]
+        if missing:
+            msg = f"stream '{self.stream_name}': key property '{missing[0]}' is not in its schema"
+            raise MissingKeyPropertiesError(msg)
         super().setup()
-        table = self.connector.known_table(self.full_table_name)
-        if table is None:  # pragma: no cover - prepare_table just created or found it
-            msg = f"table {self.full_table_name} is missing after preparing it"
-            raise RuntimeError(msg)
+        table = self.connector.load_table(self.full_table_name)
         self._columns: list[tuple[str, LoadColumn, Converter]] = []
-        for index, prop in enumerate(self.schema["properties"]):
+        for index, (prop, prop_schema) in enumerate(self.schema["properties"].items()):
             name = self.conform_name(prop)
             column = LoadColumn(name, table.columns[name], f"p{index}")
             convert = converter(
-                str(self.full_table_name), name, column.type, self.connector.settings.string_limit
+                str(self.full_table_name),
+                name,
+                column.type,
+                self.connector.settings.string_limit,
+                json_text=prop_schema.get("contentMediaType") == "application/json",
             )
             self._columns.append((prop, column, convert))
-        self._versions_seen: set[int] = set()
+        self._from_files = False
         by_name = {column.name: column.bind for _, column, _ in self._columns}
         self._key_binds = [by_name[k] for k in self.key_properties if k in by_name]
 
@@ -88,12 +198,40 @@ class OracleSink(SQLSink[OracleConnector]):
         """Rows replace earlier rows with the same key (load_method upsert or overwrite)."""
         return bool(self._key_binds) and self.connector.settings.load_method != "append-only"
 
+    def record_key(self, record: dict[str, Any]) -> str:
+        """How an error names a record: its key properties and their values (no other value)."""
+        return record_key(record, self.stream_keys)
+
+    @override
+    def preprocess_record(self, record: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
+        """Refuse a record the validator found invalid: one line, no traceback, no value."""
+        validator = self._record_validator
+        if validator is not None and validator.problem:
+            problem, validator.problem = validator.problem, None
+            raise InvalidRecord(problem, record) from None
+        return record
+
+    def bind_row(self, record: dict[str, Any]) -> dict[str, Any]:
+        """One record's bind set; a value that does not fit is one line naming stream, column and key."""
+        try:
+            row = {col.bind: convert(record.get(prop)) for prop, col, convert in self._columns}
+        except BadValueError as exc:
+            msg = f"stream '{self.stream_name}' record {self.record_key(record)}: {exc}"
+            raise BadValueError(msg) from None
+        if self.upserts:
+            for _, col, _ in self._columns:
+                if col.bind in self._key_binds and row[col.bind] is None:
+                    msg = (
+                        f"stream '{self.stream_name}' record {self.record_key(record)}: key column "
+                        f'"{col.name}" is null or empty, and a key cannot be NULL '
+                        "(Oracle stores '' as NULL)"
+                    )
+                    raise BadValueError(msg)
+        return row
+
     def bind_rows(self, records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """Records -> bind sets; with keys, the last record per key wins."""
-        rows = [
-            {col.bind: convert(record.get(prop)) for prop, col, convert in self._columns}
-            for record in records
-        ]
+        rows = [self.bind_row(record) for record in records]
         if not self.upserts:
             return rows
         latest: dict[tuple[Any, ...], dict[str, Any]] = {}
@@ -109,56 +247,101 @@ class OracleSink(SQLSink[OracleConnector]):
         return list(latest.values())
 
     @override
+    def process_batch_files(self, encoding: BaseBatchFileEncoding, files: Sequence[str]) -> None:
+        """Load BATCH files after the rows buffered before them, stamped like RECORD rows."""
+        if self.current_size:
+            self.process_batch(self.start_drain())
+            self.mark_drained()
+        self._from_files = True
+        try:
+            super().process_batch_files(encoding, files)
+        finally:
+            self._from_files = False
+
+    def stamp(self, record: dict[str, Any]) -> dict[str, Any]:
+        """The _sdc metadata a RECORD row gets; the version is the stream's last activated one.
+
+        The SDK passes rows from BATCH files to process_batch as they are: without this
+        they would have no version, and the next activation would delete them.
+        """
+        now = dt.datetime.now(dt.UTC).isoformat()
+        version = self.connector.versions.latest_activated(self.ledger_key)
+        if version is not None:
+            self.connector.versions.record(self.ledger_key, version)
+        return {
+            **record,
+            "_sdc_extracted_at": record.get("_sdc_extracted_at"),
+            "_sdc_received_at": now,
+            "_sdc_batched_at": now,
+            "_sdc_deleted_at": record.get("_sdc_deleted_at"),
+            "_sdc_sequence": round(time.time() * 1000),
+            self.version_column_name: version,
+            "_sdc_sync_started_at": self.sync_started_at,
+        }
+
+    @override
     def process_batch(self, context: dict[str, Any]) -> None:
         """Write the batch in one transaction and commit it (before the SDK emits STATE)."""
         records = context.get("records") or []
         if not records:
             return
+        if self._from_files and self.include_sdc_metadata_properties:
+            records = [self.stamp(r) for r in records]
         rows = self.bind_rows(records)
-        table = self.connector.known_table(self.full_table_name)
-        if table is None:  # pragma: no cover - setup created it
-            msg = f"table {self.full_table_name} is missing"
-            raise RuntimeError(msg)
+        table = self.connector.load_table(self.full_table_name)
         columns = [column for _, column, _ in self._columns]
         keys = [c.name for c in columns if c.bind in self._key_binds]
+        version = (
+            self.conform_name(self.version_column_name) if self.include_sdc_metadata_properties else None
+        )
         staging_min = self.connector.settings.staging_min_rows
         staged = self.upserts and bool(staging_min) and len(rows) >= staging_min
         # The staging table's DDL (Oracle commits DDL by itself) runs before the batch's transaction.
         staging = self.connector.prepare_staging(table, [c.name for c in columns]) if staged else None
+        types = {c.bind: c.bind_type for c in columns if c.bind_type}
         with self.connector.session() as session:
             if not self.upserts:
                 how = "INSERT"
-                session.execute(statements.insert(table.ref, columns), rows)
+                session.execute(statements.insert(table.ref, columns), rows, types)
             elif staging is not None:
-                how = "staging table and one MERGE"
-                session.execute(statements.insert(staging, columns), rows)
-                session.execute(statements.merge(table.ref, columns, keys, staging=staging))
+                how = "MERGE (through the staging table)"
+                session.execute(statements.insert(staging, columns), rows, types)
+                session.execute(
+                    statements.merge(table.ref, columns, keys, staging=staging, version_column=version)
+                )
             else:
                 how = "MERGE"
-                session.execute(statements.merge(table.ref, columns, keys), rows)
+                session.execute(
+                    statements.merge(table.ref, columns, keys, version_column=version), rows, types
+                )
             session.commit()
-        self.logger.info("Committed %d row(s) to %s by %s", len(rows), self.full_table_name, how)
+        if self.connector.settings.dry_run:
+            self.logger.info("dry run: would %s %d row(s) into %s", how, len(rows), self.full_table_name)
+        else:
+            self.logger.info("Committed %d row(s) to %s by %s", len(rows), self.full_table_name, how)
+
+    @property
+    def ledger_key(self) -> str:
+        """The table of the stream, as the version ledger knows it."""
+        return str(self.full_table_name)
 
     @override
     def process_record(self, record: dict[str, Any], context: dict[str, Any]) -> None:
         """Buffer the record, noting which table version it belongs to."""
         version = record.get(self.version_column_name)
         if version is not None:
-            self._versions_seen.add(version)
+            self.connector.versions.record(self.ledger_key, int(version))
         super().process_record(record, context)
 
     @override
     def activate_version(self, new_version: int) -> None:
-        """Commit buffered rows, then delete (or stamp) older versions once the new one is loaded.
+        """Note the activation; older versions go at the end of the input, if this one is complete.
 
-        Activation after the version's records (the end of a full sync) acts at once.
-        Activation before them (the SDK announces a version when a FULL_TABLE stream starts)
-        waits for the end of the input, so the table never empties while the sync runs, and
-        a run that fails part-way deletes nothing.
+        See versions.py: only an activation after the version's records, with none after it,
+        says the version is complete. Buffered rows are written first either way.
         """
         # The SDK calls this straight from the ACTIVATE_VERSION message, with this stream's
-        # records still buffered (see tests/test_sdk_contract.py). Deleting first would delete
-        # the rows those records are about to refresh, so they are written here first, with
+        # records still buffered (see tests/test_sdk_contract.py); they are written here with
         # the same public steps the SDK's drain uses.
         if self.current_size:
             self.process_batch(self.start_drain())
@@ -169,32 +352,45 @@ class OracleSink(SQLSink[OracleConnector]):
                 self.stream_name,
             )
             return
-        ref = self.connector.table_ref(self.full_table_name)
-        if new_version in self._versions_seen:
-            self.connector.defer(ref, None)
-            self.delete_older_versions(new_version)
-        else:
+        self.connector.versions.activate(self.ledger_key, new_version)
+        self.connector.defer(
+            (self.connector.table_ref(self.full_table_name), "versions"), self.finish_versions
+        )
+
+    def finish_versions(self) -> None:
+        """At the end of the input: remove older versions if one is complete; say so if none is."""
+        ledger = self.connector.versions
+        if (complete := ledger.complete(self.ledger_key)) is not None:
+            self.delete_older_versions(complete)
+        if incomplete := ledger.incomplete(self.ledger_key):
             self.logger.info(
-                "Version %d of %s announced before its records: older rows go at the end of the input",
-                new_version,
+                "Stream '%s': version %s was announced before or among its records, not after them, "
+                "so it is not known complete: no older row of %s was deleted",
+                self.stream_name,
+                ", ".join(str(v) for v in incomplete),
                 self.full_table_name,
             )
-            self.connector.defer(ref, lambda: self.delete_older_versions(new_version))
 
     def delete_older_versions(self, new_version: int) -> None:
         """Delete (hard_delete) or stamp _sdc_deleted_at on rows of versions older than ``new_version``."""
         version = self.conform_name(self.version_column_name)
+        batched = self.conform_name("_sdc_batched_at")
         self.connector.ensure_column(self.full_table_name, version, INTEGER_TYPE)
+        self.connector.ensure_column(self.full_table_name, batched, OracleType(TIMESTAMP_TZ))
         ref = self.connector.table_ref(self.full_table_name)
+        binds: dict[str, Any] = {
+            "version": new_version,
+            "run_started": timestamp_text(self.connector.started),
+        }
         if self.connector.settings.hard_delete:
-            statement = statements.delete_old_versions(ref, version)
-            binds: dict[str, Any] = {"version": new_version}
+            statement = statements.delete_old_versions(ref, version, batched)
         else:
             deleted = self.conform_name(self.soft_delete_column_name)
             self.connector.ensure_column(self.full_table_name, deleted, OracleType(TIMESTAMP_TZ))
-            statement = statements.soft_delete_old_versions(ref, version, deleted)
-            binds = {"version": new_version, "deleted_at": timestamp_text(dt.datetime.now(dt.UTC))}
+            statement = statements.soft_delete_old_versions(ref, version, batched, deleted)
+            binds["deleted_at"] = timestamp_text(dt.datetime.now(dt.UTC))
         with self.connector.session() as session:
             session.execute(statement, binds)
             session.commit()
-        self.logger.info("Activated version %d of %s", new_version, self.full_table_name)
+        done = "dry run: would activate" if self.connector.settings.dry_run else "Activated"
+        self.logger.info("%s version %d of %s", done, new_version, self.full_table_name)

@@ -15,9 +15,9 @@ import sqlalchemy as sa
 from sqlalchemy.sql import quoted_name
 from sqlalchemy.sql.elements import TextClause
 
-from .binds import TIMESTAMP_TZ_FORMAT
-from .catalog import TableRef
-from .typemap import TIMESTAMP_TZ, OracleType
+from .binds import BIND_TYPES, TIMESTAMP_FORMAT, TIMESTAMP_TZ_FORMAT
+from .tables import TableRef
+from .typemap import TIMESTAMP, TIMESTAMP_TZ, OracleType
 
 
 def ident(name: str) -> str:
@@ -52,7 +52,14 @@ class LoadColumn:
         if self.type.name == TIMESTAMP_TZ:
             # python-oracledb binds datetimes without their offset; text keeps it.
             return f"TO_TIMESTAMP_TZ(:{self.bind}, '{TIMESTAMP_TZ_FORMAT}')"
+        if self.type.name == TIMESTAMP:
+            return f"TO_TIMESTAMP(:{self.bind}, '{TIMESTAMP_FORMAT}')"
         return f":{self.bind}"
+
+    @property
+    def bind_type(self) -> str | None:
+        """The python-oracledb type declared for the bind (setinputsizes), if any."""
+        return BIND_TYPES.get(self.type.name)
 
 
 def create_table(
@@ -87,9 +94,35 @@ def modify_column(ref: TableRef, column: str, sql_type: str) -> TextClause:
     return sa.text(f"ALTER TABLE {qualified(ref)} MODIFY ({ident(column)} {sql_type})")
 
 
-def truncate(ref: TableRef) -> TextClause:
-    """TRUNCATE TABLE, for load_method overwrite."""
-    return sa.text(f"TRUNCATE TABLE {qualified(ref)}")
+def copy_column(ref: TableRef, source: str, target: str) -> TextClause:
+    """UPDATE every row: ``target`` takes ``source``'s value (VARCHAR2 into CLOB)."""
+    return sa.text(f"UPDATE {qualified(ref)} SET {ident(target)} = {ident(source)}")
+
+
+def drop_column(ref: TableRef, column: str) -> TextClause:
+    """ALTER TABLE ... DROP COLUMN: only ever a column whose values were just copied."""
+    return sa.text(f"ALTER TABLE {qualified(ref)} DROP COLUMN {ident(column)}")
+
+
+def rename_column(ref: TableRef, old: str, new: str) -> TextClause:
+    """ALTER TABLE ... RENAME COLUMN."""
+    return sa.text(f"ALTER TABLE {qualified(ref)} RENAME COLUMN {ident(old)} TO {ident(new)}")
+
+
+def drop_table(ref: TableRef) -> TextClause:
+    """DROP TABLE ... PURGE: only ever the loader's own ``$NEW`` table."""
+    return sa.text(f"DROP TABLE {qualified(ref)} PURGE")
+
+
+def delete_all(ref: TableRef) -> TextClause:
+    """DELETE every row (not TRUNCATE, which commits at once and cannot be rolled back)."""
+    return sa.text(f"DELETE FROM {qualified(ref)}")
+
+
+def insert_select(ref: TableRef, source: TableRef, columns: Sequence[str]) -> TextClause:
+    """Copy ``columns`` of every row of ``source`` into ``ref``."""
+    names = ", ".join(ident(c) for c in columns)
+    return sa.text(f"INSERT INTO {qualified(ref)} ({names})\nSELECT {names} FROM {qualified(source)}")
 
 
 def insert(ref: TableRef, columns: Sequence[LoadColumn]) -> TextClause:
@@ -100,11 +133,17 @@ def insert(ref: TableRef, columns: Sequence[LoadColumn]) -> TextClause:
 
 
 def merge(
-    ref: TableRef, columns: Sequence[LoadColumn], keys: Sequence[str], staging: TableRef | None = None
+    ref: TableRef,
+    columns: Sequence[LoadColumn],
+    keys: Sequence[str],
+    staging: TableRef | None = None,
+    version_column: str | None = None,
 ) -> TextClause:
     """MERGE by ``keys`` (update the other columns, or insert) from the binds or a staging table.
 
     Without ``staging`` it runs once per bind set (executemany); with it, once per batch.
+    ``version_column`` never goes down or to NULL: an incremental row (no version) keeps the
+    version a full sync gave it, or the next activation would delete it.
     """
     if staging is None:
         source = ", ".join(f"{c.value_sql} AS {ident(c.name)}" for c in columns) + " FROM DUAL"
@@ -114,24 +153,43 @@ def merge(
     names = ", ".join(ident(c.name) for c in columns)
     values = ", ".join(f"s.{ident(c.name)}" for c in columns)
     lines = [f"MERGE INTO {qualified(ref)} t", f"USING (SELECT {source}) s", f"ON ({on})"]
-    updates = ", ".join(f"t.{ident(c.name)} = s.{ident(c.name)}" for c in columns if c.name not in keys)
+    updates = ", ".join(_update(c.name, version_column) for c in columns if c.name not in keys)
     if updates:
         lines.append(f"WHEN MATCHED THEN UPDATE SET {updates}")
     lines.append(f"WHEN NOT MATCHED THEN INSERT ({names}) VALUES ({values})")
     return sa.text("\n".join(lines))
 
 
-def delete_old_versions(ref: TableRef, version_column: str) -> TextClause:
-    """Hard delete: rows of older versions, and rows no full sync has stamped."""
-    col = ident(version_column)
-    return sa.text(f"DELETE FROM {qualified(ref)}\nWHERE {col} < :version OR {col} IS NULL")
+def _update(column: str, version_column: str | None) -> str:
+    t, s = f"t.{ident(column)}", f"s.{ident(column)}"
+    if column == version_column:
+        return f"{t} = CASE WHEN {s} IS NULL OR {s} < {t} THEN {t} ELSE {s} END"
+    return f"{t} = {s}"
 
 
-def soft_delete_old_versions(ref: TableRef, version_column: str, deleted_column: str) -> TextClause:
+def _older(version_column: str, batched_column: str) -> str:
+    """Rows of older versions, and rows without one loaded before this run started.
+
+    A row without a version was written by an incremental run. One written while this full
+    sync ran (by another run, after the sync had read past that point) is new, not deleted.
+    """
+    col, batched = ident(version_column), ident(batched_column)
+    started = f"TO_TIMESTAMP_TZ(:run_started, '{TIMESTAMP_TZ_FORMAT}')"
+    return f"{col} < :version OR ({col} IS NULL AND ({batched} IS NULL OR {batched} < {started}))"
+
+
+def delete_old_versions(ref: TableRef, version_column: str, batched_column: str) -> TextClause:
+    """Hard delete: the rows :func:`_older` selects."""
+    return sa.text(f"DELETE FROM {qualified(ref)}\nWHERE {_older(version_column, batched_column)}")
+
+
+def soft_delete_old_versions(
+    ref: TableRef, version_column: str, batched_column: str, deleted_column: str
+) -> TextClause:
     """Soft delete: stamp ``deleted_column`` on the rows a hard delete would remove."""
-    col, deleted = ident(version_column), ident(deleted_column)
+    deleted = ident(deleted_column)
     return sa.text(
         f"UPDATE {qualified(ref)}\n"
         f"SET {deleted} = TO_TIMESTAMP_TZ(:deleted_at, '{TIMESTAMP_TZ_FORMAT}')\n"
-        f"WHERE ({col} < :version OR {col} IS NULL) AND {deleted} IS NULL"
+        f"WHERE ({_older(version_column, batched_column)}) AND {deleted} IS NULL"
     )

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import sys
-from typing import Any, ClassVar
+from collections import Counter
+from collections.abc import Callable, Sequence
+from functools import cached_property
+from typing import IO, Any, ClassVar
 
+import oracledb
 import sqlalchemy as sa
 from singer_sdk import typing as th
 from singer_sdk.exceptions import (
@@ -13,14 +18,16 @@ from singer_sdk.exceptions import (
     MissingKeyPropertiesError,
     RecordsWithoutSchemaException,
 )
+from singer_sdk.io_base import SingerReader
 from singer_sdk.singerlib.exceptions import InvalidInputLine
+from singer_sdk.sinks import Sink
 from singer_sdk.sql import SQLTarget
 from typing_extensions import override
 
 from .binds import BadValueError
-from .connector import OracleConnector
+from .connector import OracleConnector, TableRuleError
 from .settings import Settings
-from .sink import OracleSink
+from .sink import BadNameError, OracleSink
 from .typemap import IncompatibleColumnError
 
 
@@ -35,7 +42,9 @@ def _choice(name: str, default: str, allowed: list[str], description: str) -> th
 
 #: Errors that are the input's or the settings' fault: one line, exit 1, no traceback.
 USER_ERRORS = (
+    BadNameError,
     BadValueError,
+    TableRuleError,
     IncompatibleColumnError,
     InvalidInputLine,
     InvalidRecord,
@@ -45,11 +54,40 @@ USER_ERRORS = (
 )
 
 
+class DryRunReader(SingerReader):
+    """The SDK's reader; in a dry run it keeps STATE messages from the target's output.
+
+    Nothing was loaded, so passing the tap's STATE on would let Meltano save a bookmark
+    and the first real load would start after rows it never wrote.
+    """
+
+    hold_state = False
+    held = 0
+
+    @override
+    def process_lines(
+        self, file_input: IO[str] | None, callbacks: dict[str, Callable[[dict[str, Any]], None]]
+    ) -> Counter[str]:
+        if self.hold_state:
+            callbacks = {**callbacks, "STATE": self.hold}
+        return super().process_lines(file_input, callbacks)
+
+    def hold(self, message: dict[str, Any]) -> None:
+        """Count the STATE message, say once that it stays here."""
+        del message
+        if not self.held:
+            logging.getLogger("target_oracle").info(
+                "dry run: STATE messages are not passed on, so no bookmark moves"
+            )
+        self.held += 1
+
+
 class TargetOracle(SQLTarget):
     """Singer target for Oracle Database: MERGE upserts, activation deletes, dry runs."""
 
     name = "target-oracle"
     default_sink_class = OracleSink
+    message_reader_class = DryRunReader
 
     config_jsonschema: ClassVar[dict[str, Any]] = th.PropertiesList(
         # --- connection
@@ -123,13 +161,19 @@ class TargetOracle(SQLTarget):
             ["clob", "json"],
             "Objects and arrays as JSON text in a CLOB, or in the JSON type (21c and later).",
         ),
+        th.Property(
+            "database_version",
+            th.IntegerType,
+            description="The database's major release (19, 21, 23). Unset: read from the server; "
+            "a dry run assumes 19. BOOLEAN needs 23, JSON needs 21.",
+        ),
         # --- loading (SDK settings declared again only to change their defaults)
         _choice(
             "load_method",
             "upsert",
             ["append-only", "upsert", "overwrite"],
             "upsert: MERGE by primary key; append-only: INSERT, no primary key; "
-            "overwrite: TRUNCATE once per run, then upsert.",
+            "overwrite: load into <TABLE>$NEW, replace the table's rows at the end of the input.",
         ),
         th.Property(
             "staging_min_rows",
@@ -153,17 +197,43 @@ class TargetOracle(SQLTarget):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        # Checked here so a bad setting fails before any input is read.
-        settings = Settings.from_config(dict(self.config))
-        if settings.dry_run:
+        # Derived once, here, so a bad setting fails before any input is read.
+        self.settings = Settings.from_config(dict(self.config))
+        if self.settings.dry_run:
             self.max_parallelism = 1  # one stream at a time: the script reads in input order
+            if isinstance(self.message_reader, DryRunReader):
+                self.message_reader.hold_state = True
+
+    @cached_property
+    def connector(self) -> OracleConnector:
+        """The connector shared by all sinks, built from the settings checked at start."""
+        return OracleConnector(dict(self.config), settings=self.settings)
 
     @property
-    def connector(self) -> OracleConnector:
-        """The connector shared by all sinks."""
-        connector = self.target_connector
-        assert isinstance(connector, OracleConnector)
-        return connector
+    @override
+    def target_connector(self) -> OracleConnector:
+        return self.connector
+
+    @override
+    def get_sink(
+        self,
+        stream_name: str,
+        *,
+        record: dict[str, Any] | None = None,
+        schema: dict[str, Any] | None = None,
+        key_properties: Sequence[str] | None = None,
+    ) -> Sink:
+        """The stream's sink; a new SCHEMA first writes the rows the old sink still holds.
+
+        The SDK keeps a replaced sink's rows until the next full drain, so they would be
+        written after the new sink's and overwrite newer values of the same keys.
+        """
+        if schema is not None and self.sink_exists(stream_name):
+            old = super().get_sink(stream_name)
+            if old.current_size:
+                old.process_batch(old.start_drain())
+                old.mark_drained()
+        return super().get_sink(stream_name, record=record, schema=schema, key_properties=key_properties)
 
     @override
     def process_endofpipe(self) -> None:
@@ -189,8 +259,12 @@ class TargetOracle(SQLTarget):
             super().invoke(about=about, about_format=about_format, config=config, file_input=file_input)
         except USER_ERRORS as exc:
             cls.logger.error("%s", str(exc).splitlines()[0])
+            cls.logger.debug("where it was raised", exc_info=True)  # a traceback only when debugging
             sys.exit(1)
         except sa.exc.DBAPIError as exc:
             # The driver's message only: SQLAlchemy's wrapper would add the statement text.
             cls.logger.error("database error: %s", " ".join(str(exc.orig).split()))
+            sys.exit(1)
+        except oracledb.Error as exc:  # from a cursor with declared bind types (no SQLAlchemy wrapper)
+            cls.logger.error("database error: %s", " ".join(str(exc).split()))
             sys.exit(1)

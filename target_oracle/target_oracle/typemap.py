@@ -12,16 +12,20 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import oracle
+from sqlalchemy.ext.compiler import compiles
+
+from . import oracle_rules
+from .oracle_rules import MAX_BYTES_PER_CHAR, MAX_KEY_BYTES, MAX_PRECISION
 
 NUMBER = "NUMBER"
 VARCHAR2 = "VARCHAR2"
 CLOB = "CLOB"
 TIMESTAMP_TZ = "TIMESTAMP WITH TIME ZONE"
+#: A UTC date-time without offset: what a date-time key becomes (no TIMESTAMP WITH TIME ZONE in a key).
+TIMESTAMP = "TIMESTAMP"
 DATE = "DATE"
 BOOLEAN = "BOOLEAN"
 JSON = "JSON"
-#: Oracle's largest NUMBER precision.
-MAX_PRECISION = 38
 #: Width of a time-of-day kept as text (Oracle has no TIME type): HH:MM:SS.ffffff+HH:MM.
 TIME_TEXT_LENGTH = 32
 _TEXT_TYPES = {VARCHAR2, CLOB}
@@ -45,20 +49,29 @@ class OracleType:
     length: int | None = None
     precision: int | None = None
     scale: int | None = None
+    #: VARCHAR2 length counted in bytes (a DBA's table, or a key within the key limit).
+    byte_semantics: bool = False
 
     @property
     def sql(self) -> str:
         """The type as written in DDL."""
         if self.name == VARCHAR2:
-            return f"VARCHAR2({self.length} CHAR)"
+            return f"VARCHAR2({self.length} {'BYTE' if self.byte_semantics else 'CHAR'})"
         if self.name == NUMBER and self.precision is not None:
             return f"NUMBER({self.precision}, {self.scale or 0})"
         return self.name
 
     @property
     def is_integer(self) -> bool:
-        """A NUMBER that holds whole numbers only."""
-        return self.name == NUMBER and self.precision is not None and not self.scale
+        """A NUMBER that holds whole numbers only (NUMBER(p, 0), or INTEGER: NUMBER(*, 0))."""
+        return self.name == NUMBER and self.scale == 0
+
+    def max_bytes(self, string_limit: int) -> int | None:
+        """The most bytes a VARCHAR2 of this type holds, else None."""
+        if self.name != VARCHAR2 or self.length is None:
+            return None
+        per_char = 1 if self.byte_semantics else MAX_BYTES_PER_CHAR
+        return min(self.length * per_char, string_limit)
 
     @property
     def is_text(self) -> bool:
@@ -68,11 +81,13 @@ class OracleType:
     def to_sqlalchemy(self) -> sa.types.TypeEngine[Any]:
         """The SQLAlchemy type whose Oracle DDL is ``self.sql``."""
         if self.name == VARCHAR2:
-            return oracle.VARCHAR2(self.length)
+            return _Varchar2(self.length, byte_semantics=self.byte_semantics)
         if self.name == NUMBER:
             return oracle.NUMBER(self.precision, self.scale if self.precision is not None else None)  # type: ignore[no-untyped-call]
         if self.name == TIMESTAMP_TZ:
             return oracle.TIMESTAMP(timezone=True)
+        if self.name == TIMESTAMP:
+            return oracle.TIMESTAMP()
         simple: dict[str, type[sa.types.TypeEngine[Any]]] = {
             CLOB: sa.CLOB,
             DATE: oracle.DATE,
@@ -83,6 +98,19 @@ class OracleType:
             return simple[self.name]()
         msg = f"no DDL for Oracle type {self.name}"
         raise ValueError(msg)
+
+
+class _Varchar2(oracle.VARCHAR2):
+    """VARCHAR2 whose DDL states CHAR or BYTE, so the length means what the type model says."""
+
+    def __init__(self, length: int | None, *, byte_semantics: bool) -> None:
+        super().__init__(length)
+        self.byte_semantics = byte_semantics
+
+
+@compiles(_Varchar2, "oracle")
+def _compile_varchar2(element: _Varchar2, compiler: Any, **kw: Any) -> str:
+    return f"VARCHAR2({element.length} {'BYTE' if element.byte_semantics else 'CHAR'})"
 
 
 INTEGER_TYPE = OracleType(NUMBER, precision=MAX_PRECISION, scale=0)
@@ -131,10 +159,12 @@ def _string_type(schema: dict[str, Any], options: TypeOptions) -> OracleType:
     if schema.get("contentMediaType") == "application/json":
         return options.json_type
     max_length = schema.get("maxLength")
-    if isinstance(max_length, int) and max_length > options.string_limit:
-        return OracleType(CLOB)
-    length = max_length if isinstance(max_length, int) and max_length > 0 else options.string_limit
-    return OracleType(VARCHAR2, length=length)
+    # A VARCHAR2(n CHAR) holds n characters only while they fit its byte limit; a
+    # character can take 4 bytes. Text that could outgrow it is CLOB from the start:
+    # Oracle cannot MODIFY a VARCHAR2 into a CLOB, and a valid record must never be refused.
+    if isinstance(max_length, int) and 0 < max_length * MAX_BYTES_PER_CHAR <= options.string_limit:
+        return OracleType(VARCHAR2, length=max_length)
+    return OracleType(CLOB)
 
 
 def _decimal(schema: dict[str, Any]) -> OracleType:
@@ -154,7 +184,7 @@ def for_schema(schema: dict[str, Any], options: TypeOptions) -> OracleType:
         return options.json_type
     if len(types) > 1:
         # Mixed scalars, e.g. ["string", "integer"]: text holds every one of them.
-        return OracleType(VARCHAR2, length=options.string_limit)
+        return OracleType(CLOB)
     kind = types[0]
     if kind == "string":
         return _string_type(schema, options)
@@ -165,6 +195,41 @@ def for_schema(schema: dict[str, Any], options: TypeOptions) -> OracleType:
     if kind == "boolean":
         return OracleType(BOOLEAN) if options.native_boolean else FLAG_TYPE
     return options.json_type
+
+
+def key_type(column_type: OracleType, options: TypeOptions) -> OracleType:
+    """The type a key column takes instead: Oracle refuses some types in a primary key (ORA-02329)."""
+    if column_type.name == TIMESTAMP_TZ:
+        return OracleType(TIMESTAMP)  # normalised to UTC when bound
+    if column_type.name == BOOLEAN:
+        return FLAG_TYPE
+    if column_type.name in {CLOB, JSON}:
+        return OracleType(VARCHAR2, length=options.string_limit, byte_semantics=True)
+    return column_type
+
+
+def table_types(
+    properties: dict[str, dict[str, Any]], keys: list[str], options: TypeOptions
+) -> dict[str, OracleType]:
+    """Column types for a table: keys of types a key may have, together within the key length.
+
+    Oracle sums the key columns' widths plus one byte per column (ORA-01450); text keys
+    share what the other keys leave, the narrower ones keeping their declared width.
+    """
+    types = {name: for_schema(prop, options) for name, prop in properties.items()}
+    for key in keys:
+        if key in types:
+            types[key] = key_type(types[key], options)
+    texts = [k for k in keys if k in types and types[k].name == VARCHAR2]
+    fixed = sum(oracle_rules.key_width(types[k].sql) for k in keys if k in types and k not in texts)
+    left = MAX_KEY_BYTES - fixed - len(keys)
+    for index, key in enumerate(sorted(texts, key=lambda k: types[k].max_bytes(options.string_limit) or 0)):
+        share = left // (len(texts) - index)
+        want = types[key].max_bytes(options.string_limit) or 0
+        if want > share:
+            types[key] = OracleType(VARCHAR2, length=share, byte_semantics=True)
+        left -= min(want, share)
+    return types
 
 
 def _number_holds(old: OracleType, new: OracleType) -> bool:
@@ -188,14 +253,17 @@ def reconcile(table: str, column: str, old: OracleType, new: OracleType) -> Orac
         return None
     if old.name == VARCHAR2:
         if new.name == VARCHAR2:
+            if old.byte_semantics != new.byte_semantics:
+                return None  # a DBA's BYTE column stays; values are checked in bytes
             return new if (new.length or 0) > (old.length or 0) else None
         if new.name in {CLOB, JSON}:
-            # Oracle cannot MODIFY VARCHAR2 to CLOB; that needs a copy the loader never does.
-            raise IncompatibleColumnError(table, column, old, new)
+            return OracleType(CLOB)  # copied into a CLOB column in place (connector.py)
         return None  # a number, date or flag is written as text; a too-long value is a load error
+    if {old.name, new.name} == {TIMESTAMP, TIMESTAMP_TZ}:
+        return None  # either takes the same instant (a plain TIMESTAMP in UTC)
     if old.name == NUMBER and new.name == NUMBER:
-        if _number_holds(old, new):
-            return None
+        if _number_holds(old, new) or old not in {INTEGER_TYPE, FLAG_TYPE}:
+            return None  # another NUMBER(p, s) is a DBA's choice: kept, and values checked against it
         return INTEGER_TYPE if old.is_integer and new.is_integer else DECIMAL_TYPE
     if (old.name == NUMBER and new.name == BOOLEAN) or (old.name == BOOLEAN and new == FLAG_TYPE):
         return None  # a flag column keeps its type whichever boolean_type is set now (1/0 or TRUE/FALSE)
@@ -204,17 +272,23 @@ def reconcile(table: str, column: str, old: OracleType, new: OracleType) -> Orac
     raise IncompatibleColumnError(table, column, old, new)
 
 
-def from_dictionary(
-    data_type: str, char_length: int | None, precision: int | None, scale: int | None
-) -> OracleType:
-    """An OracleType from one ALL_TAB_COLUMNS row (DATA_TYPE, CHAR_LENGTH, DATA_PRECISION, DATA_SCALE)."""
+def from_dictionary(row: dict[str, Any]) -> OracleType:
+    """An OracleType from one ALL_TAB_COLUMNS row, read exactly.
+
+    CHAR_USED says whether a VARCHAR2's length counts characters or bytes; INTEGER is
+    NUMBER with no precision and scale 0; a bare NUMBER has neither.
+    """
+    data_type = str(row["data_type"])
     if data_type.startswith("TIMESTAMP") and data_type.endswith("WITH TIME ZONE"):
         return OracleType(TIMESTAMP_TZ)
+    if data_type.startswith("TIMESTAMP"):
+        return OracleType(TIMESTAMP)
     if data_type in {VARCHAR2, "NVARCHAR2"}:
-        return OracleType(VARCHAR2, length=char_length)
+        if row.get("char_used") == "B":
+            return OracleType(VARCHAR2, length=row["data_length"], byte_semantics=True)
+        return OracleType(VARCHAR2, length=row["char_length"])
     if data_type == NUMBER:
-        # NUMBER(1) and NUMBER(38,0) report precision; a bare NUMBER reports none.
-        return OracleType(NUMBER, precision=precision, scale=scale if precision is not None else None)
+        return OracleType(NUMBER, precision=row.get("data_precision"), scale=row.get("data_scale"))
     if data_type == "NCLOB":
         return OracleType(CLOB)
     return OracleType(data_type)

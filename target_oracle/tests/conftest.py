@@ -12,9 +12,13 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from oracle_checks import check_script
 from target_helpers import Run, command
 
+from target_oracle.connector import OracleConnector
+from target_oracle.tables import TableRef, columns_from_rows
 from target_oracle.target import TargetOracle
+from target_oracle.typemap import OracleType
 
 #: The CLI command, built once: every access to ``TargetOracle.cli`` adds a console log handler.
 CLI = TargetOracle.cli
@@ -36,6 +40,9 @@ def run_target(tmp_path: Path, caplog: pytest.LogCaptureFixture):
         )
         if result.exception is not None and not isinstance(result.exception, SystemExit):
             raise result.exception
+        text = script.read_text() if script.exists() else ""
+        # Every statement any test's dry run writes is held against Oracle's documented rules.
+        assert check_script(text) == [], "a dry-run statement breaks a documented Oracle rule"
         return Run(
             exit_code=result.exit_code,
             script=script.read_text() if script.exists() else "",
@@ -79,3 +86,20 @@ def sandbox_url() -> Iterator[str]:
         process.wait(timeout=10)
         if process.stdout is not None:
             process.stdout.close()
+
+
+@pytest.fixture
+def existing_tables(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[dict[str, Any]]]:
+    """Tables a DBA made before the run: table name -> its ALL_TAB_COLUMNS rows.
+
+    A dry run reads no data dictionary; this hands the loader the rows the dictionary
+    query would return, so how it reads and loads existing tables is seen in the script.
+    """
+    tables: dict[str, list[dict[str, Any]]] = {}
+
+    def read(connector: OracleConnector, ref: TableRef) -> dict[str, OracleType] | None:
+        rows = tables.get(ref.name)
+        return columns_from_rows(rows) if rows else None
+
+    monkeypatch.setattr(OracleConnector, "_read_columns", read)
+    return tables

@@ -87,3 +87,9 @@ def command(name: str) -> str:
     if not found:
         pytest.fail(f"{name} is not installed (make install-dev in the repository root)")
     return str(found)
+
+
+def dictionary_row(column: str, data_type: str, **fields: Any) -> dict[str, Any]:
+    """One ALL_TAB_COLUMNS row as SQLAlchemy returns it (lower-case keys)."""
+    base = {"data_length": None, "char_length": None, "char_used": None, "data_precision": None}
+    return {**base, "data_scale": None, **fields, "column_name": column, "data_type": data_type}

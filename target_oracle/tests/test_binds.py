@@ -29,6 +29,13 @@ def test_float_becomes_the_decimal_of_its_shortest_text():
     assert bind(DECIMAL_TYPE, 0.1) == Decimal("0.1")
 
 
+def test_digits_beyond_a_columns_precision_are_refused():
+    """NUMBER(5, 0) made by a DBA: 123456 would be refused by Oracle (ORA-01438); ours is one line."""
+    with pytest.raises(BadValueError, match="more than 5 digit"):
+        bind(OracleType("NUMBER", precision=5, scale=0), 123456)
+    assert bind(OracleType("NUMBER", precision=5, scale=0), 99999) == 99999
+
+
 def test_integer_column_binds_python_ints():
     """NUMBER(38, 0) binds an int, big ones included."""
     assert bind(INTEGER_TYPE, 10**30) == 10**30
@@ -65,6 +72,12 @@ def test_half_hour_offsets_are_kept():
     """+05:30 (India) is kept to the minute."""
     value = dt.datetime(2024, 1, 1, tzinfo=dt.timezone(dt.timedelta(hours=5, minutes=30)))
     assert timestamp_text(value).endswith("+05:30")
+
+
+def test_offset_with_seconds_is_written_as_utc():
+    """TZH:TZM cannot hold an offset of +05:30:15: the same instant is written in UTC."""
+    value = dt.datetime(2024, 1, 1, 12, tzinfo=dt.timezone(dt.timedelta(hours=5, minutes=30, seconds=15)))
+    assert timestamp_text(value) == "2024-01-01T06:29:45.000000+00:00"
 
 
 def test_objects_bind_as_json_text():

@@ -95,19 +95,77 @@ def test_bad_setting_value_names_the_setting(tmp_path):
     assert "'lower' is not one of ['upper', 'preserve'] in config['identifier_case']" in done.stderr
 
 
-def test_record_breaking_its_schema_names_the_field_and_emits_no_state(tmp_path):
-    """A bad record stops the run with exit 1, naming stream and field; no STATE goes out."""
+def test_record_breaking_its_schema_is_one_line_naming_stream_key_and_field(tmp_path):
+    """A bad record stops the run with exit 1 in one line: stream, record key, field, rule; no value."""
     lines = [
         json.dumps(schema_message("item", ITEM_SCHEMA)),
         json.dumps(record("item", {"id": 1})),
         json.dumps(state({"bookmarks": {"item": 1}})),
-        json.dumps(record("item", {"id": "not-a-number"})),
+        json.dumps(record("item", {"id": 2, "code": "private-text-" * 3})),
     ]
     done = run_cli(tmp_path, {"dry_run_sql_path": str(tmp_path / "s.sql")}, lines)
     assert done.returncode == 1
-    assert "stream 'item' field 'id': 'not-a-number' is not of type 'integer'" in done.stderr.splitlines()[-1]
+    assert (
+        "stream 'item' record key id=2 field 'code': does not match its schema (maxLength 30)"
+        in done.stderr.splitlines()[-1]
+    )
+    assert "private-text" not in done.stderr
+    assert "Traceback" not in done.stderr
     assert done.stdout == ""
     assert "MERGE" not in (tmp_path / "s.sql").read_text()
+
+
+def test_date_time_that_does_not_parse_is_one_line_without_the_value(tmp_path):
+    """A date-time property holding 'private-date': one line naming the field, the value nowhere."""
+    schema = {"id": {"type": "integer"}, "ts": {"type": "string", "format": "date-time"}}
+    bad = json.dumps(record("item", {"id": 3, "ts": "private-date"}))
+    done = run_cli(
+        tmp_path,
+        {"dry_run_sql_path": str(tmp_path / "s.sql")},
+        [json.dumps(schema_message("item", schema)), bad],
+    )
+    assert done.returncode == 1
+    assert (
+        "stream 'item' record key id=3 field 'ts': is not an ISO 8601 date-time (format date-time)"
+        in done.stderr.splitlines()[-1]
+    )
+    assert "private-date" not in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_key_missing_from_the_schema_is_one_line(tmp_path):
+    """key_properties naming no property: one line, no traceback (#26)."""
+    lines = [
+        json.dumps(schema_message("item", ITEM_SCHEMA, keys=["idx"])),
+        json.dumps(record("item", {"id": 1})),
+    ]
+    done = run_cli(tmp_path, {"dry_run_sql_path": str(tmp_path / "s.sql")}, lines)
+    assert done.returncode == 1
+    assert "stream 'item': key property 'idx' is not in its schema" in done.stderr.splitlines()[-1]
+    assert "Traceback" not in done.stderr
+
+
+def test_stream_name_that_conforms_to_nothing_is_one_line(tmp_path):
+    """A stream 'item-' (schema 'item', table '') stops with one line naming it, no traceback (#26)."""
+    lines = [json.dumps(schema_message("item-", ITEM_SCHEMA)), json.dumps(record("item-", {"id": 1}))]
+    done = run_cli(tmp_path, {"dry_run_sql_path": str(tmp_path / "s.sql")}, lines)
+    assert done.returncode == 1
+    assert "stream 'item-': name '' is empty once conformed" in done.stderr.splitlines()[-1]
+    assert "Traceback" not in done.stderr
+
+
+def test_value_that_does_not_fit_is_one_line_naming_stream_key_and_column(tmp_path):
+    """A NaN for a NUMBER column: one line with stream, record key and column; no traceback."""
+    schema = {"id": {"type": "integer"}, "qty": {"type": "number"}}
+    lines = [
+        json.dumps(schema_message("item", schema)),
+        '{"type":"RECORD","stream":"item","record":{"id":4,"qty":NaN}}',
+    ]
+    done = run_cli(tmp_path, {"dry_run_sql_path": str(tmp_path / "s.sql")}, lines)
+    assert done.returncode == 1
+    last = done.stderr.splitlines()[-1]
+    assert 'stream \'item\' record key id=4: table "ITEM" column "QTY" (NUMBER): NaN' in last
+    assert "Traceback" not in done.stderr
 
 
 def test_malformed_line_ends_the_run(tmp_path):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlglot import exp
-from target_helpers import ITEM_SCHEMA, record, schema_message, state
+from target_helpers import ITEM_SCHEMA, dictionary_row, record, schema_message, state
 
 
 def _binds(script: str) -> list[str]:
@@ -45,8 +45,8 @@ def test_last_row_per_key_wins_inside_a_batch(run_target):
     assert '"first"' not in run.script
 
 
-def test_batch_is_committed_before_the_state_that_covers_it(run_target):
-    """The STATE line comes out only after the MERGE of the rows before it was committed."""
+def test_dry_run_passes_no_state_on(run_target):
+    """A dry run loads nothing, so the tap's STATE must not reach Meltano: no bookmark moves."""
     run = run_target(
         [
             schema_message("item", ITEM_SCHEMA),
@@ -54,9 +54,33 @@ def test_batch_is_committed_before_the_state_that_covers_it(run_target):
             state({"bookmarks": {"item": {"replication_key_value": "x"}}}),
         ]
     )
-    assert run.states == [{"bookmarks": {"item": {"replication_key_value": "x"}}}]
-    merge_at = run.script.index("MERGE INTO")
-    assert run.script.index("COMMIT;", merge_at) > merge_at
+    assert run.exit_code == 0
+    assert run.stdout == ""
+    assert "dry run: STATE messages are not passed on, so no bookmark moves" in run.log
+
+
+def test_dry_run_says_so_on_every_line_that_reports_rows(run_target):
+    """Row counts in a dry run read 'dry run: would ...', never 'Committed'."""
+    run = run_target([schema_message("item", ITEM_SCHEMA), record("item", {"id": 1})])
+    assert 'dry run: would MERGE 1 row(s) into "ITEM"' in run.log
+    assert "Committed" not in run.log
+
+
+def test_schema_change_writes_the_old_rows_before_the_new(run_target):
+    """A new SCHEMA mid-stream: rows the old sink holds are merged before the new sink's (finding 6)."""
+    wider = {**ITEM_SCHEMA, "color": {"type": ["string", "null"]}}
+    run = run_target(
+        [
+            schema_message("item", ITEM_SCHEMA),
+            record("item", {"id": 1, "code": "OLD"}),
+            schema_message("item", wider),
+            record("item", {"id": 1, "code": "NEW"}),
+            record("item", {"id": 2, "code": "NEWER"}),
+        ],
+        batch_size_rows=2,
+    )
+    assert run.exit_code == 0
+    assert run.script.index('"OLD"') < run.script.index('"NEW"')
 
 
 def test_large_batch_goes_through_a_staging_table_and_one_merge(run_target):
@@ -199,15 +223,60 @@ def test_long_stream_name_is_shortened_to_the_identifier_limit(run_target):
 
 
 def test_native_boolean_and_json_types_by_setting(run_target):
-    """boolean_type boolean and json_type json give BOOLEAN and JSON columns."""
+    """boolean_type boolean and json_type json on 23ai give BOOLEAN and JSON columns; JSON binds as JSON."""
     schema = {"id": {"type": "integer"}, "ok": {"type": "boolean"}, "doc": {"type": "object"}}
     run = run_target(
         [schema_message("t", schema), record("t", {"id": 1, "ok": True, "doc": {"a": 1}})],
         boolean_type="boolean",
         json_type="json",
+        database_version=23,
     )
     create = run.sql(exp.Create)[0]
     assert '"OK" BOOLEAN' in create
     assert '"DOC" JSON' in create
     assert '"p1":true' in run.script
-    assert '"p2":"{\\"a\\":1}"' in run.script
+    assert '"p2":{"a":1}' in run.script
+    assert "-- bind types: p2 DB_TYPE_JSON" in run.script
+
+
+def _existing_item(existing_tables) -> None:
+    existing_tables["ITEM"] = [
+        dictionary_row("ID", "NUMBER", data_precision=38, data_scale=0),
+        dictionary_row("CODE", "VARCHAR2", char_length=30, data_length=120, char_used="C"),
+    ]
+
+
+def test_overwrite_keeps_the_old_rows_until_the_new_ones_are_all_loaded(run_target, existing_tables):
+    """overwrite: rows go to ITEM$NEW; ITEM's rows are replaced in one transaction at the end (finding 5)."""
+    _existing_item(existing_tables)
+    messages = [schema_message("item", ITEM_SCHEMA)] + [record("item", {"id": i}) for i in range(3)]
+    run = run_target(messages, load_method="overwrite", batch_size_rows=2)
+    assert run.exit_code == 0
+    assert "TRUNCATE" not in run.script
+    script = run.script
+    last_merge = script.rindex('MERGE INTO "ITEM$NEW"')
+    delete_at = script.index('DELETE FROM "ITEM"\n')
+    insert_at = script.index('INSERT INTO "ITEM" (')
+    assert last_merge < delete_at < insert_at
+    assert "COMMIT;" not in script[delete_at:insert_at]  # one transaction: readers never see it empty
+    assert script.index('DROP TABLE "ITEM$NEW" PURGE') > insert_at
+
+
+def test_overwrite_run_that_fails_leaves_the_table_as_it_was(run_target, existing_tables):
+    """A failing overwrite run touches none of the table's rows (finding 5)."""
+    _existing_item(existing_tables)
+    messages = [schema_message("item", ITEM_SCHEMA), record("item", {"id": 1}), record("item", {"id": "x"})]
+    run = run_target(messages, load_method="overwrite")
+    assert run.exit_code == 1
+    assert 'DELETE FROM "ITEM"' not in run.script
+    assert "TRUNCATE" not in run.script
+
+
+def test_overwrite_drops_the_table_a_failed_run_left(run_target, existing_tables):
+    """ITEM$NEW left by a failed run is dropped and made again, so its old rows never count."""
+    _existing_item(existing_tables)
+    existing_tables["ITEM$NEW"] = existing_tables["ITEM"]
+    run = run_target(
+        [schema_message("item", ITEM_SCHEMA), record("item", {"id": 1})], load_method="overwrite"
+    )
+    assert run.script.index('DROP TABLE "ITEM$NEW" PURGE') < run.script.index('CREATE TABLE "ITEM$NEW"')

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from oracle_checks import check_script
 from target_helpers import STREAMS, parse_oracle
 
 pytestmark = pytest.mark.slow
@@ -79,11 +80,13 @@ def test_meltano_run_loads_every_stream_in_dry_run(tmp_path, sandbox_url):
     done = meltano(env, "run", "tap-oracle-wms", "target-oracle")
     assert SECRET not in done.stdout + done.stderr
     sql = [s.sql(dialect="oracle", comments=False) for s in parse_oracle(script.read_text())]
+    assert check_script(script.read_text()) == []
     for stream in STREAMS:
         table = f'"{stream.upper()}"'
         assert [s for s in sql if s.startswith(f"CREATE TABLE {table} (")], stream
         assert [s for s in sql if s.startswith(f"MERGE INTO {table} t USING")], stream
-    assert re.search(r"Incremental state has been updated", done.stdout + done.stderr)
+    assert not re.search(r"Incremental state has been updated", done.stdout + done.stderr)
+    assert "dry run: STATE messages are not passed on" in done.stdout + done.stderr
 
 
 def test_meltano_yml_declares_every_setting_of_the_target():

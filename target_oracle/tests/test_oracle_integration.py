@@ -57,7 +57,7 @@ def stream(engine: sa.Engine) -> Iterator[str]:
     name = f"it_{uuid.uuid4().hex[:10]}"
     yield name
     with engine.begin() as conn:
-        for table in (name.upper(), f"{name.upper()}$STG"):
+        for table in (name.upper(), f"{name.upper()}$STG", f"{name.upper()}$NEW"):
             conn.exec_driver_sql(
                 f"BEGIN EXECUTE IMMEDIATE 'DROP TABLE \"{table}\" PURGE'; "
                 "EXCEPTION WHEN OTHERS THEN IF SQLCODE != -942 THEN RAISE; END IF; END;"
@@ -150,3 +150,155 @@ def test_new_columns_are_added_and_strings_widened(tmp_path, engine, stream):
         )
     assert columns["CODE"] == 50
     assert "EXTRA" in columns
+
+
+# --- issue #22: each finding against a real database
+
+
+def load_fails(tmp_path: Path, messages: list[dict[str, Any] | str], **config: Any) -> str:
+    """Run the target expecting exit 1; its output."""
+    config_path = tmp_path / f"config-{uuid.uuid4().hex}.json"
+    config_path.write_text(json.dumps({"sqlalchemy_url": URL, **config}))
+    source = tmp_path / f"in-{uuid.uuid4().hex}.jsonl"
+    source.write_text("".join((m if isinstance(m, str) else json.dumps(m)) + "\n" for m in messages))
+    result = CliRunner().invoke(CLI, ["--config", str(config_path), "--input", str(source)])
+    assert result.exit_code == 1, result.output
+    return result.output
+
+
+def execute(engine: sa.Engine, sql: str) -> None:
+    with engine.begin() as conn:
+        conn.exec_driver_sql(sql)
+
+
+def test_announced_version_deletes_nothing(tmp_path, engine, stream):
+    """Finding 1: ACTIVATE_VERSION before the records, then end of input: the older rows stay."""
+    first = [record(stream, {"id": i}, version=1) for i in (1, 2)]
+    load(tmp_path, [schema_message(stream, SCHEMA), *first, activate(stream, 1)], hard_delete=True)
+    announced = [activate(stream, 2), record(stream, {"id": 1}, version=2)]
+    load(tmp_path, [schema_message(stream, SCHEMA), *announced], hard_delete=True)
+    assert sorted(codes(engine, stream)) == [1, 2]
+
+
+def test_incremental_row_keeps_its_version(tmp_path, engine, stream):
+    """Finding 4: an incremental upsert of a row keeps the version a full sync gave it."""
+    load(
+        tmp_path, [schema_message(stream, SCHEMA), record(stream, {"id": 1}, version=5), activate(stream, 5)]
+    )
+    load(tmp_path, [schema_message(stream, SCHEMA), record(stream, {"id": 1, "code": "inc"})])
+    with engine.connect() as conn:
+        version = conn.exec_driver_sql(f'SELECT "_SDC_TABLE_VERSION" FROM "{stream.upper()}"').scalar()
+    assert version == 5
+
+
+def test_overwrite_that_fails_keeps_the_rows(tmp_path, engine, stream):
+    """Finding 5: an overwrite run that fails leaves the table's rows as they were."""
+    load(tmp_path, [schema_message(stream, SCHEMA), record(stream, {"id": 1, "code": "a"})])
+    broken = [record(stream, {"id": 2}), record(stream, {"id": "x"})]
+    load_fails(tmp_path, [schema_message(stream, SCHEMA), *broken], load_method="overwrite")
+    assert codes(engine, stream) == {1: "a"}
+    load(
+        tmp_path,
+        [schema_message(stream, SCHEMA), record(stream, {"id": 3, "code": "c"})],
+        load_method="overwrite",
+    )
+    assert codes(engine, stream) == {3: "c"}
+
+
+def test_keys_oracle_accepts(tmp_path, engine, stream):
+    """Finding 7: a date-time key, two unbounded text keys and a rowid property: a table Oracle takes."""
+    text = {"type": "string"}
+    schema = {
+        "ts": {"type": "string", "format": "date-time"},
+        "a": text,
+        "b": text,
+        "rowid": {"type": "integer"},
+    }
+    message = schema_message(stream, schema, keys=["ts", "a", "b"])
+    load(
+        tmp_path,
+        [message, record(stream, {"ts": "2024-07-04T20:30:58-04:00", "a": "x", "b": "y", "rowid": 1})],
+    )
+    with engine.connect() as conn:
+        ts = conn.exec_driver_sql(
+            f'SELECT TO_CHAR("TS", \'YYYY-MM-DD HH24:MI:SS\') FROM "{stream.upper()}"'
+        ).scalar()
+    assert ts == "2024-07-05 00:30:58"
+
+
+def test_long_text_and_emoji_load(tmp_path, engine, stream):
+    """Findings 8 and 9: 5,000 characters without maxLength and 1,500 emoji under maxLength 2000 load."""
+    schema = {**SCHEMA, "note": {"type": ["string", "null"]}, "emoji": {"type": "string", "maxLength": 2000}}
+    rows = [record(stream, {"id": 1, "note": "x" * 5000, "emoji": "\U0001f600" * 1500})]
+    load(tmp_path, [schema_message(stream, schema), *rows])
+    load(tmp_path, [schema_message(stream, schema), *rows], staging_min_rows=1)
+    with engine.connect() as conn:
+        length = conn.exec_driver_sql(f'SELECT DBMS_LOB.GETLENGTH("NOTE") FROM "{stream.upper()}"').scalar()
+    assert length == 5000
+
+
+def test_empty_key_is_refused_in_one_line(tmp_path, stream):
+    """Finding 10: '' in a key stops the run with our line, not ORA-01400."""
+    schema = {"code": {"type": "string", "maxLength": 10}}
+    output = load_fails(
+        tmp_path, [schema_message(stream, schema, keys=["code"]), record(stream, {"code": ""})]
+    )
+    assert "is null or empty, and a key cannot be NULL" in output
+
+
+def test_dba_table_columns_are_read_exactly(tmp_path, engine, stream):
+    """Finding 11: INTEGER, NUMBER(10,2) and VARCHAR2(30 BYTE) made by a DBA refuse what they cannot hold."""
+    execute(engine, f'CREATE TABLE "{stream.upper()}" ("ID" INTEGER PRIMARY KEY, "QTY" NUMBER(10,2), '
+                    '"CODE" VARCHAR2(30 BYTE))')  # fmt: skip
+    schema = {
+        "id": {"type": "integer"},
+        "qty": {"type": "number"},
+        "code": {"type": "string", "maxLength": 30},
+    }
+    out = load_fails(tmp_path, [schema_message(stream, schema), record(stream, {"id": 1, "qty": 1.239})])
+    assert "more than 2 decimal place(s) would be rounded" in out
+    out = load_fails(tmp_path, [schema_message(stream, schema), record(stream, {"id": 1, "code": "é" * 20})])
+    assert "(40 bytes) does not fit" in out
+
+
+def test_varchar2_column_becomes_clob_in_place(tmp_path, engine, stream):
+    """Finding 9: a VARCHAR2 column whose property loses its maxLength is copied into a CLOB, values kept."""
+    narrow = {**SCHEMA, "code": {"type": ["string", "null"], "maxLength": 10}}
+    load(tmp_path, [schema_message(stream, narrow), record(stream, {"id": 1, "code": "kept"})])
+    wide = {**SCHEMA, "code": {"type": ["string", "null"]}}
+    load(tmp_path, [schema_message(stream, wide), record(stream, {"id": 2, "code": "y" * 5000})])
+    assert codes(engine, stream)[1] == "kept"
+
+
+def test_json_type_binds_json(tmp_path, engine, stream):
+    """Finding 13: json_type json (21c+) stores the string hello as the JSON string "hello"."""
+    with engine.connect() as conn:
+        if conn.dialect.server_version_info[0] < 21:
+            pytest.skip("the JSON type needs Oracle Database 21c")
+    load(tmp_path, [schema_message(stream, {"id": {"type": "integer"}, "doc": {}}),
+                    record(stream, {"id": 1, "doc": "hello"})], json_type="json")  # fmt: skip
+    with engine.connect() as conn:
+        text = conn.exec_driver_sql(f'SELECT JSON_SERIALIZE("DOC") FROM "{stream.upper()}"').scalar()
+    assert text == '"hello"'
+
+
+def test_batch_rows_carry_the_version(tmp_path, engine, stream):
+    """Finding 3: rows from a BATCH file after an announcement get its version, and stay."""
+    batch = tmp_path / "rows.jsonl"
+    batch.write_text('{"id": 1, "code": "a"}\n{"id": 2, "code": "b"}\n')
+    message = {"type": "BATCH", "stream": stream, "encoding": {"format": "jsonl", "compression": "none"},
+               "manifest": [batch.as_uri()]}  # fmt: skip
+    load(tmp_path, [schema_message(stream, SCHEMA), activate(stream, 9), message], hard_delete=True)
+    with engine.connect() as conn:
+        versions = conn.exec_driver_sql(f'SELECT DISTINCT "_SDC_TABLE_VERSION" FROM "{stream.upper()}"').all()
+    assert versions == [(9,)]
+
+
+def test_schema_change_keeps_the_newer_row(tmp_path, engine, stream):
+    """Finding 6: the old sink's row is written before the new sink's, so the newer value wins."""
+    wider = {**SCHEMA, "extra": {"type": ["integer", "null"]}}
+    messages = [schema_message(stream, SCHEMA), record(stream, {"id": 1, "code": "OLD"}),
+                schema_message(stream, wider), record(stream, {"id": 1, "code": "NEW"}),
+                record(stream, {"id": 2, "code": "x"})]  # fmt: skip
+    load(tmp_path, messages, batch_size_rows=2)
+    assert codes(engine, stream)[1] == "NEW"

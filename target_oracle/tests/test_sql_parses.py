@@ -9,9 +9,9 @@ from sqlglot import exp
 from target_helpers import parse_oracle
 
 from target_oracle import statements
-from target_oracle.catalog import COLUMNS_QUERY, SCHEMA_QUERY, TableRef
 from target_oracle.dryrun import render
 from target_oracle.statements import LoadColumn
+from target_oracle.tables import COLUMNS_QUERY, SCHEMA_QUERY, TableRef
 from target_oracle.typemap import DECIMAL_TYPE, INTEGER_TYPE, OracleType
 
 DIALECT = oracle.dialect()
@@ -75,12 +75,16 @@ def test_insert_parses_as_insert():
 
 def test_activation_delete_parses_as_delete():
     """Hard delete of older versions."""
-    assert isinstance(parsed(statements.delete_old_versions(REF, "_SDC_TABLE_VERSION")), exp.Delete)
+    assert isinstance(
+        parsed(statements.delete_old_versions(REF, "_SDC_TABLE_VERSION", "_SDC_BATCHED_AT")), exp.Delete
+    )
 
 
 def test_soft_delete_parses_as_update():
     """Soft delete stamps _SDC_DELETED_AT."""
-    tree = parsed(statements.soft_delete_old_versions(REF, "_SDC_TABLE_VERSION", "_SDC_DELETED_AT"))
+    tree = parsed(
+        statements.soft_delete_old_versions(REF, "_SDC_TABLE_VERSION", "_SDC_BATCHED_AT", "_SDC_DELETED_AT")
+    )
     assert isinstance(tree, exp.Update)
 
 
@@ -97,9 +101,21 @@ def test_modify_is_tokenized_but_only_as_a_command():
     assert isinstance(parse_oracle(sql)[0], exp.Command)
 
 
-def test_truncate_parses():
-    """TRUNCATE TABLE for load_method overwrite."""
-    assert isinstance(parsed(statements.truncate(REF)), exp.TruncateTable)
+def test_overwrite_statements_parse():
+    """load_method overwrite: DELETE all, INSERT ... SELECT from the run's table, DROP it."""
+    fresh = REF.fresh(128)
+    assert isinstance(parsed(statements.delete_all(REF)), exp.Delete)
+    assert isinstance(parsed(statements.insert_select(REF, fresh, ["ID", "ORDER"])), exp.Insert)
+    assert isinstance(parsed(statements.drop_table(fresh)), exp.Drop)
+
+
+def test_clob_copy_statements_parse():
+    """VARCHAR2 to CLOB in place: UPDATE copy, DROP COLUMN, RENAME COLUMN."""
+    assert isinstance(parsed(statements.copy_column(REF, "NOTE", "NOTE$CLOB")), exp.Update)
+    assert isinstance(parsed(statements.drop_column(REF, "NOTE")), exp.Alter)
+    sql = render(statements.rename_column(REF, "NOTE$CLOB", "NOTE"), DIALECT)
+    assert sql == 'ALTER TABLE "WMS"."ORDER_HDR" RENAME COLUMN "NOTE$CLOB" TO "NOTE"'
+    parse_oracle(sql)
 
 
 @pytest.mark.parametrize("query", [COLUMNS_QUERY, SCHEMA_QUERY], ids=["columns", "schema"])

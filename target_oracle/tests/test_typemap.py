@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from target_oracle.oracle_rules import Limits, check_table
 from target_oracle.typemap import (
     DECIMAL_TYPE,
     FLAG_TYPE,
@@ -14,6 +15,7 @@ from target_oracle.typemap import (
     for_schema,
     from_dictionary,
     reconcile,
+    table_types,
 )
 
 STANDARD = TypeOptions()
@@ -38,19 +40,22 @@ def test_string_with_max_length_is_varchar2_of_that_many_characters():
     assert sql({"type": "string", "maxLength": 30}) == "VARCHAR2(30 CHAR)"
 
 
-def test_string_without_max_length_takes_the_database_limit():
-    """No maxLength -> VARCHAR2(4000 CHAR) on a standard database."""
-    assert sql({"type": "string"}) == "VARCHAR2(4000 CHAR)"
+def test_string_without_max_length_is_clob():
+    """No maxLength: any length is valid, and only a CLOB takes any length (finding 9)."""
+    assert sql({"type": "string"}) == "CLOB"
 
 
-def test_extended_string_size_allows_32767():
-    """max_string_size extended -> VARCHAR2 up to 32767."""
-    assert sql({"type": "string"}, TypeOptions(string_limit=32767)) == "VARCHAR2(32767 CHAR)"
+def test_string_whose_characters_could_outgrow_the_byte_limit_is_clob():
+    """maxLength 2000: 2000 four-byte characters are 8000 bytes, over VARCHAR2's 4000 (finding 9)."""
+    assert sql({"type": "string", "maxLength": 2000}) == "CLOB"
+    assert sql({"type": "string", "maxLength": 1000}) == "VARCHAR2(1000 CHAR)"
 
 
-def test_string_longer_than_the_limit_is_clob():
-    """maxLength beyond the VARCHAR2 limit -> CLOB."""
-    assert sql({"type": "string", "maxLength": 5000}) == "CLOB"
+def test_extended_string_size_keeps_longer_text_in_varchar2():
+    """max_string_size extended: 8000 characters fit 32767 bytes."""
+    assert (
+        sql({"type": "string", "maxLength": 8000}, TypeOptions(string_limit=32767)) == "VARCHAR2(8000 CHAR)"
+    )
 
 
 def test_date_time_is_timestamp_with_time_zone():
@@ -95,8 +100,8 @@ def test_json_text_strings_are_stored_like_objects():
 
 
 def test_mixed_scalar_types_are_text():
-    """["string", "integer"] -> VARCHAR2: text holds both."""
-    assert sql({"type": ["string", "integer", "null"]}) == "VARCHAR2(4000 CHAR)"
+    """["string", "integer"] -> CLOB: text of any length holds both."""
+    assert sql({"type": ["string", "integer", "null"]}) == "CLOB"
 
 
 def test_any_of_uses_its_first_non_null_alternative():
@@ -142,14 +147,11 @@ def test_text_column_takes_any_scalar():
     assert reconcile('"T"', "C", OracleType("VARCHAR2", length=100), DECIMAL_TYPE) is None
 
 
-def test_varchar2_to_clob_is_refused_in_one_line():
-    """Oracle cannot MODIFY VARCHAR2 to CLOB; the error names table, column, old and new type."""
-    with pytest.raises(IncompatibleColumnError) as caught:
-        reconcile('"S"."T"', "NOTE", OracleType("VARCHAR2", length=4000), OracleType("CLOB"))
-    message = str(caught.value)
-    assert message.startswith('table "S"."T" column "NOTE": existing type VARCHAR2(4000 CHAR) cannot take')
-    assert "new type CLOB" in message
-    assert "\n" not in message
+def test_varchar2_becomes_clob_when_text_may_be_longer():
+    """A VARCHAR2 whose property now maps to CLOB is turned into one (by a copy: see test_type_changes)."""
+    assert reconcile(
+        '"S"."T"', "NOTE", OracleType("VARCHAR2", length=4000), OracleType("CLOB")
+    ) == OracleType("CLOB")
 
 
 def test_number_to_date_is_refused():
@@ -160,11 +162,60 @@ def test_number_to_date_is_refused():
         reconcile('"T"', "C", DECIMAL_TYPE, OracleType("DATE"))
 
 
+def column(data_type, **fields):
+    """One ALL_TAB_COLUMNS row as SQLAlchemy returns it (lower-case keys)."""
+    base = {"data_length": None, "char_length": None, "char_used": None, "data_precision": None}
+    return {**base, "data_scale": None, **fields, "data_type": data_type}
+
+
 def test_dictionary_rows_map_back_to_the_types_the_loader_writes():
     """ALL_TAB_COLUMNS rows for the loader's own DDL read back as the same types."""
-    assert from_dictionary("NUMBER", None, 38, 0) == INTEGER_TYPE
-    assert from_dictionary("NUMBER", None, None, None) == DECIMAL_TYPE
-    assert from_dictionary("VARCHAR2", 30, None, None) == OracleType("VARCHAR2", length=30)
-    assert from_dictionary("TIMESTAMP(6) WITH TIME ZONE", None, None, 6) == OracleType(
+    assert from_dictionary(column("NUMBER", data_precision=38, data_scale=0)) == INTEGER_TYPE
+    assert from_dictionary(column("NUMBER")) == DECIMAL_TYPE
+    assert from_dictionary(column("VARCHAR2", char_length=30, data_length=120, char_used="C")) == OracleType(
+        "VARCHAR2", length=30
+    )
+    assert from_dictionary(column("TIMESTAMP(6) WITH TIME ZONE", data_scale=6)) == OracleType(
         "TIMESTAMP WITH TIME ZONE"
     )
+
+
+def test_integer_column_made_by_a_dba_is_read_as_whole_numbers():
+    """INTEGER is NUMBER with no precision and scale 0: it takes no fraction (finding 11)."""
+    assert from_dictionary(column("NUMBER", data_scale=0)).is_integer
+
+
+def test_byte_semantics_column_is_read_in_bytes():
+    """VARCHAR2(30 BYTE) holds 30 bytes, not 30 characters (finding 11)."""
+    read = from_dictionary(column("VARCHAR2", char_length=30, data_length=30, char_used="B"))
+    assert read.sql == "VARCHAR2(30 BYTE)"
+    assert read.max_bytes(4000) == 30
+
+
+def test_date_time_key_is_a_utc_timestamp():
+    """TIMESTAMP WITH TIME ZONE cannot be a key column (ORA-02329): a key is a UTC TIMESTAMP (finding 7)."""
+    types = table_types({"ts": {"type": "string", "format": "date-time"}}, ["ts"], STANDARD)
+    assert types["ts"].sql == "TIMESTAMP"
+
+
+def test_two_unbounded_string_keys_share_the_key_length():
+    """Two text keys without maxLength fit 6398 bytes together, in BYTE semantics (finding 7)."""
+    types = table_types({"a": {"type": "string"}, "b": {"type": "string"}}, ["a", "b"], STANDARD)
+    assert [types["a"].sql, types["b"].sql] == ["VARCHAR2(3198 BYTE)", "VARCHAR2(3198 BYTE)"]
+    assert check_table("T", {k: t.sql for k, t in types.items()}, ["a", "b"], Limits()) == []
+
+
+def test_one_unbounded_key_fits_an_extended_database():
+    """With max_string_size extended one unbounded text key would be 32767 bytes; it gets what fits."""
+    extended = TypeOptions(string_limit=32767)
+    types = table_types({"a": {"type": "string"}}, ["a"], extended)
+    assert types["a"].sql == "VARCHAR2(6397 BYTE)"
+
+
+def test_short_string_keys_keep_their_character_semantics():
+    """Keys that fit as declared are left as declared."""
+    props = {"a": {"type": "string", "maxLength": 40}, "n": {"type": "integer"}}
+    assert [t.sql for t in table_types(props, ["a", "n"], STANDARD).values()] == [
+        "VARCHAR2(40 CHAR)",
+        "NUMBER(38, 0)",
+    ]

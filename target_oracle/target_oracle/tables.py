@@ -9,7 +9,7 @@ by the DDL the loader itself runs.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,13 +20,19 @@ from .typemap import OracleType, from_dictionary
 
 #: Columns of one table, in the data dictionary's order.
 COLUMNS_QUERY = sa.text(
-    "SELECT COLUMN_NAME, DATA_TYPE, CHAR_LENGTH, DATA_PRECISION, DATA_SCALE\n"
+    "SELECT COLUMN_NAME, DATA_TYPE, DATA_LENGTH, CHAR_LENGTH, CHAR_USED, DATA_PRECISION, DATA_SCALE\n"
     "FROM ALL_TAB_COLUMNS\n"
     "WHERE OWNER = COALESCE(:owner, SYS_CONTEXT('USERENV', 'CURRENT_SCHEMA')) AND TABLE_NAME = :table_name\n"
     "ORDER BY COLUMN_ID"
 )
 #: Whether a schema (an Oracle user) exists.
 SCHEMA_QUERY = sa.text("SELECT COUNT(*) FROM ALL_USERS WHERE USERNAME = :owner")
+
+
+#: Suffixes of the loader's own tables beside a stream's table; no stream's table may end so.
+STAGING_SUFFIX = "$STG"
+FRESH_SUFFIX = "$NEW"
+RESERVED_SUFFIXES = (STAGING_SUFFIX, FRESH_SUFFIX)
 
 
 @dataclass(frozen=True)
@@ -38,7 +44,11 @@ class TableRef:
 
     def staging(self, max_bytes: int) -> TableRef:
         """The loader's global temporary table beside this one, for large batches."""
-        return TableRef(self.schema, shorten(f"{self.name}$STG", max_bytes))
+        return TableRef(self.schema, shorten(f"{self.name}{STAGING_SUFFIX}", max_bytes))
+
+    def fresh(self, max_bytes: int) -> TableRef:
+        """The loader's table for a run's rows under load_method overwrite."""
+        return TableRef(self.schema, shorten(f"{self.name}{FRESH_SUFFIX}", max_bytes))
 
 
 @dataclass
@@ -49,12 +59,12 @@ class KnownTable:
     columns: dict[str, OracleType]
 
 
-def columns_from_rows(rows: Sequence[Sequence[Any]]) -> dict[str, OracleType]:
-    """Column name -> type from the rows of :data:`COLUMNS_QUERY`."""
-    return {row[0]: from_dictionary(row[1], row[2], row[3], row[4]) for row in rows}
+def columns_from_rows(rows: Sequence[Mapping[Any, Any]]) -> dict[str, OracleType]:
+    """Column name -> type from the rows of :data:`COLUMNS_QUERY` (keys in lower case, as SQLAlchemy's)."""
+    return {str(row["column_name"]): from_dictionary(dict(row)) for row in rows}
 
 
-class Catalog:
+class KnownTables:
     """Known tables, filled on demand by ``lookup`` (None: the table does not exist)."""
 
     def __init__(self, lookup: Callable[[TableRef], dict[str, OracleType] | None]) -> None:
@@ -74,3 +84,8 @@ class Catalog:
         """Record a table the loader created or changed."""
         with self._lock:
             self._tables[table.ref] = table
+
+    def forget(self, ref: TableRef) -> None:
+        """Record that a table was dropped."""
+        with self._lock:
+            self._tables[ref] = None

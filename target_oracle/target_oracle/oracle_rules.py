@@ -1,0 +1,147 @@
+"""Oracle Database's documented limits, each written once, with the error it raises and its source.
+
+Why one module: the loader's decisions (which type a key gets, when text becomes CLOB, when
+a table has too many columns) and the tests that hold every dry-run statement against Oracle
+must use the same numbers. The loader reads the constants; :func:`check_table` and
+:func:`check_binds` apply them to what it is about to send, and the test suite applies them
+to every statement any dry run wrote (tests/oracle_checks.py).
+
+Sources: Oracle Database SQL Language Reference ("Data Types", "Database Object Names and
+Qualifiers", CREATE TABLE, MERGE), Oracle Database Reference ("Logical Database Limits"),
+Oracle Database Error Messages, python-oracledb documentation ("Using Bind Variables").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One documented limit: the error Oracle raises when it is broken, and where it is written."""
+
+    error: str
+    limit: str
+    source: str
+
+    def broken(self, detail: str) -> str:
+        """A one-line description of a statement that breaks the rule."""
+        return f"{self.error} ({self.limit}): {detail}"
+
+
+#: Oracle Database Reference, Logical Database Limits: columns per table.
+MAX_COLUMNS = 1000
+COLUMNS = Rule("ORA-01792", f"at most {MAX_COLUMNS} columns in a table", "Database Reference, Logical Limits")
+
+#: Identifier length in bytes, 12.2 and later (30 before).
+IDENTIFIER = Rule(
+    "ORA-00972", "identifiers of at most 128 bytes (30 before 12.2)", "SQL Reference, Object Names"
+)
+
+#: A column may not be named ROWID, even quoted (upper case).
+RESERVED_COLUMN_NAMES = frozenset({"ROWID"})
+ROWID_NAME = Rule("ORA-00904", "no column named ROWID, even quoted", "SQL Reference, Object Names, rule 2")
+
+#: VARCHAR2 byte limits by MAX_STRING_SIZE.
+VARCHAR2_STANDARD_BYTES = 4000
+VARCHAR2_EXTENDED_BYTES = 32767
+VARCHAR2_SIZE = Rule(
+    "ORA-00910", "VARCHAR2 of at most 4000 bytes (32767 extended)", "SQL Reference, Data Types"
+)
+
+#: Worst-case bytes of one character in AL32UTF8, the default database character set.
+MAX_BYTES_PER_CHAR = 4
+
+#: NUMBER precision 1..38, scale -84..127.
+MAX_PRECISION = 38
+NUMBER_PRECISION = Rule("ORA-01727", "NUMBER precision from 1 to 38", "SQL Reference, Data Types")
+
+#: Types that cannot be in a primary key.
+KEY_FORBIDDEN_TYPES = frozenset({"TIMESTAMP WITH TIME ZONE", "CLOB", "NCLOB", "BLOB", "JSON", "BOOLEAN"})
+KEY_TYPE = Rule(
+    "ORA-02329", "no TIMESTAMP WITH TIME ZONE, LOB or JSON column in a primary key", "Error Messages"
+)
+
+#: Index key length for 8 KB blocks: the sum of the key columns' widths plus one per column.
+MAX_KEY_BYTES = 6398
+KEY_WIDTHS = {"NUMBER": 22, "DATE": 7, "TIMESTAMP": 11}
+KEY_LENGTH = Rule("ORA-01450", f"index key of at most {MAX_KEY_BYTES} bytes (8 KB blocks)", "Error Messages")
+
+#: Release that brought each type.
+TYPE_SINCE = {"JSON": 21, "BOOLEAN": 23}
+TYPE_RELEASE = Rule("ORA-00902", "JSON from 21c, BOOLEAN from 23ai", "SQL Reference, Data Types")
+
+#: A MERGE may not update a column of its ON clause.
+MERGE_ON = Rule("ORA-38104", "no column of the ON clause in UPDATE SET", "SQL Reference, MERGE")
+
+#: A primary key column cannot take NULL, and Oracle stores '' as NULL.
+KEY_NULL = Rule("ORA-01400", "no NULL or '' in a primary key column", "SQL Reference, Nulls")
+
+#: python-oracledb binds a string over 4000 bytes without a declared type as LONG.
+LONG_BIND = Rule(
+    "ORA-01461", "a bind over 4000 bytes needs a declared CLOB type", "python-oracledb, Bind Variables"
+)
+
+#: A value longer than its VARCHAR2 column.
+VALUE_SIZE = Rule("ORA-12899", "a value no longer than its VARCHAR2 column", "Error Messages")
+
+#: A JSON column takes only well-formed JSON.
+JSON_SYNTAX = Rule("ORA-40441", "JSON columns take valid JSON", "JSON Developer's Guide")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What the database allows, as the settings (or the server) say."""
+
+    database_version: int = 19
+    string_limit: int = VARCHAR2_STANDARD_BYTES
+    identifier_limit: int = 128
+
+
+def key_width(type_sql: str) -> int:
+    """Bytes a key column of ``type_sql`` takes in the index key (Oracle's ORA-01450 rule)."""
+    upper = type_sql.upper()
+    if upper.startswith("VARCHAR2"):
+        inside = upper[upper.index("(") + 1 : upper.index(")")].split()
+        size = int(inside[0])
+        return size * MAX_BYTES_PER_CHAR if len(inside) > 1 and inside[1] == "CHAR" else size
+    return KEY_WIDTHS.get(upper.split("(")[0].strip(), 22)
+
+
+def varchar2_size(type_sql: str) -> int | None:
+    """The declared size of a VARCHAR2 (characters or bytes alike: both are capped), else None."""
+    upper = type_sql.upper()
+    if not upper.startswith("VARCHAR2"):
+        return None
+    return int(upper[upper.index("(") + 1 : upper.index(")")].split()[0])
+
+
+def check_table(table: str, columns: Mapping[str, str], keys: Sequence[str], limits: Limits) -> list[str]:
+    """Every rule a table definition (column -> type as DDL writes it, primary key) breaks."""
+    problems = []
+    if len(columns) > MAX_COLUMNS:
+        problems.append(COLUMNS.broken(f"{table} would have {len(columns)}"))
+    for name, type_sql in columns.items():
+        if len(name.encode("utf-8")) > limits.identifier_limit:
+            problems.append(IDENTIFIER.broken(f"{table} column {name}"))
+        if name in RESERVED_COLUMN_NAMES:
+            problems.append(ROWID_NAME.broken(f"{table} column {name}"))
+        base = type_sql.upper().split("(")[0].strip()
+        if (since := TYPE_SINCE.get(base)) and limits.database_version < since:
+            problems.append(TYPE_RELEASE.broken(f"{table} column {name} {base} on {limits.database_version}"))
+        size = varchar2_size(type_sql)
+        if size is not None and size > limits.string_limit:
+            problems.append(VARCHAR2_SIZE.broken(f"{table} column {name} {type_sql}"))
+        if base == "NUMBER" and "(" in type_sql:
+            precision = int(type_sql[type_sql.index("(") + 1 :].split(",")[0].strip(" )"))
+            if not 1 <= precision <= MAX_PRECISION:
+                problems.append(NUMBER_PRECISION.broken(f"{table} column {name} {type_sql}"))
+    for key in keys:
+        if columns.get(key, "").upper() in KEY_FORBIDDEN_TYPES:
+            problems.append(KEY_TYPE.broken(f"{table} key {key} {columns[key]}"))
+    if keys:
+        width = sum(min(key_width(columns[k]), limits.string_limit) + 1 for k in keys if k in columns)
+        if width > MAX_KEY_BYTES:
+            problems.append(KEY_LENGTH.broken(f"{table} key ({', '.join(keys)}) takes {width} bytes"))
+    return problems
