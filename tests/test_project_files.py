@@ -67,3 +67,38 @@ def test_plugin_definition_declares_every_setting_and_only_secrets_are_sensitive
     settings = yaml.safe_load((ROOT / "plugin" / "tap-oracle-wms.meltano.yml").read_text())["settings"]
     assert {s["name"] for s in settings} >= OWN_SETTINGS
     assert {s["name"] for s in settings if s.get("sensitive")} == SECRETS
+
+
+def _env_example() -> dict[str, str]:
+    """The KEY=value lines of .env.example."""
+    lines = (ROOT / ".env.example").read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if re.match(r"^[A-Z_]+=", line))
+
+
+def test_env_example_names_only_real_settings():
+    """Each variable of .env.example is a setting of the plugin its prefix names: no typo ignored."""
+    from target_oracle.target import TargetOracle
+
+    meltano = yaml.safe_load((ROOT / "meltano.yml").read_text())
+    (postgres,) = [p for p in meltano["plugins"]["loaders"] if p["name"] == "target-postgres"]
+    known = {
+        "TAP_ORACLE_WMS_": set(TapOracleWMS.config_jsonschema["properties"]),
+        "TARGET_ORACLE_": set(TargetOracle.config_jsonschema["properties"]),
+        "TARGET_POSTGRES_": {s["name"] for s in postgres["settings"]},
+    }
+    unknown = []
+    for key in _env_example():
+        prefix = next((p for p in known if key.startswith(p)), None)
+        if prefix is None or key.removeprefix(prefix).lower() not in known[prefix]:
+            unknown.append(key)
+    assert unknown == []
+
+
+def test_env_example_shows_a_sqlalchemy_url_target_oracle_accepts():
+    """The URL form .env.example shows for target-oracle passes the loader's own check."""
+    from target_oracle.target import TargetOracle
+
+    urls = re.findall(r"oracle\+\w+://\S+", (ROOT / ".env.example").read_text())
+    assert urls
+    for url in urls:
+        TargetOracle(config={"sqlalchemy_url": url}, validate_config=True)
