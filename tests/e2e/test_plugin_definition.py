@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
+
+from tap_oracle_wms.streams import CORE_ENTITIES
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -30,17 +33,25 @@ def definition() -> dict[str, Any]:
     return dict(yaml.safe_load(DEFINITION.read_text()))
 
 
+def header_commands() -> list[list[str]]:
+    """The `meltano ...` commands the definition file's header tells users to run, as argv lists."""
+    lines = [line.removeprefix("#").strip() for line in DEFINITION.read_text().splitlines()]
+    commands = [shlex.split(line)[1:] for line in lines if line.startswith("meltano ")]
+    assert commands, "the header names no meltano command"
+    return [[str(DEFINITION) if arg == "plugin/tap-oracle-wms.meltano.yml" else arg for arg in cmd]
+            for cmd in commands]  # fmt: skip
+
+
 @pytest.fixture(scope="module")
 def added(
     meltano_at: Callable[[Path], MeltanoProject], tmp_path_factory: pytest.TempPathFactory
 ) -> MeltanoProject:
-    """A fresh `meltano init` project with the extractor added from the file, as the README says."""
+    """A fresh `meltano init` project after the commands of the file's header (no install: no network)."""
     parent = tmp_path_factory.mktemp("fresh-meltano")
     meltano_at(parent)("init", "project", "--no-usage-stats")
     project = meltano_at(parent / "project")
-    project(
-        "add", "--plugin-type", "extractor", "tap-oracle-wms", "--from-ref", str(DEFINITION), "--no-install"
-    )
+    for command in header_commands():
+        project(*command, *(["--no-install"] if command[0] == "add" else []))
     return project
 
 
@@ -63,6 +74,12 @@ def test_meltano_add_from_ref_adds_only_the_extractor_with_every_setting(added, 
 def test_meltano_config_starts_from_the_definitions_defaults(added, definition):
     """Without any configuration, Meltano hands the tap exactly the defaults the file declares."""
     assert _config(added) == {s["name"]: s["value"] for s in definition["settings"] if "value" in s}
+
+
+def test_the_header_commands_select_the_eight_core_entities(added, definition):
+    """After the header's commands Meltano selects the core entities, not every stream (`*.*`)."""
+    extras = json.loads(added("config", "print", "tap-oracle-wms", "--extras").stdout)
+    assert extras["_select"] == definition["select"] == [f"{e}.*" for e in CORE_ENTITIES]
 
 
 def test_meltano_types_environment_values_by_the_definitions_kinds(added):
