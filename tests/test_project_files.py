@@ -102,3 +102,15 @@ def test_env_example_shows_a_sqlalchemy_url_target_oracle_accepts():
     assert urls
     for url in urls:
         TargetOracle(config={"sqlalchemy_url": url}, validate_config=True)
+
+
+def test_target_oracle_definition_declares_every_setting_and_only_secrets_are_sensitive():
+    """plugin/target-oracle.meltano.yml lists every loader setting; exactly its secret ones are sensitive."""
+    from target_oracle.target import TargetOracle
+
+    properties = TargetOracle.config_jsonschema["properties"]
+    settings = yaml.safe_load((ROOT / "plugin" / "target-oracle.meltano.yml").read_text())["settings"]
+    assert {s["name"].split(".")[0] for s in settings} >= set(properties)  # objects as dotted leaves
+    assert {s["name"] for s in settings if s.get("sensitive")} == {
+        n for n, p in properties.items() if p.get("secret")
+    }

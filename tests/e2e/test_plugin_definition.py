@@ -25,7 +25,9 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.slow
 
-DEFINITION = Path(__file__).resolve().parents[2] / "plugin" / "tap-oracle-wms.meltano.yml"
+PLUGIN_DIR = Path(__file__).resolve().parents[2] / "plugin"
+DEFINITION = PLUGIN_DIR / "tap-oracle-wms.meltano.yml"
+TARGET_DEFINITION = PLUGIN_DIR / "target-oracle.meltano.yml"
 
 
 @pytest.fixture(scope="module")
@@ -33,24 +35,24 @@ def definition() -> dict[str, Any]:
     return dict(yaml.safe_load(DEFINITION.read_text()))
 
 
-def header_commands() -> list[list[str]]:
-    """The `meltano ...` commands the definition file's header tells users to run, as argv lists."""
-    lines = [line.removeprefix("#").strip() for line in DEFINITION.read_text().splitlines()]
+def header_commands(path: Path) -> list[list[str]]:
+    """The `meltano ...` commands a definition file's header tells users to run, as argv lists."""
+    lines = [line.removeprefix("#").strip() for line in path.read_text().splitlines()]
     commands = [shlex.split(line)[1:] for line in lines if line.startswith("meltano ")]
     assert commands, "the header names no meltano command"
-    return [[str(DEFINITION) if arg == "plugin/tap-oracle-wms.meltano.yml" else arg for arg in cmd]
-            for cmd in commands]  # fmt: skip
+    relative = f"plugin/{path.name}"
+    return [[str(path) if arg == relative else arg for arg in cmd] for cmd in commands]
 
 
 @pytest.fixture(scope="module")
 def added(
     meltano_at: Callable[[Path], MeltanoProject], tmp_path_factory: pytest.TempPathFactory
 ) -> MeltanoProject:
-    """A fresh `meltano init` project after the commands of the file's header (no install: no network)."""
+    """A fresh `meltano init` project after the commands of the files' headers (no install: no network)."""
     parent = tmp_path_factory.mktemp("fresh-meltano")
     meltano_at(parent)("init", "project", "--no-usage-stats")
     project = meltano_at(parent / "project")
-    for command in header_commands():
+    for command in header_commands(DEFINITION) + header_commands(TARGET_DEFINITION):
         project(*command, *(["--no-install"] if command[0] == "add" else []))
     return project
 
@@ -61,14 +63,27 @@ def _config(project: MeltanoProject, **env: str) -> dict[str, Any]:
     return dict(json.loads(run("config", "print", "tap-oracle-wms").stdout))
 
 
-def test_meltano_add_from_ref_adds_only_the_extractor_with_every_setting(added, definition):
-    """The project gains one plugin, the extractor tap-oracle-wms, declaring every setting of the file."""
+def test_meltano_add_from_ref_adds_only_the_extractor_and_the_loader_with_every_setting(added, definition):
+    """The project gains two plugins, tap-oracle-wms and target-oracle, each declaring its file's settings."""
     plugins = yaml.safe_load((added.root / "meltano.yml").read_text())["plugins"]
-    assert list(plugins) == ["extractors"]
-    (extractor,) = plugins["extractors"]
-    assert extractor["name"] == "tap-oracle-wms"
-    assert extractor["pip_url"] == definition["pip_url"]
+    assert list(plugins) == ["extractors", "loaders"]
+    (extractor,), (loader,) = plugins["extractors"], plugins["loaders"]
+    target = yaml.safe_load(TARGET_DEFINITION.read_text())
+    assert (extractor["name"], loader["name"]) == ("tap-oracle-wms", "target-oracle")
+    assert (extractor["pip_url"], loader["pip_url"]) == (definition["pip_url"], target["pip_url"])
     assert [s["name"] for s in extractor["settings"]] == [s["name"] for s in definition["settings"]]
+    assert [s["name"] for s in loader["settings"]] == [s["name"] for s in target["settings"]]
+
+
+def test_meltano_configures_target_oracle_from_its_definitions_defaults(added):
+    """Meltano hands target-oracle exactly the defaults its file declares, the URL masked as secret."""
+    target = yaml.safe_load(TARGET_DEFINITION.read_text())
+    run = dataclasses.replace(
+        added, env={**added.env, "TARGET_ORACLE_SQLALCHEMY_URL": "oracle+oracledb://u:p@h/"}
+    )
+    config = json.loads(run("config", "print", "target-oracle").stdout)
+    defaults = {s["name"]: s["value"] for s in target["settings"] if "value" in s}
+    assert config == {**defaults, "sqlalchemy_url": "*****"}
 
 
 def test_meltano_config_starts_from_the_definitions_defaults(added, definition):
