@@ -114,3 +114,26 @@ def test_target_oracle_definition_declares_every_setting_and_only_secrets_are_se
     assert {s["name"] for s in settings if s.get("sensitive")} == {
         n for n, p in properties.items() if p.get("secret")
     }
+
+
+def _readme_env_blocks(after: str) -> list[dict[str, str]]:
+    """The KEY=value lines of each ```bash block in the README section that starts with ``after``."""
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index(after) :].split("\n## ", 1)[0]
+    blocks = re.findall(r"```bash\n(.*?)```", section, flags=re.DOTALL)
+    return [dict(re.findall(r"^([A-Z_]+)=(\S+)", block, flags=re.MULTILINE)) for block in blocks]
+
+
+def test_readme_autonomous_database_recipes_are_settings_target_oracle_accepts():
+    """README's wallet (mTLS) and TLS-only recipes pass target-oracle's settings checks."""
+    from target_oracle.target import TargetOracle
+
+    blocks = _readme_env_blocks("**Oracle Autonomous Database**")
+    assert len(blocks) == 2
+    for block in blocks:
+        config = {
+            key.removeprefix("TARGET_ORACLE_").lower(): int(value) if value.isdigit() else value
+            for key, value in block.items()
+        }
+        assert set(config) <= set(TargetOracle.config_jsonschema["properties"])
+        TargetOracle(config=config, validate_config=True)
