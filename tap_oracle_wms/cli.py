@@ -8,6 +8,7 @@ its STATE first).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
 import difflib
@@ -267,7 +268,7 @@ def main(argv: list[str] | None = None, tap_class: type[TapOracleWMS] = TapOracl
         if isinstance(failure, OutputClosedError):
             _silence_stdout()
         message, code = failure_line(failure)
-        _fail(message, code, with_traceback=debug_logging())
+        _fail(message, code, with_traceback=debug_logging(), at_once=isinstance(failure, Interrupted))
 
 
 def _silence_stdout() -> None:
@@ -279,9 +280,17 @@ def _silence_stdout() -> None:
         pass
 
 
-def _fail(message: str, code: int, *, with_traceback: bool = False) -> None:
+def _fail(message: str, code: int, *, with_traceback: bool = False, at_once: bool = False) -> None:
+    """Write the one line and exit; ``at_once`` (a signal) waits for no thread still in a request."""
     logging.shutdown()
     if with_traceback:
         sys.stderr.write(redact(traceback.format_exc()))
     sys.stderr.write(redact(f"{PROG}: {message}").replace("\n", " ") + "\n")
+    if at_once:
+        # A describe in a worker thread may take request_timeout and its retries, and interpreter
+        # shutdown joins such threads (the hang after Ctrl-C). Output is flushed first.
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+        os._exit(code)
     sys.exit(code)
