@@ -150,6 +150,8 @@ class TapOracleWMS(Tap):
             raise SettingsError(check(dict(self.config), self.config_jsonschema)) from None
         register_secrets(self.config)
         handle_signals()  # after the SDK's constructor, which installs its own handler
+        # The SDK sets its metrics logger to the plugin's log level; the setting decides instead.
+        self.metrics_logger.setLevel(self.config.get("metrics_log_level", "WARNING"))
         if validate_config and (errors := rule_errors(self.config)):
             raise SettingsError(errors)
         writer = self.message_writer if isinstance(self.message_writer, BufferedMsgSpecWriter) else None

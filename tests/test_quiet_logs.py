@@ -1,0 +1,40 @@
+"""A run's log says what happened without per-request noise: METRIC lines only when asked for.
+
+Why: under Meltano most lines of a run's log were the SDK's METRIC lines (one per request),
+burying the progress lines and the summary.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tapruns import tap_config
+
+TAP = str(Path(sys.executable).with_name("tap-oracle-wms"))
+
+
+def run_log(tmp_path: Path, config: dict) -> str:
+    """stderr of a CLI sync."""
+    path = tmp_path / "config.json"
+    path.write_text(json.dumps(config))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TAP_ORACLE_WMS_")}
+    done = subprocess.run([TAP, "--config", str(path)], capture_output=True, text=True, env=env, check=True)
+    return done.stderr
+
+
+def test_a_run_logs_no_metric_lines_by_default(tmp_path, sandbox):
+    """Default settings: no METRIC line; the progress lines and the summary are there."""
+    log = run_log(tmp_path, tap_config(sandbox, "wave", "item"))
+    assert "METRIC" not in log
+    assert "Stream 'wave': done" in log
+    assert "run summary" in log
+
+
+def test_metrics_log_level_info_logs_one_request_metric_per_request(tmp_path, sandbox):
+    """metrics_log_level=INFO brings back the SDK's METRIC lines, http_request_duration among them."""
+    log = run_log(tmp_path, tap_config(sandbox, "wave", "item", metrics_log_level="INFO"))
+    assert '"metric":"http_request_duration"' in log.replace(" ", "")
