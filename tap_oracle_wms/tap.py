@@ -311,11 +311,16 @@ class TapOracleWMS(Tap):
         """The SDK's `--discover`, with settings checked (one line on failure) before any request."""
         if not value:
             return
-        tap = cls.from_cli(ctx.params.get("config"), setup_mapper=False)
         try:
-            tap.run_discovery()
+            tap = cls.from_cli(ctx.params.get("config"), setup_mapper=False)
+            try:
+                tap.run_discovery()
+            finally:
+                tap.run.close()
         finally:
-            tap.run.close()
+            # This eager callback runs while click still parses, so click closes nothing it opened
+            # (the --state file Meltano passes) when discovery fails: close them here.
+            ctx.close()
         ctx.exit()
 
     @override

@@ -38,3 +38,18 @@ def test_metrics_log_level_info_logs_one_request_metric_per_request(tmp_path, sa
     """metrics_log_level=INFO brings back the SDK's METRIC lines, http_request_duration among them."""
     log = run_log(tmp_path, tap_config(sandbox, "wave", "item", metrics_log_level="INFO"))
     assert '"metric":"http_request_duration"' in log.replace(" ", "")
+
+
+def test_a_failed_discovery_leaves_no_unclosed_state_file_warning(tmp_path, sandbox):
+    """Discovery as Meltano runs it (--state, PYTHONWARNINGS=once): a failure ends with its one line only."""
+    state = tmp_path / "state.json"
+    state.write_text("{}")
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(tap_config(sandbox, "wave", max_retries=0)))
+    sandbox.configure(entity_faults=("wave:500",))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TAP_ORACLE_WMS_")}
+    done = subprocess.run([TAP, "--config", str(config), "--state", str(state), "--discover"],
+                          capture_output=True, text=True, env={**env, "PYTHONWARNINGS": "once"})  # fmt: skip
+    assert done.returncode == 1
+    assert "ResourceWarning" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith("tap-oracle-wms: sync failed")
