@@ -14,6 +14,7 @@ import datetime as dt
 import difflib
 import json
 import logging
+import logging.config
 import os
 import stat
 import sys
@@ -280,12 +281,31 @@ def _silence_stdout() -> None:
         pass
 
 
+def _final_line(line: str) -> None:
+    """The run's verdict on stderr: an ERROR record under Meltano's structured logging, else plain text.
+
+    Meltano passes SINGER_SDK_LOG_CONFIG (JSON records it parses) and shows a plain line as [info];
+    when the failure came before the SDK applied that config, it is applied here.
+    """
+    if config_path := os.environ.get("SINGER_SDK_LOG_CONFIG"):
+        root = logging.getLogger()
+        if not root.handlers:
+            with contextlib.suppress(OSError, ValueError, TypeError, AttributeError, ImportError):
+                logging.config.dictConfig(json.loads(Path(config_path).read_text()))
+        if root.handlers:
+            logger.error("%s", line)
+            logging.shutdown()
+            return
+    logging.shutdown()
+    sys.stderr.write(line + "\n")
+
+
 def _fail(message: str, code: int, *, with_traceback: bool = False, at_once: bool = False) -> None:
     """Write the one line and exit; ``at_once`` (a signal) waits for no thread still in a request."""
-    logging.shutdown()
     if with_traceback:
+        logging.shutdown()
         sys.stderr.write(redact(traceback.format_exc()))
-    sys.stderr.write(redact(f"{PROG}: {message}").replace("\n", " ") + "\n")
+    _final_line(redact(f"{PROG}: {message}").replace("\n", " "))
     if at_once:
         # A describe in a worker thread may take request_timeout and its retries, and interpreter
         # shutdown joins such threads (the hang after Ctrl-C). Output is flushed first.

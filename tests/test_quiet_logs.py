@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from tapruns import tap_config
 
 TAP = str(Path(sys.executable).with_name("tap-oracle-wms"))
@@ -53,3 +54,40 @@ def test_a_failed_discovery_leaves_no_unclosed_state_file_warning(tmp_path, sand
     assert done.returncode == 1
     assert "ResourceWarning" not in done.stderr
     assert done.stderr.strip().splitlines()[-1].startswith("tap-oracle-wms: sync failed")
+
+
+#: The logging config Meltano 4.4 hands a plugin with the structured-logging capability.
+MELTANO_LOG_CONFIG = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"singer_formatter": {"()": "singer_sdk.logging.StructuredFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "singer_formatter",
+                             "stream": "ext://sys.stderr"}},
+    "root": {"handlers": ["console"], "level": "INFO"},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("settings", "fault", "verdict"),
+    [
+        ({"page_size": 0}, (), "tap-oracle-wms: configuration error: page_size"),
+        ({"max_retries": 0}, ("wave:500",), "tap-oracle-wms: sync failed"),
+    ],
+    ids=["bad setting", "failed request"],
+)
+def test_the_one_line_failure_is_an_error_record_under_meltanos_structured_logging(
+    tmp_path, sandbox, settings, fault, verdict
+):
+    """With Meltano's SINGER_SDK_LOG_CONFIG the verdict is the last record, at level error (not [info])."""
+    log_config = tmp_path / "logging.json"
+    log_config.write_text(json.dumps(MELTANO_LOG_CONFIG))
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(tap_config(sandbox, "wave", **settings)))
+    sandbox.configure(entity_faults=fault)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TAP_ORACLE_WMS_")}
+    done = subprocess.run([TAP, "--config", str(config), "--discover"], capture_output=True, text=True,
+                          env={**env, "SINGER_SDK_LOG_CONFIG": str(log_config)})  # fmt: skip
+    assert done.returncode in {1, 2}
+    last = json.loads(done.stderr.strip().splitlines()[-1])
+    assert last["level"] == "error"
+    assert last["message"].startswith(verdict)
