@@ -18,13 +18,16 @@ from tapruns import tap_config
 TAP = str(Path(sys.executable).with_name("tap-oracle-wms"))
 
 
-def run_log(tmp_path: Path, config: dict) -> str:
-    """stderr of a CLI sync."""
+def run_log(tmp_path: Path, config: dict, state: dict | None = None) -> str:
+    """stderr of a CLI sync (from ``state`` when given)."""
     path = tmp_path / "config.json"
     path.write_text(json.dumps(config))
+    args = [TAP, "--config", str(path)]
+    if state is not None:
+        (tmp_path / "state.json").write_text(json.dumps(state))
+        args += ["--state", str(tmp_path / "state.json")]
     env = {k: v for k, v in os.environ.items() if not k.startswith("TAP_ORACLE_WMS_")}
-    done = subprocess.run([TAP, "--config", str(path)], capture_output=True, text=True, env=env, check=True)
-    return done.stderr
+    return subprocess.run(args, capture_output=True, text=True, env=env, check=True).stderr
 
 
 def test_a_run_logs_no_metric_lines_by_default(tmp_path, sandbox):
@@ -91,3 +94,19 @@ def test_the_one_line_failure_is_an_error_record_under_meltanos_structured_loggi
     last = json.loads(done.stderr.strip().splitlines()[-1])
     assert last["level"] == "error"
     assert last["message"].startswith(verdict)
+
+
+@pytest.mark.parametrize(
+    ("backdated", "says"), [(False, "resumable mid-stream"), (True, "bookmarked at the stream's end")]
+)
+def test_each_start_line_says_whether_the_stream_resumes_and_nothing_contradicts_it(
+    tmp_path, sandbox, backdated, says
+):
+    """From a bookmark, one pass by mod_ts,id resumes mid-stream; with the backdated pass it does not."""
+    bookmark = {"replication_key": "mod_ts", "replication_key_value": "2024-01-01T00:00:00+00:00"}
+    config = tap_config(sandbox, "wave", backdated_rows=backdated)
+    log = run_log(tmp_path, config, {"bookmarks": {"wave": bookmark}})
+    (start,) = [line for line in log.splitlines() if "Stream 'wave': reading" in line]
+    assert start.endswith(f"; {says}.")
+    assert "assumed to be unsorted" not in log  # the SDK's warning, naming no stream
+    assert "incremental syncs are resumable mid-stream" not in log
