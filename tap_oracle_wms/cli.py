@@ -230,7 +230,7 @@ def failure_line(exc: BaseException) -> tuple[str, int]:
     if isinstance(exc, (FatalAPIError, ApiError)):
         return f"sync failed: {exc}", EXIT_SYNC_FAILED
     if isinstance(exc, requests.exceptions.SSLError):  # the token request (the API's are RunFatalError)
-        return f"sync failed: {tls_failure(_host_of(exc))}", EXIT_SYNC_FAILED
+        return f"sync failed: {tls_failure(_host_of(exc), exc)}", EXIT_SYNC_FAILED
     if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
         return (
             f"sync failed: cannot reach {_host_of(exc)} ({type(exc).__name__}) after retrying; "

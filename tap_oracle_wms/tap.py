@@ -30,6 +30,7 @@ from tap_oracle_wms.settings_checks import (
     catalog_name_errors,
     check,
     entity_selection_errors,
+    ignored_auth_settings,
     matches,
     rule_errors,
     unwrap_state,
@@ -254,6 +255,12 @@ class TapOracleWMS(Tap):
         (drift.py) before any page is read; the engine plans the first listings (ordering, first
         page, count, key ranges) while the SDK starts the first stream.
         """
+        if ignored := ignored_auth_settings(self.config):
+            self.logger.info(
+                "auth_method=%s: %s ignored (the other method's settings)",
+                self.config.get("auth_method", "basic"),
+                ", ".join(ignored),
+            )
         streams = self.selected_streams()
         ahead = [planned for stream in streams if (planned := stream.prepare()) is not None]
         checked = [s for s in self.counted_streams() if s.incremental and s.replication_key == "mod_ts"]

@@ -152,8 +152,8 @@ class Client:
                     if shrink:
                         raise PageTimeoutError(str(exc)) from exc
                     raise
-                except requests.exceptions.SSLError:
-                    raise RunFatalError(tls_failure(urlparse(self.url_base).netloc)) from None
+                except requests.exceptions.SSLError as exc:
+                    raise RunFatalError(tls_failure(urlparse(self.url_base).netloc, exc)) from None
                 return response
 
         retrying = backoff.on_exception(
