@@ -137,3 +137,16 @@ def test_readme_autonomous_database_recipes_are_settings_target_oracle_accepts()
         }
         assert set(config) <= set(TargetOracle.config_jsonschema["properties"])
         TargetOracle(config=config, validate_config=True)
+
+
+def test_every_meltano_job_has_a_schedule_and_full_syncs_refresh():
+    """Every job of meltano.yml (PostgreSQL and Oracle) is scheduled; full syncs weekly, with full refresh."""
+    project = yaml.safe_load((ROOT / "meltano.yml").read_text())
+    schedules = {s["job"]: s for s in project["schedules"]}
+    assert {job["name"] for job in project["jobs"]} <= set(schedules)
+    for job, schedule in schedules.items():
+        if "full-sync" in job:
+            assert schedule["env"]["MELTANO_RUN_FULL_REFRESH"] == "true", job
+            assert schedule["interval"] == "0 3 * * 0", job
+        else:
+            assert schedule["interval"] == "0 */2 * * *", job
