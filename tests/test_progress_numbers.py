@@ -7,30 +7,20 @@ said the run's wall time or how far a counted stream had got.
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tapruns import discover, tap_config
+from tapruns import cli, discover, tap_config
 
-TAP = str(Path(sys.executable).with_name("tap-oracle-wms"))
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def run_tap(tmp_path: Path, config: dict[str, Any], catalog: dict | None = None) -> str:
     """stderr of a CLI sync that exits 0."""
-    (tmp_path / "config.json").write_text(json.dumps(config))
-    args = [TAP, "--config", str(tmp_path / "config.json")]
-    if catalog is not None:
-        (tmp_path / "catalog.json").write_text(json.dumps(catalog))
-        args += ["--catalog", str(tmp_path / "catalog.json")]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TAP_ORACLE_WMS_")}
-    done = subprocess.run(args, capture_output=True, text=True, env=env)
-    assert done.returncode == 0, done.stderr
-    return done.stderr
+    run = cli(tmp_path, config, catalog=catalog)
+    assert run.returncode == 0, run.stderr
+    return run.stderr
 
 
 def summary(log: str) -> dict[str, list[str]]:

@@ -7,27 +7,20 @@ burying the progress lines and the summary.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from tapruns import tap_config
+from tapruns import cli, tap_config
 
-TAP = str(Path(sys.executable).with_name("tap-oracle-wms"))
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def run_log(tmp_path: Path, config: dict, state: dict | None = None) -> str:
-    """stderr of a CLI sync (from ``state`` when given)."""
-    path = tmp_path / "config.json"
-    path.write_text(json.dumps(config))
-    args = [TAP, "--config", str(path)]
-    if state is not None:
-        (tmp_path / "state.json").write_text(json.dumps(state))
-        args += ["--state", str(tmp_path / "state.json")]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TAP_ORACLE_WMS_")}
-    return subprocess.run(args, capture_output=True, text=True, env=env, check=True).stderr
+    """stderr of a CLI sync that exits 0 (from ``state`` when given)."""
+    run = cli(tmp_path, config, state=state)
+    assert run.returncode == 0, run.stderr
+    return run.stderr
 
 
 def test_a_run_logs_no_metric_lines_by_default(tmp_path, sandbox):
@@ -46,14 +39,9 @@ def test_metrics_log_level_info_logs_one_request_metric_per_request(tmp_path, sa
 
 def test_a_failed_discovery_leaves_no_unclosed_state_file_warning(tmp_path, sandbox):
     """Discovery as Meltano runs it (--state, PYTHONWARNINGS=once): a failure ends with its one line only."""
-    state = tmp_path / "state.json"
-    state.write_text("{}")
-    config = tmp_path / "config.json"
-    config.write_text(json.dumps(tap_config(sandbox, "wave", max_retries=0)))
     sandbox.configure(entity_faults=("wave:500",))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TAP_ORACLE_WMS_")}
-    done = subprocess.run([TAP, "--config", str(config), "--state", str(state), "--discover"],
-                          capture_output=True, text=True, env={**env, "PYTHONWARNINGS": "once"})  # fmt: skip
+    done = cli(tmp_path, tap_config(sandbox, "wave", max_retries=0), "--discover", state={},
+               env={"PYTHONWARNINGS": "once"})  # fmt: skip
     assert done.returncode == 1
     assert "ResourceWarning" not in done.stderr
     assert done.stderr.strip().splitlines()[-1].startswith("tap-oracle-wms: sync failed")
@@ -84,12 +72,9 @@ def test_the_one_line_failure_is_an_error_record_under_meltanos_structured_loggi
     """With Meltano's SINGER_SDK_LOG_CONFIG the verdict is the last record, at level error (not [info])."""
     log_config = tmp_path / "logging.json"
     log_config.write_text(json.dumps(MELTANO_LOG_CONFIG))
-    config = tmp_path / "config.json"
-    config.write_text(json.dumps(tap_config(sandbox, "wave", **settings)))
     sandbox.configure(entity_faults=fault)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TAP_ORACLE_WMS_")}
-    done = subprocess.run([TAP, "--config", str(config), "--discover"], capture_output=True, text=True,
-                          env={**env, "SINGER_SDK_LOG_CONFIG": str(log_config)})  # fmt: skip
+    done = cli(tmp_path, tap_config(sandbox, "wave", **settings), "--discover",
+               env={"SINGER_SDK_LOG_CONFIG": str(log_config)})  # fmt: skip
     assert done.returncode in {1, 2}
     last = json.loads(done.stderr.strip().splitlines()[-1])
     assert last["level"] == "error"
