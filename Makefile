@@ -4,9 +4,10 @@
 #   make bench  bench/run.py
 #   make lint   ruff check + ruff format --check + mypy
 #   make package  build and check the sdists and wheels of the tap, the sandbox and target-oracle (dist/)
-# Two virtualenvs, both git-ignored: .venv (the tap and the sandbox, plus [dev] tools) and
-# .meltano-venv (Meltano, which pins many packages of its own). Meltano keeps its
-# plugins' virtualenvs under .meltano/.
+# Three virtualenvs, all git-ignored: .venv (the tap and the sandbox, plus [dev] tools),
+# .meltano-venv (Meltano, which pins many packages of its own) and .dagster-venv (Dagster, for
+# the orchestration recipe in orchestration/; its own pins kept away from both). Meltano keeps
+# its plugins' virtualenvs under .meltano/.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -16,6 +17,7 @@ PYTHON ?= python3
 VENV ?= .venv
 MELTANO_VENV ?= .meltano-venv
 MELTANO_SPEC ?= meltano>=4.4,<5
+DAGSTER_VENV ?= .dagster-venv
 SANDBOX_PORT ?= 8700
 PYTEST_ARGS ?=
 DIST ?= dist
@@ -25,6 +27,7 @@ BIN := $(VENV)/bin
 # on every editable install of this flat layout: information we know, not a problem to show.
 QUIET_EDITABLE := PYTHONWARNINGS="ignore:Editable installation"
 MELTANO := $(MELTANO_VENV)/bin/meltano
+DAGSTER := $(DAGSTER_VENV)/bin/dagster
 DEMO_PLUGINS := tap-oracle-wms target-jsonl
 TEST_PLUGINS := tap-oracle-wms tap-oracle-wms--full-sync target-postgres
 
@@ -56,6 +59,11 @@ $(MELTANO):
 	bash scripts/mkvenv.sh $(PYTHON) $(MELTANO_VENV)
 	$(MELTANO_VENV)/bin/python -m pip install --quiet "$(MELTANO_SPEC)"
 
+$(DAGSTER): orchestration/requirements.txt
+	bash scripts/mkvenv.sh $(PYTHON) $(DAGSTER_VENV)
+	$(DAGSTER_VENV)/bin/python -m pip install --quiet -r orchestration/requirements.txt
+	touch $@
+
 install: $(VENV)/.installed-sandbox
 install-dev: $(VENV)/.installed-dev
 meltano: $(MELTANO)
@@ -65,8 +73,8 @@ demo: $(VENV)/.installed-sandbox $(MELTANO)
 	VENV=$(VENV) MELTANO=$(MELTANO) SANDBOX_PORT=$(SANDBOX_PORT) bash scripts/demo.sh
 
 # The e2e test installs its Meltano plugins itself (session fixture, skipped when current).
-test: $(VENV)/.installed-dev $(MELTANO)
-	MELTANO_BIN=$(abspath $(MELTANO)) $(BIN)/python -m pytest $(PYTEST_ARGS)
+test: $(VENV)/.installed-dev $(MELTANO) $(DAGSTER)
+	MELTANO_BIN=$(abspath $(MELTANO)) DAGSTER_BIN=$(abspath $(DAGSTER)) $(BIN)/python -m pytest $(PYTEST_ARGS)
 	cd target_oracle && MELTANO_BIN=$(abspath $(MELTANO)) $(abspath $(BIN))/python -m pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-dev
@@ -97,4 +105,4 @@ package: $(VENV)/.installed-dev
 	$(BIN)/python scripts/check_dist.py $(DIST)
 
 clean:
-	rm -rf $(VENV) $(MELTANO_VENV) .meltano output $(DIST) build
+	rm -rf $(VENV) $(MELTANO_VENV) $(DAGSTER_VENV) .meltano output $(DIST) build

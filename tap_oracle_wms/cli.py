@@ -8,11 +8,13 @@ its STATE first).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime as dt
 import difflib
 import json
 import logging
+import logging.config
 import os
 import stat
 import sys
@@ -228,7 +230,7 @@ def failure_line(exc: BaseException) -> tuple[str, int]:
     if isinstance(exc, (FatalAPIError, ApiError)):
         return f"sync failed: {exc}", EXIT_SYNC_FAILED
     if isinstance(exc, requests.exceptions.SSLError):  # the token request (the API's are RunFatalError)
-        return f"sync failed: {tls_failure(_host_of(exc))}", EXIT_SYNC_FAILED
+        return f"sync failed: {tls_failure(_host_of(exc), exc)}", EXIT_SYNC_FAILED
     if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
         return (
             f"sync failed: cannot reach {_host_of(exc)} ({type(exc).__name__}) after retrying; "
@@ -267,7 +269,7 @@ def main(argv: list[str] | None = None, tap_class: type[TapOracleWMS] = TapOracl
         if isinstance(failure, OutputClosedError):
             _silence_stdout()
         message, code = failure_line(failure)
-        _fail(message, code, with_traceback=debug_logging())
+        _fail(message, code, with_traceback=debug_logging(), at_once=isinstance(failure, Interrupted))
 
 
 def _silence_stdout() -> None:
@@ -279,9 +281,36 @@ def _silence_stdout() -> None:
         pass
 
 
-def _fail(message: str, code: int, *, with_traceback: bool = False) -> None:
+def _final_line(line: str) -> None:
+    """The run's verdict on stderr: an ERROR record under Meltano's structured logging, else plain text.
+
+    Meltano passes SINGER_SDK_LOG_CONFIG (JSON records it parses) and shows a plain line as [info];
+    when the failure came before the SDK applied that config, it is applied here.
+    """
+    if config_path := os.environ.get("SINGER_SDK_LOG_CONFIG"):
+        root = logging.getLogger()
+        if not root.handlers:
+            with contextlib.suppress(OSError, ValueError, TypeError, AttributeError, ImportError):
+                logging.config.dictConfig(json.loads(Path(config_path).read_text()))
+        if root.handlers:
+            logger.error("%s", line)
+            logging.shutdown()
+            return
     logging.shutdown()
+    sys.stderr.write(line + "\n")
+
+
+def _fail(message: str, code: int, *, with_traceback: bool = False, at_once: bool = False) -> None:
+    """Write the one line and exit; ``at_once`` (a signal) waits for no thread still in a request."""
     if with_traceback:
+        logging.shutdown()
         sys.stderr.write(redact(traceback.format_exc()))
-    sys.stderr.write(redact(f"{PROG}: {message}").replace("\n", " ") + "\n")
+    _final_line(redact(f"{PROG}: {message}").replace("\n", " "))
+    if at_once:
+        # A describe in a worker thread may take request_timeout and its retries, and interpreter
+        # shutdown joins such threads (the hang after Ctrl-C). Output is flushed first.
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+        os._exit(code)
     sys.exit(code)

@@ -222,8 +222,16 @@ def describe_all(names: list[str], fetch: Callable[[str], Any], *, concurrency: 
         except Exception as exc:
             return name, exc
 
-    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        return dict(pool.map(one, names))
+    pool = ThreadPoolExecutor(max_workers=max(1, concurrency))
+    try:
+        described = dict(pool.map(one, names))
+    except BaseException:
+        # A signal stops discovery: describes not started are dropped, and those in flight are
+        # not waited for (each may take request_timeout); the command exits without them.
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+    return described
 
 
 def describe_entities(

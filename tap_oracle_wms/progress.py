@@ -54,6 +54,7 @@ class StreamStats:
     reread_rows: int = 0  # rows of hours the drift check read again
     total: int | None = None  # rows the source holds, when a count was asked
     started: float | None = None  # the stream's first request (its pages may be fetched early)
+    answered: float | None = None  # the stream's last answer
     ended: float | None = None
     announced: bool = False
     last_report: float = 0.0
@@ -61,10 +62,22 @@ class StreamStats:
 
     @property
     def seconds(self) -> float:
-        """Time the stream has taken so far (or in all, once ended)."""
+        """From the stream's first request to its last answer (so far, while it runs).
+
+        Not to its end line: pages fetched ahead wait for the sync to reach the stream, and that
+        wait is the streams before it, not this one.
+        """
         if self.started is None:
             return 0.0
-        return (self.ended or time.monotonic()) - self.started
+        if self.ended is None:
+            return time.monotonic() - self.started
+        return max(0.0, (self.answered or self.started) - self.started)
+
+    def share(self) -> str:
+        """The percentage read, e.g. ` (42% of ~9,000)`, when the source's count is known and not passed."""
+        if not self.total or self.rows > self.total:
+            return ""
+        return f" ({100 * self.rows / self.total:.0f}% of ~{self.total:,})"
 
 
 class Progress:
@@ -72,6 +85,7 @@ class Progress:
 
     def __init__(self, every: float = PROGRESS_SECONDS) -> None:
         self.every = every
+        self.began = time.monotonic()  # the run's wall clock, for the summary's total row
         self.streams: dict[str, StreamStats] = {}
         self._lock = threading.Lock()
 
@@ -98,6 +112,18 @@ class Progress:
             else:
                 stats.requests += 1
 
+    def answered(self, stream: str) -> None:
+        """An answer about the stream arrived."""
+        stats = self.of(stream)
+        with self._lock:
+            stats.answered = time.monotonic()
+
+    def counted(self, stream: str, rows: int) -> None:
+        """The source counted one of the stream's listings: the total its percentage is of."""
+        stats = self.of(stream)
+        with self._lock:
+            stats.total = (stats.total or 0) + rows
+
     def start(self, stream: str, what: str) -> None:
         """The stream begins: say once what will be read."""
         stats = self.of(stream)
@@ -121,9 +147,12 @@ class Progress:
         now = time.monotonic()
         if now - stats.last_report >= self.every:
             stats.last_report = now
-            share = f" ({100 * stats.rows / stats.total:.0f}% of ~{stats.total:,})" if stats.total else ""
             logger.info(
-                "Stream '%s': %s rows so far%s, %.0f s.", stream, f"{stats.rows:,}", share, stats.seconds
+                "Stream '%s': %s rows so far%s, %.0f s.",
+                stream,
+                f"{stats.rows:,}",
+                stats.share(),
+                stats.seconds,
             )
 
     def end(self, stream: str) -> None:
@@ -131,9 +160,10 @@ class Progress:
         stats = self.of(stream)
         stats.ended = time.monotonic()
         logger.info(
-            "Stream '%s': done, %s rows in %d pages (%d requests, %d retries), %.1f s.",
+            "Stream '%s': done, %s rows%s in %d pages (%d requests, %d retries), %.1f s.",
             stream,
             f"{stats.rows:,}",
+            stats.share(),
             stats.pages,
             stats.requests,
             stats.retries,
@@ -150,21 +180,25 @@ class Progress:
             extra += [f"{s.reread_rows:,} rows re-read"] if s.reread_rows else []
             return "; ".join(s.notes + extra)
 
+        shown = [(name, s) for name, s in sorted(self.streams.items()) if s.announced or s.notes]
+        # (discovery's requests are not a stream's)
         rows = [
-            (
-                name,
-                f"{s.rows:,}",
-                str(s.pages),
-                str(s.requests),
-                str(s.retries),
-                f"{s.seconds:.1f}",
-                notes(s),
-            )
-            for name, s in sorted(self.streams.items())
-            if s.announced or s.notes  # discovery's requests are not a stream's
+            (name, f"{s.rows:,}", str(s.pages), str(s.requests), str(s.retries), f"{s.seconds:.1f}", notes(s))
+            for name, s in shown
         ]
         if not rows:
             return
+        rows.append(
+            (
+                "total",
+                f"{sum(s.rows for _, s in shown):,}",
+                str(sum(s.pages for _, s in shown)),
+                str(sum(s.requests for _, s in shown)),
+                str(sum(s.retries for _, s in shown)),
+                f"{time.monotonic() - self.began:.1f}",
+                "seconds: the run's wall time (streams overlap)",
+            )
+        )
         widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
         lines = ["tap-oracle-wms run summary:"]
         for row in [head, *rows]:

@@ -2,7 +2,7 @@
 
 For every other selected stream: the total row count, and the count per UTC day of mod_ts for
 the last `row_count_days` days, under the same scope the data is read with (facility/company
-codes, stream filters). Paged mode counts the rows (`result_count`) of a one-row page, so each
+codes, stream filters, start_date). Paged mode counts the rows (`result_count`) of a one-row page, so each
 count is one request, sent through the run's throttle and the stream's own retries.
 
 The drift check (drift.py) counts each incremental stream per UTC hour of mod_ts before the sync,
@@ -21,9 +21,10 @@ from singer_sdk import Stream
 from singer_sdk import typing as th
 from typing_extensions import override
 
+from tap_oracle_wms import bookmarks
 from tap_oracle_wms.lgfapi import query
 from tap_oracle_wms.lgfapi.errors import ApiError, RunFatalError
-from tap_oracle_wms.lgfapi.wire import UTC
+from tap_oracle_wms.lgfapi.wire import UTC, filter_timestamp
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -50,7 +51,9 @@ SCHEMA = th.PropertiesList(
     th.Property("day", th.DateType, description="The UTC day counted (an hour's day); null for the total."),
     th.Property("row_count", th.IntegerType, description="Rows the source holds in the bucket."),
     th.Property(
-        "window_start", th.DateTimeType, description="mod_ts lower bound (inclusive); null for the total."
+        "window_start",
+        th.DateTimeType,
+        description="mod_ts lower bound (inclusive); for the total: start_date - lookback_seconds, or null.",
     ),
     th.Property(
         "window_end",
@@ -111,22 +114,40 @@ class RowCountStream(Stream):
         out: list[tuple[EntityStream, str, dt.datetime | None, dt.datetime]] = [(stream, TOTAL, None, end)]
         if stream.replication_key != "mod_ts":  # lookup tables: no mod_ts, the total only
             return out
+        floor = self.floor(stream)
         today = end.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
         for back in range(int(self.config["row_count_days"]) - 1, -1, -1):
             start = today - dt.timedelta(days=back)
-            out.append((stream, start.date().isoformat(), start, min(start + dt.timedelta(days=1), end)))
+            day_end = min(start + dt.timedelta(days=1), end)
+            if floor is not None and day_end <= floor:
+                continue  # before start_date: the load reads nothing there
+            window_start = start if floor is None else max(start, floor)
+            out.append((stream, start.date().isoformat(), window_start, day_end))
         return out
+
+    def floor(self, stream: EntityStream) -> dt.datetime | None:
+        """Where the first load of an incremental stream reads from: start_date less lookback_seconds.
+
+        None without start_date (every row); query.bounds gives the load the same lower bound.
+        """
+        start_date = self.config.get("start_date")
+        if not start_date or stream.replication_key not in bookmarks.REPLICATION_KEYS:
+            return None
+        return bookmarks.aware(start_date) - dt.timedelta(seconds=int(self.config["lookback_seconds"]))
 
     def count(
         self, stream: EntityStream, bucket: str, start: dt.datetime | None, end: dt.datetime
     ) -> dict[str, Any]:
         """One count: a one-row paged page of the stream's scoped query in the window."""
         params = query.scope(self.config, stream.name, stream.schema.get("properties", {}))
+        floor = self.floor(stream)
         if start is not None:
             params = query.within(params, "mod_ts", start, end)
+        elif floor is not None:  # the total, from start_date as the load reads
+            params = {**params, f"{stream.replication_key}__gte": filter_timestamp(floor)}
         counted_at = dt.datetime.now(UTC)
-        rows = stream.listing.total(params, self.run.engine.throttle)
-        return row(stream, bucket, start, end, rows, counted_at)
+        rows = stream.listing.total(params, self.run.engine.throttle, tally_as=NAME)
+        return row(stream, bucket, start, end, rows, counted_at, floor=floor)
 
 
 def hourly_rows(streams: Iterable[EntityStream]) -> Iterator[dict[str, Any]]:
@@ -147,15 +168,20 @@ def row(
     end: dt.datetime,
     rows: int,
     counted_at: dt.datetime,
+    *,
+    floor: dt.datetime | None = None,
 ) -> dict[str, Any]:
-    """One record: a count of the stream's rows (with mod_ts in [start, end) when a window)."""
+    """One record: a count of the stream's rows (with mod_ts in [start, end) when a window).
+
+    `floor` is where a total starts (start_date less lookback_seconds), shown as its window_start.
+    """
     filters = query.scope(stream.config, stream.name, stream.schema.get("properties", {}))
     return {
         "entity": stream.name,
         "bucket": bucket,
         "day": None if start is None else start.astimezone(UTC).date().isoformat(),
         "row_count": rows,
-        "window_start": None if start is None else start.isoformat(),
+        "window_start": None if (lower := start or floor) is None else lower.isoformat(),
         "window_end": end.isoformat() if start is not None else None,
         "counted_at": counted_at.isoformat(),
         "filters": json.dumps(filters, sort_keys=True, default=str),

@@ -57,7 +57,10 @@ class SyncRun:
         with self.lock:
             if self._client is None:
                 hooks = Hooks(
-                    request=self.count_request, answered=log_request_metric, note=self.progress.note
+                    request=self.count_request,
+                    answered=self.answered,
+                    note=self.progress.note,
+                    counted=self.progress.counted,
                 )
                 self._client = Client(self.config, hooks)
             return self._client
@@ -71,6 +74,12 @@ class SyncRun:
                 buffer_rows = concurrency * BUFFER_PAGES * int(self.config["page_size"])
                 self._engine = Engine(concurrency, buffer_rows)
             return self._engine
+
+    def answered(self, entity: str | None, response: requests.Response) -> None:
+        """An answer arrived: its metric, and the entity's last answer for its seconds."""
+        log_request_metric(entity, response)
+        if entity is not None:
+            self.progress.answered(entity)
 
     def count_request(self, stream: str, retry: bool) -> None:
         """One request (or retry) of a stream, for its progress counts."""

@@ -162,6 +162,14 @@ SETTINGS: dict[str, Any] = th.PropertiesList(
         "probes once per run; honoured makes incremental syncs resumable mid-stream.",
     ),
     th.Property(
+        "metrics_log_level",
+        th.StringType,
+        default="WARNING",
+        allowed_values=["INFO", "WARNING"],
+        description="INFO logs the SDK's METRIC lines (one per request, counters every 60 s); WARNING, "
+        "the default, leaves them out: the progress lines and the run summary say what they say.",
+    ),
+    th.Property(
         "include_fk_keys",
         th.BooleanType,
         default=False,

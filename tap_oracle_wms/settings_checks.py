@@ -294,6 +294,16 @@ def _directory_problem(path: str) -> str | None:
     return None if os.path.isdir(parent) else f"inside the file '{parent}'"
 
 
+def ignored_auth_settings(config: Mapping[str, Any]) -> list[str]:
+    """Settings of the authentication method that auth_method does not choose, which are set.
+
+    Why not an error: a Meltano project may keep `username` in meltano.yml while one environment
+    switches to OAuth2 by its variables; auth_method says which method, and nothing else is sent.
+    """
+    other = OAUTH_SETTINGS if config.get("auth_method", "basic") == "basic" else BASIC_SETTINGS
+    return [name for name in other if config.get(name)]
+
+
 def _auth_errors(config: Mapping[str, Any], skipped: set[str], *, allow_http: bool) -> list[str]:
     method = config.get("auth_method", "basic")
     if method not in {"basic", "oauth2"} or "auth_method" in skipped:
@@ -303,14 +313,13 @@ def _auth_errors(config: Mapping[str, Any], skipped: set[str], *, allow_http: bo
     if method == "oauth2":
         needed, other = other, needed
     errors = [f"{name} is required when auth_method={method}" for name in needed if not config.get(name)]
-    conflicting = [name for name in other if config.get(name)]
-    if conflicting:
+    # auth_method decides; the other method's settings are ignored (ignored_auth_settings), unless
+    # this method's are missing: then they are probably what was meant.
+    conflicting = ignored_auth_settings(config)
+    if conflicting and errors:
         switch = "oauth2" if method == "basic" else "basic"
         verb, them = ("is", "it") if len(conflicting) == 1 else ("are", "them")
-        errors.append(
-            f"{', '.join(conflicting)} {verb} set but auth_method={method}; "
-            f"set auth_method={switch} to use {them}, or remove {them}"
-        )
+        errors.append(f"{', '.join(conflicting)} {verb} set: set auth_method={switch} to use {them}")
     if method == "oauth2" and config.get("oauth_token_url") and "oauth_token_url" not in skipped:
         errors += _url_errors("oauth_token_url", config["oauth_token_url"], allow_http=allow_http)
     return errors

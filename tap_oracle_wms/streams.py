@@ -190,7 +190,10 @@ class EntityStream(Stream):
         order = first.get("ordering")
         what += f", ordered by {order}" if order else ", unordered"
         partitions = self.partitions
-        return what + (f", in {len(partitions)} partitions" if partitions else "")
+        what += f", in {len(partitions)} partitions" if partitions else ""
+        if self.incremental and rk:  # what the SDK is told (is_sorted), so the two never disagree
+            what += "; resumable mid-stream" if self.is_sorted else "; bookmarked at the stream's end"
+        return what
 
     def fail(self, context: Context | None, exc: BaseException) -> None:
         """End this stream (or partition) for good, without moving a bookmark past unread rows."""

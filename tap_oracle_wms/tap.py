@@ -30,6 +30,7 @@ from tap_oracle_wms.settings_checks import (
     catalog_name_errors,
     check,
     entity_selection_errors,
+    ignored_auth_settings,
     matches,
     rule_errors,
     unwrap_state,
@@ -107,6 +108,20 @@ def ignore_signals() -> None:
     _Signals.stop()
 
 
+class _UnsortedWarning(logging.Filter):
+    """Drops the SDK's "Stream is assumed to be unsorted" warning, which names no stream.
+
+    Each stream's start line says instead whether it resumes mid-stream, from the same
+    `is_sorted` the SDK reads (streams.py plan_text), with the stream's name.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Stream is assumed to be unsorted")
+
+
+UNSORTED_WARNING = _UnsortedWarning()
+
+
 class TapOracleWMS(Tap):
     """Singer tap for Oracle WMS Cloud (lgfapi v10 entity API)."""
 
@@ -150,6 +165,9 @@ class TapOracleWMS(Tap):
             raise SettingsError(check(dict(self.config), self.config_jsonschema)) from None
         register_secrets(self.config)
         handle_signals()  # after the SDK's constructor, which installs its own handler
+        logging.getLogger("singer_sdk").addFilter(UNSORTED_WARNING)  # said per stream instead
+        # The SDK sets its metrics logger to the plugin's log level; the setting decides instead.
+        self.metrics_logger.setLevel(self.config.get("metrics_log_level", "WARNING"))
         if validate_config and (errors := rule_errors(self.config)):
             raise SettingsError(errors)
         writer = self.message_writer if isinstance(self.message_writer, BufferedMsgSpecWriter) else None
@@ -237,6 +255,12 @@ class TapOracleWMS(Tap):
         (drift.py) before any page is read; the engine plans the first listings (ordering, first
         page, count, key ranges) while the SDK starts the first stream.
         """
+        if ignored := ignored_auth_settings(self.config):
+            self.logger.info(
+                "auth_method=%s: %s ignored (the other method's settings)",
+                self.config.get("auth_method", "basic"),
+                ", ".join(ignored),
+            )
         streams = self.selected_streams()
         ahead = [planned for stream in streams if (planned := stream.prepare()) is not None]
         checked = [s for s in self.counted_streams() if s.incremental and s.replication_key == "mod_ts"]
@@ -309,11 +333,16 @@ class TapOracleWMS(Tap):
         """The SDK's `--discover`, with settings checked (one line on failure) before any request."""
         if not value:
             return
-        tap = cls.from_cli(ctx.params.get("config"), setup_mapper=False)
         try:
-            tap.run_discovery()
+            tap = cls.from_cli(ctx.params.get("config"), setup_mapper=False)
+            try:
+                tap.run_discovery()
+            finally:
+                tap.run.close()
         finally:
-            tap.run.close()
+            # This eager callback runs while click still parses, so click closes nothing it opened
+            # (the --state file Meltano passes) when discovery fails: close them here.
+            ctx.close()
         ctx.exit()
 
     @override

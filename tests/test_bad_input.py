@@ -174,29 +174,17 @@ def test_bad_start_date_is_named(tmp_path, sandbox, start_date):
     )
 
 
-def test_oauth_settings_with_basic_auth_conflict(tmp_path, sandbox):
-    """OAuth2 client settings next to auth_method=basic: say which setting to change."""
+def test_oauth_settings_without_basic_credentials_say_to_switch_auth_method(tmp_path, sandbox):
+    """OAuth2 client settings, auth_method=basic and no username/password: say which setting to change."""
     config_error(
         tmp_path,
         sandbox,
-        "oauth_client_id, oauth_client_secret are set but auth_method=basic; "
-        "set auth_method=oauth2 to use them, or remove them",
+        "username is required when auth_method=basic; password is required when auth_method=basic; "
+        "oauth_client_id, oauth_client_secret are set: set auth_method=oauth2 to use them",
+        username=None,
+        password=None,
         oauth_client_id="sandbox-client",
         oauth_client_secret="sandbox-secret",
-    )
-
-
-def test_password_with_oauth2_conflicts(tmp_path, sandbox):
-    """A basic password next to auth_method=oauth2 is a conflict too, not silently ignored."""
-    config_error(
-        tmp_path,
-        sandbox,
-        "username, password are set but auth_method=oauth2; "
-        "set auth_method=basic to use them, or remove them",
-        auth_method="oauth2",
-        oauth_client_id="sandbox-client",
-        oauth_client_secret="sandbox-secret",
-        oauth_token_url=sandbox.token_url,
     )
 
 

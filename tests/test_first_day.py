@@ -102,8 +102,8 @@ def test_summary_names_what_was_special(tmp_path, sandbox):
 
 
 def test_describe_metrics_name_their_entity(tmp_path, sandbox):
-    """Discovery's request metrics are tagged with the entity described, not `entity/entity/`."""
-    run = run_tap(tmp_path, tap_config(sandbox, "wave"), "--discover")
+    """Discovery's request metrics (metrics_log_level INFO) are tagged with the entity described."""
+    run = run_tap(tmp_path, tap_config(sandbox, "wave", metrics_log_level="INFO"), "--discover")
     assert '"stream":"wave","endpoint":"entity/wave/describe/"' in run.stderr
     assert "entity/entity/" not in run.stderr
 

@@ -125,3 +125,19 @@ def test_a_count_answer_without_result_count_fails_the_stream_instead_of_countin
     assert "without an integer result_count" in failed.value.failures["wms_row_counts"]
     assert failed.value.output.records("wms_row_counts") == []  # type: ignore[attr-defined]
     assert len(failed.value.output.records("inventory")) == 1  # type: ignore[attr-defined]
+
+
+def test_counts_with_start_date_count_what_the_load_reads(sandbox):
+    """With start_date the counts start where the load does (less lookback_seconds): no false difference."""
+    sandbox.activity(entity="inventory", inserts=3, updates=4, deletes=0)
+    settle()
+    start = dt.datetime.now(UTC).replace(microsecond=0)  # between two bursts of today's activity
+    settle()
+    sandbox.activity(entity="inventory", inserts=2, updates=3, deletes=0)
+    settle()
+    config = tap_config(sandbox, "inventory", start_date=start.isoformat(), row_count_days=2)
+    out = sync(config, catalog=with_counts(discover(config)))
+    counts = counts_of(out)
+    loaded = [instant(r["mod_ts"]) for r in out.records("inventory")]
+    assert 0 < counts[("inventory", "total")] == len(loaded) < len(sandbox.truth("inventory"))
+    assert counts[("inventory", start.date().isoformat())] == len(loaded)

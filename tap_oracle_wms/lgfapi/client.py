@@ -77,6 +77,7 @@ class Hooks:
     request: Callable[[str, bool], None] = _nothing  # (entity, is a retry) for a listing's request
     answered: Callable[[str | None, requests.Response], None] = _nothing  # (entity asked about, response)
     note: Callable[[str, str], None] = _nothing  # (entity, something special about it)
+    counted: Callable[[str, int], None] = _nothing  # (entity, rows a listing holds) when counted
 
 
 class Client:
@@ -118,22 +119,24 @@ class Client:
         *,
         shrink: bool = False,
         tally: bool = True,
+        tally_as: str | None = None,
     ) -> requests.Response:
         """One GET with the run's credentials, classified and retried; each attempt holds a throttle slot.
 
         `entity` is what the request is about (its metrics, its words); with `tally` it counts in
-        that entity's requests. With `shrink`, a read timeout is not retried as is: the listing
-        asks for smaller pages.
+        that entity's requests, or in `tally_as`'s (wms_row_counts asks about other entities).
+        With `shrink`, a read timeout is not retried as is: the listing asks for smaller pages.
         """
         prepared = requests.Request("GET", url, params=params or {}).prepare()
         label = entity or "entity"
+        counted = tally_as or label
 
         def attempt() -> requests.Response:
             slot = throttle.slot() if throttle is not None else contextlib.nullcontext()
             with slot as held:
                 try:
                     if tally:
-                        self.hooks.request(label, False)
+                        self.hooks.request(counted, False)
                     response = transport.exchange(
                         self.session,
                         prepared,
@@ -152,15 +155,15 @@ class Client:
                     if shrink:
                         raise PageTimeoutError(str(exc)) from exc
                     raise
-                except requests.exceptions.SSLError:
-                    raise RunFatalError(tls_failure(urlparse(self.url_base).netloc)) from None
+                except requests.exceptions.SSLError as exc:
+                    raise RunFatalError(tls_failure(urlparse(self.url_base).netloc, exc)) from None
                 return response
 
         retrying = backoff.on_exception(
             lambda: self.waits(label),
             RETRIED,
             max_tries=int(self.config["max_retries"]) + 1,
-            on_backoff=lambda details: self.retrying(label, details, tally=tally),
+            on_backoff=lambda details: self.retrying(label, details, tally=counted if tally else None),
             jitter=jitter,
             logger=None,
         )
@@ -292,10 +295,10 @@ class Client:
             attempt += 1
             exc = yield wait
 
-    def retrying(self, entity: str, details: Any, *, tally: bool) -> None:
-        """One more retry in the entity's count, and one line saying why and how long it waits."""
-        if tally:
-            self.hooks.request(entity, True)
+    def retrying(self, entity: str, details: Any, *, tally: str | None) -> None:
+        """One more retry in the count of `tally` (if any), and one line saying why and how long it waits."""
+        if tally is not None:
+            self.hooks.request(tally, True)
         exc = details.get("exception")
         response = getattr(exc, "response", None)
         why = f"status {response.status_code}: {response.reason}" if response is not None else repr(exc)

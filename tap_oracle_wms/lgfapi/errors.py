@@ -60,8 +60,17 @@ def redacted_query(url: str) -> str:
     return parts.path + ("?" + urlencode(pairs) if pairs else "")
 
 
-def tls_failure(host: str) -> str:
-    """A certificate that does not verify: what to do about it."""
+#: OpenSSL's words when the other side answered a TLS hello with something that is not TLS.
+PLAIN_HTTP_SIGNS = ("WRONG_VERSION_NUMBER", "wrong version number", "record layer failure", "http request")
+
+
+def tls_failure(host: str, exc: BaseException | None = None) -> str:
+    """A TLS connection that failed: a server speaking plain HTTP, or a certificate that does not verify."""
+    if exc is not None and any(sign in str(exc) for sign in PLAIN_HTTP_SIGNS):
+        return (
+            f"{host} answered in plain HTTP, not TLS: base_url says https:// but the server is http:// "
+            "(http:// is allowed for loopback hosts, or with allow_insecure_http)"
+        )
     return (
         f"TLS certificate verification failed for {host}; if a proxy re-signs TLS traffic, "
         "set ca_bundle to its CA certificate file"

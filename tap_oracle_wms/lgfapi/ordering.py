@@ -32,11 +32,15 @@ def probe(entity: str, rows_of: Callable[[dict[str, Any]], list[dict[str, Any]]]
         logger.info("Too few rows in '%s' to probe ordering; assuming unsorted.", entity)
         return None
     honoured = bool(rows[0]["id"] > rows[1]["id"])
-    logger.info(
-        "Sequenced pages %s the requested ordering; incremental syncs are %s.",
-        "honour" if honoured else "ignore",
-        "resumable mid-stream" if honoured else "bookmarked only at stream end",
-    )
+    if honoured:  # whether each stream is resumable also depends on its ordering and passes
+        logger.info(
+            "Sequenced pages honour the requested ordering; each stream's start line says if it resumes."
+        )
+    else:
+        logger.warning(
+            "Sequenced pages ignore the requested ordering; "
+            "incremental syncs are bookmarked only at stream end."
+        )
     return honoured
 
 

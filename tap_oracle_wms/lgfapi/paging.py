@@ -172,11 +172,19 @@ class Listing:
         response = self.client.send(self.url, counts.count_query(params, order), self.entity, throttle)
         if response.status_code == HTTPStatus.NOT_FOUND:
             return None
-        return counts.count_and_first_key(self.client.payload(response), order.lstrip("-"), response.url)
+        found = counts.count_and_first_key(self.client.payload(response), order.lstrip("-"), response.url)
+        if found is not None:
+            self.client.hooks.counted(self.entity, found[0])
+        return found
 
-    def total(self, params: dict[str, Any], throttle: Throttle | None) -> int:
-        """Rows the query matches: one paged request of one row, no ordering (a 404 is none, 2.11)."""
-        response = self.client.send(self.url, counts.count_query(params, None), self.entity, throttle)
+    def total(self, params: dict[str, Any], throttle: Throttle | None, *, tally_as: str | None = None) -> int:
+        """Rows the query matches: one paged request of one row, no ordering (a 404 is none, 2.11).
+
+        `tally_as` names whose requests it counts in (wms_row_counts', not the counted entity's).
+        """
+        response = self.client.send(
+            self.url, counts.count_query(params, None), self.entity, throttle, tally_as=tally_as
+        )
         if response.status_code == HTTPStatus.NOT_FOUND:
             return 0
         return counts.result_count(self.client.payload(response), response.url)

@@ -212,6 +212,12 @@ def _clean_env(extra: Mapping[str, str]) -> dict[str, str]:
     return env
 
 
+@pytest.fixture(scope="session")
+def clean_env() -> Callable[[Mapping[str, str]], dict[str, str]]:
+    """The environment for a subprocess: none of the caller's plugin settings, plus the given ones."""
+    return _clean_env
+
+
 @dataclass
 class MeltanoProject:
     """The repository's meltano.yml, run with an isolated system database (state)."""
