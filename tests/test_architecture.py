@@ -94,12 +94,24 @@ def test_sandbox_and_tap_do_not_import_each_other():
         assert imports_of(path, "tap_oracle_wms_sandbox") == set(), path
 
 
+# Modules allowed over MAX_LINES, each with its reason (reported as a skip, never silent).
+LONG_MODULES = {
+    SANDBOX / "entities.py": "the sandbox's entity table: data written one field per line, not logic",
+}
+
+
 @pytest.mark.parametrize("path", sorted((*PACKAGE.rglob("*.py"), *SANDBOX.rglob("*.py"))), ids=str)
 def test_modules_stay_small(path):
-    """No module over ~400 lines, except the sandbox's entity table (data, not logic)."""
-    if path.name == "entities.py":
-        return
+    """No module over ~400 lines; the exceptions are listed in LONG_MODULES with their reason."""
+    if path in LONG_MODULES:
+        pytest.skip(f"{path.name} may be long: {LONG_MODULES[path]}")
     assert len(path.read_text().splitlines()) <= MAX_LINES
+
+
+def test_long_modules_exist_and_need_their_exemption():
+    """An exemption that no longer applies (file gone or short again) is removed, not kept."""
+    for path in LONG_MODULES:
+        assert len(path.read_text().splitlines()) > MAX_LINES, path
 
 
 def sdk_members(cls: type) -> dict[str, object]:

@@ -13,7 +13,7 @@ import os
 import re
 
 import pytest
-from tapruns import oauth_config, page_requests, sync, tap_config
+from tapruns import instant, oauth_config, page_requests, sync, tap_config
 from test_bad_input import PREFIX, api_requests, assert_one_line_failure, run_tap
 
 from tap_oracle_wms.settings_checks import StateError
@@ -107,9 +107,14 @@ def test_future_bookmark_stops_an_in_process_run_before_any_listing(sandbox):
 
 
 def test_bookmark_a_few_hours_ahead_is_accepted(sandbox):
-    """Clock skew between the tenant and this machine is no error: a day of margin."""
-    ahead = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=3)).isoformat()
-    sync(tap_config(sandbox, "wave"), state=wave_state(ahead))
+    """Clock skew between the tenant and this machine is no error: the stream is read from that bookmark."""
+    ahead = dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(hours=3)
+    lower = ahead - dt.timedelta(seconds=300)  # the default lookback_seconds
+    out = sync(tap_config(sandbox, "wave"), state=wave_state(ahead.isoformat()))
+    assert page_requests(sandbox, "wave")[0].query["mod_ts__gte"] == lower.isoformat()
+    expected = [row["id"] for row in sandbox.truth("wave") if instant(row["mod_ts"]) >= lower]
+    assert [record["id"] for record in out.records("wave")] == expected
+    assert instant(out.bookmark("wave")) == ahead
 
 
 # --- the shape of --state ----------------------------------------------------------------------

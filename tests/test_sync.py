@@ -43,6 +43,7 @@ def test_records_validate_against_their_schema(sandbox):
     out = sync(tap_config(sandbox, *CORE))
     for entity in CORE:
         validator = Draft7Validator(out.schema(entity), format_checker=FormatChecker())
+        assert out.records(entity), f"no {entity} record to validate"
         for record in out.records(entity):
             validator.validate(
                 {k: float(v) if type(v).__name__ == "Decimal" else v for k, v in record.items()}

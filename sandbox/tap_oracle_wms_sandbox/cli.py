@@ -22,7 +22,7 @@ from tap_oracle_wms_sandbox.state import (
     as_tuple,
 )
 
-NO_WEB_STACK = "the sandbox needs its web stack: pip install 'tap-oracle-wms[sandbox]'"
+NO_WEB_STACK = "the sandbox needs its web stack: pip install starlette 'uvicorn[standard]'"
 
 HELP = {
     "seed": "seed of the synthetic data and of fault choices (same seed = same data)",

@@ -69,7 +69,7 @@ def test_cli_port_in_use_is_one_line_exit_2():
 
 @pytest.mark.parametrize("module", ["uvicorn", "starlette"])
 def test_cli_without_web_stack_is_one_line_exit_2(module):
-    """Installed without the [sandbox] extra: one line telling what to install, exit 2."""
+    """Installed without its web stack: one line telling what to install, exit 2."""
     out = run_cli("--scale", "100", code=f"import sys\nsys.modules[{module!r}] = None")
     assert out.returncode == 2
-    assert out.stderr.strip() == "the sandbox needs its web stack: pip install 'tap-oracle-wms[sandbox]'"
+    assert out.stderr.strip() == "the sandbox needs its web stack: pip install starlette 'uvicorn[standard]'"
