@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import datetime as dt
 import difflib
-import json
 import logging
 import logging.config
 import os
-import stat
 import sys
 import traceback
 from pathlib import Path
@@ -26,30 +23,19 @@ from urllib.parse import urlparse
 import requests
 from dotenv import load_dotenv
 from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, RetriableAPIError
-from singer_sdk.singerlib import Catalog
 
-from tap_oracle_wms import bookmarks
+from tap_oracle_wms.inputs import check_catalog, check_state, read_json_object
 from tap_oracle_wms.lgfapi.errors import ApiError, RetriableError, tls_failure
 from tap_oracle_wms.lgfapi.secrets import is_secret_name, redact, register_secret, register_secrets
 from tap_oracle_wms.output import OutputClosedError
 from tap_oracle_wms.records import SchemaBreakError
-from tap_oracle_wms.settings_checks import (
-    InputFileError,
-    SettingsError,
-    catalog_name_errors,
-    env_value_problem,
-    shown,
-    unknown_settings,
-    unwrap_state,
-)
+from tap_oracle_wms.settings_checks import SettingsError, env_value_problem, shown, unknown_settings
 from tap_oracle_wms.tap import Interrupted, TapOracleWMS, handle_signals, ignore_signals
 
 PROG = "tap-oracle-wms"
 logger = logging.getLogger(PROG)
 EXIT_BAD_INPUT = 2
 EXIT_SYNC_FAILED = 1
-# --config, --state and --catalog files are read whole; a catalog of every entity is a few MB.
-MAX_INPUT_BYTES = 256 * 2**20
 
 
 def option_values(args: list[str], option: str) -> list[str]:
@@ -61,83 +47,6 @@ def option_values(args: list[str], option: str) -> list[str]:
         elif arg.startswith(option + "="):
             values.append(arg[len(option) + 1 :])
     return values
-
-
-def read_json_object(option: str, path: str) -> dict[str, Any]:
-    """A JSON object from a --config/--state/--catalog file, or an InputFileError naming the file."""
-    where = f"{option} file '{path}'"
-    try:
-        info = os.stat(path)
-        if stat.S_ISREG(info.st_mode) and info.st_size > MAX_INPUT_BYTES:
-            raise InputFileError([f"{where} is larger than {MAX_INPUT_BYTES // 2**20} MB"])
-        if not stat.S_ISREG(info.st_mode) and not stat.S_ISDIR(info.st_mode):
-            raise InputFileError([f"{where} is not a regular file (a device, pipe or socket)"])
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputFileError([f"{where} does not exist"]) from None
-    except IsADirectoryError:
-        raise InputFileError([f"{where} is a directory, not a JSON file"]) from None
-    except PermissionError:
-        raise InputFileError([f"{where} cannot be read: permission denied"]) from None
-    except OSError as exc:
-        raise InputFileError([f"{where} cannot be read: {exc.strerror or exc}"]) from None
-    except UnicodeDecodeError:
-        raise InputFileError([f"{where} is not UTF-8 text"]) from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        msg = f"{where} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        raise InputFileError([msg]) from None
-    if not isinstance(data, dict):
-        raise InputFileError([f"{where} must hold a JSON object, not {_json_kind(data)}"])
-    return data
-
-
-def _json_kind(value: Any) -> str:
-    kinds = {list: "a list", str: "a string", bool: "a boolean", type(None): "null"}
-    return kinds.get(type(value), "a number")
-
-
-def check_state(path: str) -> None:
-    """Singer state of this tap (or a whole STATE message holding it), every bookmark a usable start."""
-    where = f"--state file '{path}'"
-    data = unwrap_state(read_json_object("--state", path))
-    if not isinstance(data, dict):
-        raise InputFileError([f"{where} holds a STATE message whose 'value' is not an object"])
-    if unexpected := sorted(set(data) - {"bookmarks", "currently_syncing"}):
-        msg = (
-            f"{where} is not Singer state: unexpected key '{unexpected[0]}' "
-            "(expected 'bookmarks', or a whole STATE message)"
-        )
-        raise InputFileError([msg])
-    marks = data.get("bookmarks", {})
-    if not isinstance(marks, dict) or not all(isinstance(v, dict) for v in marks.values()):
-        raise InputFileError([f"{where} is not Singer state: 'bookmarks' must map stream names to objects"])
-    if problems := bookmarks.state_problems(marks, dt.datetime.now(dt.UTC)):
-        raise InputFileError([where + problem for problem in problems])
-
-
-def check_catalog(path: str) -> None:
-    """A Singer catalog file: a `streams` list of entries with a tap_stream_id and a schema."""
-    data = read_json_object("--catalog", path)
-    where = f"--catalog file '{path}' is not a Singer catalog"
-    streams = data.get("streams")
-    if not isinstance(streams, list):
-        raise InputFileError([f"{where}: it needs a 'streams' list (write one with --discover)"])
-    for i, entry in enumerate(streams):
-        if not isinstance(entry, dict) or not isinstance(entry.get("tap_stream_id"), str):
-            raise InputFileError([f"{where}: streams[{i}] has no 'tap_stream_id'"])
-        name = entry["tap_stream_id"]
-        if "schema" not in entry:
-            raise InputFileError([f"{where}: streams[{i}] ('{name}') has no 'schema'"])
-        if not isinstance(entry["schema"], dict) or not isinstance(entry.get("metadata", []), list):
-            raise InputFileError([f"{where}: streams[{i}] ('{name}') has a malformed schema or metadata"])
-    if errors := catalog_name_errors(entry["tap_stream_id"] for entry in streams):
-        raise InputFileError([f"--catalog file '{path}': {error}" for error in errors])
-    try:
-        Catalog.from_dict(data)
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise InputFileError([f"{where}: {type(exc).__name__}: {exc}"]) from None
 
 
 def env_errors(args: list[str]) -> list[str]:

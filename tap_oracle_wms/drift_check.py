@@ -16,10 +16,10 @@ import requests
 
 from tap_oracle_wms import drift
 from tap_oracle_wms.bookmarks import context_state, starting_bound
+from tap_oracle_wms.inputs import StateError
 from tap_oracle_wms.lgfapi import query
 from tap_oracle_wms.lgfapi.errors import ApiError, PageMissingError, RunFatalError
 from tap_oracle_wms.lgfapi.wire import UTC
-from tap_oracle_wms.settings_checks import StateError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence

@@ -92,19 +92,6 @@ class SettingsError(Exception):
         return f"configuration error: {self}"
 
 
-class InputFileError(SettingsError):
-    """A --config, --state or --catalog file that cannot be used; the message names the file."""
-
-    @property
-    def line(self) -> str:
-        """What the command prints."""
-        return str(self)
-
-
-class StateError(InputFileError):
-    """Input state the run cannot start from: a bookmark that is no date-time or lies in the future."""
-
-
 # --- wording ------------------------------------------------------------------------------------
 
 
@@ -356,13 +343,6 @@ def unknown_settings(config: Mapping[str, Any], known: Iterable[str]) -> list[st
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             warnings.append(f"Unknown setting '{name}' is ignored{hint}")
     return warnings
-
-
-def unwrap_state(data: Any) -> Any:
-    """A whole STATE message ({"type": "STATE", "value": {...}}) given as state stands for its value."""
-    if isinstance(data, dict) and data.get("type") == "STATE" and "value" in data:
-        return data["value"]
-    return data
 
 
 def check(config: MutableMapping[str, Any], schema: Mapping[str, Any]) -> list[str]:

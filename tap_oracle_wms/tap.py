@@ -17,6 +17,7 @@ from singer_sdk.tap_base import CliTestOptionValue
 from typing_extensions import override
 
 from tap_oracle_wms import discovery, drift_check
+from tap_oracle_wms.inputs import InputFileError, unwrap_state
 from tap_oracle_wms.lgfapi.secrets import register_secrets
 from tap_oracle_wms.lgfapi.wire import catalog_entity_names
 from tap_oracle_wms.output import BufferedMsgSpecWriter
@@ -25,7 +26,6 @@ from tap_oracle_wms.row_counts import RowCountStream
 from tap_oracle_wms.run import SyncRun
 from tap_oracle_wms.settings import SETTINGS
 from tap_oracle_wms.settings_checks import (
-    InputFileError,
     SettingsError,
     catalog_name_errors,
     check,
@@ -33,7 +33,6 @@ from tap_oracle_wms.settings_checks import (
     ignored_auth_settings,
     matches,
     rule_errors,
-    unwrap_state,
 )
 from tap_oracle_wms.streams import CORE_ENTITIES, EntityStream, stream_class
 

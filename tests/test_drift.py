@@ -21,8 +21,8 @@ import pytest
 from tapruns import assert_nothing_lost, discover, instant, settle, sync, tap_config
 
 from tap_oracle_wms import drift
+from tap_oracle_wms.inputs import StateError
 from tap_oracle_wms.run import StreamsFailedError
-from tap_oracle_wms.settings_checks import StateError
 
 ENTITY = "order_hdr"
 HOUR = 3600

@@ -16,7 +16,7 @@ import pytest
 from tapruns import instant, oauth_config, page_requests, sync, tap_config
 from test_bad_input import PREFIX, api_requests, assert_one_line_failure, run_tap
 
-from tap_oracle_wms.settings_checks import StateError
+from tap_oracle_wms.inputs import StateError
 
 BOOKMARK = "2024-03-01T10:00:00+00:00"
 
