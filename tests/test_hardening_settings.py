@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from clirun import PREFIX, assert_one_line_failure, config_error, run_tap
 from tapruns import tap_config
-from test_bad_input import PREFIX, assert_one_line_failure, config_error, run_tap
 
 EXAMPLE_FILTERS = 'e.g. {"order_hdr": {"status_id": 10}}'
 

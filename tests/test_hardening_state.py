@@ -13,8 +13,8 @@ import os
 import re
 
 import pytest
+from clirun import PREFIX, api_requests, assert_one_line_failure, run_tap
 from tapruns import instant, oauth_config, page_requests, sync, tap_config
-from test_bad_input import PREFIX, api_requests, assert_one_line_failure, run_tap
 
 from tap_oracle_wms.inputs import StateError
 

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 import trustme
+from clirun import run_tap
 from tapruns import oauth_config, tap_config
-from test_bad_input import run_tap
 
 from tap_oracle_wms_sandbox import Sandbox
 

@@ -16,9 +16,9 @@ from pathlib import Path
 from urllib.parse import quote, quote_plus
 
 import pytest
+from clirun import PREFIX, TapRun, run_tap
 from local_server import Answer, serving
 from tapruns import tap_config
-from test_bad_input import PREFIX, TapRun, run_tap
 
 from tap_oracle_wms.lgfapi.secrets import redact, register_secret, register_secrets
 from tap_oracle_wms.tap import TapOracleWMS

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 import pytest
 import requests
 import trustme
+from clirun import assert_one_line_failure, run_tap
 from tapruns import tap_config
-from test_bad_input import assert_one_line_failure, run_tap
 
 from tap_oracle_wms.settings_checks import rule_errors as settings_errors
 from tap_oracle_wms.streams import EntityStream
