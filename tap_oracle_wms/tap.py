@@ -199,12 +199,15 @@ class TapOracleWMS(Tap):
     def streams_from_tenant(self) -> list[Stream]:
         """Discovery: one stream per selected entity of the tenant's catalog, typed from its describe."""
         client = self.run.client
-        names = catalog_entity_names(client.get_json("entity/"))
-        include, exclude = self.config["entities_include"], self.config["entities_exclude"]
-        if errors := entity_selection_errors(names, include, exclude):
-            raise SettingsError(errors)
-        wanted = [name for name in names if matches(name, include, exclude)]
-        describes = discovery.describe_entities(self.config, client.get_json, wanted)
+        try:
+            names = catalog_entity_names(client.get_json("entity/"))
+            include, exclude = self.config["entities_include"], self.config["entities_exclude"]
+            if errors := entity_selection_errors(names, include, exclude):
+                raise SettingsError(errors)
+            wanted = [name for name in names if matches(name, include, exclude)]
+            describes = discovery.describe_entities(self.config, client.get_json, wanted)
+        finally:
+            client.release_connections()  # a tap built only to discover keeps no socket open
         entities: list[Stream] = [
             self.make_stream(
                 name,

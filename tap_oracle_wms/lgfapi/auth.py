@@ -19,6 +19,7 @@ import requests
 from tap_oracle_wms.lgfapi import transport
 from tap_oracle_wms.lgfapi.errors import RunFatalError
 from tap_oracle_wms.lgfapi.secrets import register_secret
+from tap_oracle_wms.lgfapi.transport import close_session
 from tap_oracle_wms.lgfapi.wire import DecodeError, decode, looks_like_json
 
 if TYPE_CHECKING:
@@ -163,7 +164,7 @@ class ClientCredentials(requests.auth.AuthBase):
 
     def close(self) -> None:
         """The run is over: close the token request's connections."""
-        self.token_session.close()
+        close_session(self.token_session)
 
 
 def _token_failure(what: str, hint: str = "check oauth_token_url") -> str:

@@ -310,10 +310,14 @@ class Client:
             why,
         )
 
+    def release_connections(self) -> None:
+        """Close the open connections; the client stays usable (later requests connect anew)."""
+        transport.close_session(self.session)
+
     def close(self) -> None:
         """The run is over: connections close, the probe's thread ends."""
         self.probe.close()
-        self.session.close()
+        transport.close_session(self.session)
         self.auth.close()
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
 import requests
@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("tap-oracle-wms")
 
+# How long the end of a run waits for a probe still on the wire (as for the engine's workers).
+CLOSE_WAIT_SECONDS = 30
 # Two rows in descending id order: ascending ids mean `ordering` was ignored.
 PROBE = {"page_mode": "sequenced", "page_size": 2, "ordering": "-id", "fields": "id"}
 
@@ -82,7 +84,11 @@ class Probe:
             return bool(self._honoured)
 
     def close(self) -> None:
-        """The run is over: a probe still running is not waited for."""
+        """The run is over: a probe still on the wire gets a moment to end (its connection closes)."""
+        with self._lock:
+            pending = self._pending
+        if pending is not None:
+            wait([pending], timeout=CLOSE_WAIT_SECONDS)
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
 

@@ -158,8 +158,10 @@ def exchange(
     for _ in range(MAX_REDIRECTS):
         if not response.is_redirect:
             break
-        target = redirect_target(base_url, response)
-        response.close()
+        try:
+            target = redirect_target(base_url, response)
+        finally:
+            response.close()  # a refused redirect leaves no connection open either
         prepared = prepared.copy()
         prepared.prepare_url(target, None)
         response = send(prepared)
@@ -240,3 +242,21 @@ def readable(exc: BaseException) -> str:
         args = args[0]
     first = args[0] if args else exc
     return str(first) if isinstance(first, str) else f"{type(first).__name__}: {first}"
+
+
+def close_session(session: requests.Session) -> None:
+    """Close a session and its open connections now.
+
+    `Session.close` only drops urllib3's connection pools, which close their sockets when they are
+    garbage collected; a pool still referenced (by a failed request's traceback, say) would keep
+    a connection open after the run.
+    """
+    for adapter in session.adapters.values():
+        pools = getattr(adapter, "poolmanager", None)
+        if pools is None:
+            continue
+        for key in list(pools.pools.keys()):
+            pool = pools.pools.get(key)
+            if pool is not None:
+                pool.close()
+    session.close()
