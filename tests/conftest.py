@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import backoff._sync
 import pytest
 from session_sandbox import SANDBOX
 
@@ -25,3 +26,17 @@ def sandbox(wms_sandbox: Sandbox) -> Iterator[Sandbox]:
     wms_sandbox.clear_requests()
     yield wms_sandbox
     wms_sandbox.reset()
+
+
+@pytest.fixture
+def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Record the client's backoff waits instead of sleeping them."""
+    slept: list[float] = []
+
+    class FakeTime:
+        @staticmethod
+        def sleep(seconds: float) -> None:
+            slept.append(seconds)
+
+    monkeypatch.setattr(backoff._sync, "time", FakeTime)
+    return slept

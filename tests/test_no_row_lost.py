@@ -37,7 +37,7 @@ SANDBOX_ONCE = settings(
 
 @pytest.fixture
 def short_waits(monkeypatch):
-    """Retries wait milliseconds, not seconds (the backoff shape is tested in test_http.py)."""
+    """Retries wait milliseconds, not seconds (the backoff shape is tested in test_retries.py)."""
     monkeypatch.setattr(Client, "backoff_base_seconds", 0.001)
 
 

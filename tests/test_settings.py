@@ -1,7 +1,8 @@
-"""Settings the tap used to ignore or misread: each is now named in one line, or warned about.
+"""Every settings mistake stops the run before any request with one line naming the setting (exit 2).
 
-Unknown settings, environment values the SDK would read wrongly, a ./.env beside the command,
-stream_filters that would override the tap's own query, and a cache directory that is a file.
+Missing, malformed and conflicting settings, values read from the environment, limits of the schema,
+stream_filters that would override the tap's own query, entity selection against the tenant's catalog;
+unknown settings are warned about.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from clirun import PREFIX, assert_one_line_failure, config_error, run_tap
+from clirun import EXAMPLE_URL, PREFIX, api_requests, assert_one_line_failure, config_error, run_tap
 from tapruns import tap_config
 
 EXAMPLE_FILTERS = 'e.g. {"order_hdr": {"status_id": 10}}'
@@ -32,6 +33,193 @@ def env_error(tmp_path, sandbox, message: str, **variables: str) -> None:
     run = run_tap(tmp_path, None, "--config", "ENV", "--discover", env=env_config(sandbox, **variables))
     assert_one_line_failure(run, "configuration error: " + message, 2)
     assert sandbox.requests == []
+
+
+# --- settings ---------------------------------------------------------------------------------
+
+
+def test_missing_base_url_is_named(tmp_path, sandbox):
+    """No base_url: says it is required and shows what one looks like."""
+    config_error(
+        tmp_path,
+        sandbox,
+        f"base_url is required: the https URL of the WMS environment, e.g. {EXAMPLE_URL}",
+        base_url=None,
+    )
+
+
+def test_base_url_that_is_not_a_url_is_named(tmp_path, sandbox):
+    """A base_url without scheme and host: names it, shows the value and an example."""
+    config_error(
+        tmp_path,
+        sandbox,
+        f"base_url must be the https URL of the WMS environment, "
+        f"e.g. {EXAMPLE_URL}, got 'wms.example.com/env'",
+        base_url="wms.example.com/env",
+    )
+
+
+def test_base_url_with_embedded_credentials_is_refused_without_echoing_them(tmp_path, sandbox):
+    """user:password@ in base_url is refused, and the password is not repeated in the message."""
+    config_error(
+        tmp_path,
+        sandbox,
+        "base_url must not contain credentials (user:password@); use the credential settings",
+        base_url="https://admin:hunter22@wms.example.com/env",
+    )
+
+
+def test_base_url_including_the_api_path_is_refused(tmp_path, sandbox):
+    """base_url ends before /wms/lgfapi; the tap adds the API path itself."""
+    config_error(
+        tmp_path,
+        sandbox,
+        f"base_url must stop before /wms/lgfapi, e.g. {EXAMPLE_URL}",
+        base_url=sandbox.base_url + "/wms/lgfapi/v10",
+    )
+
+
+def test_missing_password_for_basic_auth_is_named(tmp_path, sandbox):
+    """auth_method=basic (the default) needs username and password."""
+    config_error(tmp_path, sandbox, "password is required when auth_method=basic", password=None)
+
+
+def test_missing_oauth2_settings_are_each_named(tmp_path, sandbox):
+    """auth_method=oauth2 needs the client id, the client secret and the token URL."""
+    config_error(
+        tmp_path,
+        sandbox,
+        "oauth_client_id is required when auth_method=oauth2; oauth_client_secret is required when "
+        "auth_method=oauth2; oauth_token_url is required when auth_method=oauth2",
+        auth_method="oauth2",
+        username=None,
+        password=None,
+    )
+
+
+def test_unknown_auth_method_lists_the_choices(tmp_path, sandbox):
+    """auth_method is basic or oauth2."""
+    config_error(tmp_path, sandbox, "auth_method must be basic or oauth2, got 'token'", auth_method="token")
+
+
+@pytest.mark.parametrize("page_size", [0, 1251, -5, "abc"])
+def test_page_size_outside_1_to_1250_is_named(tmp_path, sandbox, page_size):
+    """page_size is an integer from 1 to 1250 (the API's maximum)."""
+    config_error(
+        tmp_path,
+        sandbox,
+        f"page_size must be an integer from 1 to 1250, got {page_size!r}",
+        page_size=page_size,
+    )
+
+
+@pytest.mark.parametrize("start_date", ["yesterday", "2024-13-01", "01/02/2024"])
+def test_bad_start_date_is_named(tmp_path, sandbox, start_date):
+    """start_date is an ISO-8601 date or date-time."""
+    config_error(
+        tmp_path,
+        sandbox,
+        "start_date must be an ISO-8601 date or date-time, e.g. 2024-01-31 "
+        f"or 2024-01-31T00:00:00Z, got {start_date!r}",
+        start_date=start_date,
+    )
+
+
+def test_oauth_settings_without_basic_credentials_say_to_switch_auth_method(tmp_path, sandbox):
+    """OAuth2 client settings, auth_method=basic and no username/password: say which setting to change."""
+    config_error(
+        tmp_path,
+        sandbox,
+        "username is required when auth_method=basic; password is required when auth_method=basic; "
+        "oauth_client_id, oauth_client_secret are set: set auth_method=oauth2 to use them",
+        username=None,
+        password=None,
+        oauth_client_id="sandbox-client",
+        oauth_client_secret="sandbox-secret",
+    )
+
+
+def test_several_errors_share_one_line(tmp_path, sandbox):
+    """Every broken rule is reported at once, on one line, in a stable order."""
+    config_error(
+        tmp_path,
+        sandbox,
+        "page_size must be an integer from 1 to 1250, got 0; "
+        "tenant_timezone must be an IANA time zone such as America/New_York, got 'Mars/Base'",
+        page_size=0,
+        tenant_timezone="Mars/Base",
+    )
+
+
+def test_discover_checks_settings_before_any_request(tmp_path, sandbox):
+    """--discover validates too (the SDK would not), so a bad setting never reaches the tenant."""
+    config_error(
+        tmp_path, sandbox, "page_size must be an integer from 1 to 1250, got 0", "--discover", page_size=0
+    )
+
+
+def test_bad_integer_in_an_environment_variable_is_named(tmp_path, sandbox):
+    """--config ENV: a non-integer TAP_ORACLE_WMS_PAGE_SIZE names the variable and the setting."""
+    env = {
+        "TAP_ORACLE_WMS_BASE_URL": sandbox.base_url,
+        "TAP_ORACLE_WMS_USERNAME": "admin",
+        "TAP_ORACLE_WMS_PASSWORD": "admin-password",
+        "TAP_ORACLE_WMS_PAGE_SIZE": "lots",
+    }
+    run = run_tap(tmp_path, None, "--config", "ENV", env=env)
+    assert_one_line_failure(
+        run,
+        "configuration error: page_size (env TAP_ORACLE_WMS_PAGE_SIZE) must be "
+        "an integer from 1 to 1250, got 'lots'",
+        2,
+    )
+    assert sandbox.requests == []
+
+
+# --- entity selection (checked against the tenant's catalog, before any describe or data) --------
+
+
+def test_unknown_entity_in_entities_include_is_named_with_a_suggestion(tmp_path, sandbox):
+    """A plain name that is no entity of the tenant fails discovery, before describe or data calls."""
+    config = tap_config(sandbox, "order_hdr", "wavee")
+    run = run_tap(tmp_path, config, "--discover")
+    assert_one_line_failure(
+        run,
+        "configuration error: entities_include names 'wavee', which is not an entity of this tenant "
+        "(did you mean 'wave'?); use an exact entity name or a glob pattern such as 'order_*'",
+        2,
+    )
+    assert [r.path.rsplit("/v10/", 1)[1] for r in api_requests(sandbox)] == ["entity/"]
+
+
+def test_unknown_entity_in_entities_exclude_is_named(tmp_path, sandbox):
+    """A misspelt exclusion would silently extract the entity meant to be left out: an error."""
+    config = tap_config(sandbox, "wave", "user", entities_exclude=["usr"])
+    run = run_tap(tmp_path, config, "--discover")
+    assert_one_line_failure(
+        run,
+        "configuration error: entities_exclude names 'usr', which is not an entity of this tenant "
+        "(did you mean 'user'?); use an exact entity name or a glob pattern such as 'order_*'",
+        2,
+    )
+
+
+def test_glob_pattern_matching_nothing_is_not_an_error(tmp_path, sandbox):
+    """A glob pattern may match nothing: the other patterns still select their entities."""
+    run = run_tap(tmp_path, tap_config(sandbox, "wave", "nothing_like_this_*"), "--discover")
+    assert run.code == 0, run.stderr
+    assert [s["tap_stream_id"] for s in json.loads(run.stdout)["streams"]] == ["wave", "wms_row_counts"]
+
+
+def test_selection_keeping_no_entity_is_an_error(tmp_path, sandbox):
+    """Include and exclude patterns that leave nothing to extract fail instead of syncing nothing."""
+    run = run_tap(tmp_path, tap_config(sandbox, "wave*", entities_exclude=["w*"]), "--discover")
+    assert_one_line_failure(
+        run,
+        "configuration error: entities_include and entities_exclude select no "
+        "entity of this tenant; widen entities_include or narrow entities_exclude",
+        2,
+    )
 
 
 # --- unknown settings --------------------------------------------------------------------------

@@ -1,8 +1,7 @@
-"""State, catalog and server answers that used to end in an unclear failure: each is one clear line.
+"""--config, --state and --catalog files, and the input state's bookmarks: each problem one line (exit 2).
 
-A bookmark that is not a date-time or lies in the future, a STATE message or another tap's state
-given as --state, a catalog entry without a schema, a strict_schema stop, and a token endpoint
-that does not answer JSON.
+A file that is missing, unreadable or not the JSON it should be; state of another tap or of unknown shape;
+a bookmark that is no date-time or lies in the future; a catalog entry without a schema.
 """
 
 from __future__ import annotations
@@ -11,10 +10,11 @@ import datetime as dt
 import json
 import os
 import re
+from pathlib import Path
 
 import pytest
-from clirun import PREFIX, api_requests, assert_one_line_failure, run_tap
-from tapruns import instant, oauth_config, page_requests, sync, tap_config
+from clirun import PREFIX, assert_one_line_failure, run_tap
+from tapruns import instant, page_requests, sync, tap_config
 
 from tap_oracle_wms.inputs import StateError
 
@@ -36,6 +36,78 @@ def state_error(tmp_path, sandbox, state: object, problem: str) -> None:
     path = state_file(tmp_path, state)
     run = run_tap(tmp_path, tap_config(sandbox, "wave"), "--state", path)
     assert_one_line_failure(run, f"--state file '{path}'{problem}", 2)
+    assert sandbox.requests == []
+
+
+# --- --config, --state and --catalog files --------------------------------------------------------
+
+FILE_CASES = {
+    "missing": (None, "does not exist"),
+    "directory": ("<dir>", "is a directory, not a JSON file"),
+    "malformed": ('{"bookmarks": ', "is not valid JSON: Expecting value at line 1 column 15"),
+    "not an object": ("[1, 2]", "must hold a JSON object, not a list"),
+    "empty": ("", "is not valid JSON: Expecting value at line 1 column 1"),
+}
+
+
+def input_file(tmp_path: Path, content: str | None) -> Path:
+    path = tmp_path / "input.json"
+    if content == "<dir>":
+        path.mkdir()
+    elif content is not None:
+        path.write_text(content)
+    return path
+
+
+@pytest.mark.parametrize("option", ["--state", "--catalog", "--config"])
+@pytest.mark.parametrize("case", FILE_CASES)
+def test_unusable_input_file_is_named(tmp_path, sandbox, option, case):
+    """A missing, unreadable or malformed file given to --config/--state/--catalog: one line naming it."""
+    content, problem = FILE_CASES[case]
+    path = input_file(tmp_path, content)
+    run = run_tap(tmp_path, tap_config(sandbox, "wave"), option, str(path))
+    assert_one_line_failure(run, f"{option} file '{path}' {problem}", 2)
+    assert sandbox.requests == []
+
+
+def test_unreadable_state_file_is_named(tmp_path, sandbox):
+    """A state file without read permission says so."""
+    if os.geteuid() == 0:
+        path = tmp_path
+        message = f"--state file '{path}' is a directory, not a JSON file"  # root reads any file
+    else:
+        path = input_file(tmp_path, "{}")
+        path.chmod(0)
+        message = f"--state file '{path}' cannot be read: permission denied"
+    run = run_tap(tmp_path, tap_config(sandbox, "wave"), "--state", str(path))
+    assert_one_line_failure(run, message, 2)
+
+
+def test_state_whose_bookmarks_are_not_objects_is_refused(tmp_path, sandbox):
+    """Singer state maps stream names to bookmark objects."""
+    path = input_file(tmp_path, json.dumps({"bookmarks": {"wave": "2024-01-01"}}))
+    run = run_tap(tmp_path, tap_config(sandbox, "wave"), "--state", str(path))
+    assert_one_line_failure(
+        run, f"--state file '{path}' is not Singer state: 'bookmarks' must map stream names to objects", 2
+    )
+
+
+@pytest.mark.parametrize(
+    ("catalog", "problem"),
+    [
+        ({"entries": []}, "it needs a 'streams' list (write one with --discover)"),
+        ({"streams": [{"schema": {}}]}, "streams[0] has no 'tap_stream_id'"),
+        (
+            {"streams": [{"tap_stream_id": "wave", "schema": []}]},
+            "streams[0] ('wave') has a malformed schema or metadata",
+        ),
+    ],
+)
+def test_json_that_is_not_a_catalog_is_refused(tmp_path, sandbox, catalog, problem):
+    """--catalog must be a Singer catalog: a streams list of entries with id and schema."""
+    path = input_file(tmp_path, json.dumps(catalog))
+    run = run_tap(tmp_path, tap_config(sandbox, "wave"), "--catalog", str(path))
+    assert_one_line_failure(run, f"--catalog file '{path}' is not a Singer catalog: {problem}", 2)
     assert sandbox.requests == []
 
 
@@ -190,44 +262,6 @@ def test_strict_schema_stop_is_one_line_naming_stream_and_field(tmp_path, sandbo
         + r"\d+ has .*, which its catalog type does not allow; strict_schema is on, so the sync stops\.",
         run.last_line,
     )
-
-
-# --- the OAuth2 token endpoint -----------------------------------------------------------------
-
-
-@pytest.mark.parametrize(("mode", "answer"), [("html", "HTML, not JSON"), ("invalid_json", "invalid JSON")])
-def test_token_endpoint_answering_no_json_names_oauth_token_url(tmp_path, sandbox, mode, answer):
-    """A token endpoint answering an HTML page or broken JSON: one line naming oauth_token_url."""
-    sandbox.configure(token_endpoint=mode)
-    run = run_tap(tmp_path, oauth_config(sandbox, "wave"), "--discover")
-    assert_one_line_failure(
-        run,
-        f"sync failed: OAuth2 token request to oauth_token_url answered {answer} (HTTP 200): "
-        "check oauth_token_url.",
-        1,
-    )
-    assert api_requests(sandbox) == []
-
-
-def test_token_endpoint_redirect_is_not_followed(tmp_path, sandbox):
-    """A token endpoint redirecting elsewhere: one line naming where, and no request sent there."""
-    sandbox.configure(token_endpoint="redirect")
-    run = run_tap(tmp_path, oauth_config(sandbox, "wave"), "--discover")
-    assert_one_line_failure(
-        run,
-        f"sync failed: OAuth2 token request to oauth_token_url redirects to http://localhost:{sandbox.port} "
-        "(HTTP 307): set it to the token endpoint itself.",
-        1,
-    )
-    assert [r.path for r in sandbox.requests if r.path.endswith("/token")] == ["/oauth2/v1/token"]
-    assert api_requests(sandbox) == []
-
-
-def test_token_without_expires_in_is_used(sandbox):
-    """A token answer without expires_in is fine: the token is used (and renewed after an hour)."""
-    sandbox.configure(token_endpoint="no_expires_in")
-    out = sync(oauth_config(sandbox, "wave"))
-    assert out.records("wave")
 
 
 # --- input files that never end -----------------------------------------------------------------

@@ -1,7 +1,8 @@
-"""TLS is always verified, a custom CA bundle can be given, and http:// only reaches loopback hosts."""
+"""TLS: always verified, a given CA bundle trusted (even over REQUESTS_CA_BUNDLE), http:// to loopback."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import ssl
 import subprocess
@@ -13,11 +14,13 @@ import pytest
 import requests
 import trustme
 from clirun import assert_one_line_failure, run_tap
-from tapruns import tap_config
+from tapruns import assert_nothing_lost, discover, oauth_config, page_requests, sync, tap_config
 
+from tap_oracle_wms.lgfapi.errors import RunFatalError
 from tap_oracle_wms.settings_checks import rule_errors as settings_errors
 from tap_oracle_wms.streams import EntityStream
 from tap_oracle_wms.tap import TapOracleWMS
+from tap_oracle_wms_sandbox import Sandbox
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -116,6 +119,58 @@ def test_http_token_url_to_a_non_loopback_host_is_refused():
     ]
 
 
+# --- redirects --------------------------------------------------------------------------------
+
+
+def test_redirect_to_another_host_is_refused_in_one_line(sandbox):
+    """A 302 to another host would lose the Authorization header and look like the end: it fails."""
+    config = tap_config(sandbox, "wave")
+    catalog = discover(config)
+    sandbox.configure(redirect_lists="other_host")
+    with pytest.raises(
+        RunFatalError, match=r"HTTP 302 .* redirects to http://localhost:\d+; the tap follows"
+    ):
+        sync(config, catalog=catalog)
+
+
+def test_redirect_within_base_urls_origin_is_followed(sandbox):
+    """A 302 to the same scheme, host and port is followed, with the credentials."""
+    config = tap_config(sandbox, "wave")
+    catalog = discover(config)
+    sandbox.configure(redirect_lists="same_origin")
+    out = sync(config, catalog=catalog)
+    assert_nothing_lost(out.records("wave"), sandbox.truth("wave"), out.schema("wave"))
+    assert any(r.query.get("redirected") == "1" for r in page_requests(sandbox, "wave"))
+
+
+@pytest.fixture(scope="module")
+def https_sandbox(tmp_path_factory):
+    """The sandbox over https, its CA bundle beside it."""
+    ca = trustme.CA()
+    folder = tmp_path_factory.mktemp("tls")
+    cert = ca.issue_cert("127.0.0.1")
+    cert.cert_chain_pems[0].write_to_path(str(folder / "cert.pem"))
+    cert.private_key_pem.write_to_path(str(folder / "key.pem"))
+    ca.cert_pem.write_to_path(str(folder / "ca.pem"))
+    server = Sandbox(scale=100, tls_certfile=str(folder / "cert.pem"), tls_keyfile=str(folder / "key.pem"))
+    server.start()
+    server.ca_bundle = str(folder / "ca.pem")
+    yield server
+    server.stop()
+
+
+def test_redirect_from_https_to_plain_http_is_refused(https_sandbox):
+    """An https listing redirected to http:// would send credentials in clear: it fails."""
+    config = tap_config(https_sandbox, "wave", ca_bundle=https_sandbox.ca_bundle)
+    catalog = discover(config)
+    https_sandbox.configure(redirect_lists="plain_http")
+    try:
+        with pytest.raises(RunFatalError, match=r"redirects to http://127\.0\.0\.1"):
+            sync(config, catalog=catalog)
+    finally:
+        https_sandbox.reset()
+
+
 # --- a real TLS server ----------------------------------------------------------------------------
 
 
@@ -206,3 +261,52 @@ def test_ca_bundle_makes_the_certificate_trusted(tmp_path, sandbox, tls_proxy, c
     assert run.code == 0, run.stderr[-2000:]
     assert '"tap_stream_id":"wave"' in run.stdout.replace(" ", "")
     assert {r.user for r in sandbox.requests} == {"admin"}
+
+
+# --- ca_bundle wins over REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE, for every request -------------------
+
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The sandbox's certificate and key from one test CA; another CA's certificate as a decoy."""
+    folder = tmp_path_factory.mktemp("tls")
+    ca, decoy = trustme.CA(), trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    files = {name: folder / f"{name}.pem" for name in ("cert", "key", "ca", "decoy")}
+    cert.cert_chain_pems[0].write_to_path(str(files["cert"]))
+    cert.private_key_pem.write_to_path(str(files["key"]))
+    ca.cert_pem.write_to_path(str(files["ca"]))
+    decoy.cert_pem.write_to_path(str(files["decoy"]))
+    return files
+
+
+@pytest.fixture(scope="module")
+def tls_sandbox(tls_files: dict[str, Path]) -> Iterator[Sandbox]:
+    """A sandbox serving https (API and token endpoint) with the test CA's certificate."""
+    sandbox = Sandbox(scale=100, tls_certfile=str(tls_files["cert"]), tls_keyfile=str(tls_files["key"]))
+    sandbox.start()
+    yield sandbox
+    sandbox.stop()
+
+
+@pytest.mark.parametrize("variable", ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"])
+def test_ca_bundle_beats_the_environment_for_the_token_request(tmp_path, tls_sandbox, tls_files, variable):
+    """With a decoy CA bundle in the environment, OAuth2 discovery over TLS still trusts ca_bundle."""
+    config = oauth_config(tls_sandbox, "wave", ca_bundle=str(tls_files["ca"]))
+    run = run_tap(tmp_path, config, "--discover", env={variable: str(tls_files["decoy"])})
+    assert run.code == 0, run.stderr[-2000:]
+    assert [s["tap_stream_id"] for s in json.loads(run.stdout)["streams"]] == ["wave", "wms_row_counts"]
+
+
+@pytest.mark.parametrize("variable", ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"])
+def test_ca_bundle_beats_the_environment_for_api_requests(tmp_path, tls_sandbox, tls_files, variable):
+    """The same with HTTP Basic: every API request trusts ca_bundle, not the environment's bundle."""
+    config = tap_config(tls_sandbox, "wave", ca_bundle=str(tls_files["ca"]))
+    run = run_tap(tmp_path, config, env={variable: str(tls_files["decoy"])})
+    assert run.code == 0, run.stderr[-2000:]
+    assert '"type":"RECORD"' in run.stdout.replace(" ", "")
