@@ -52,8 +52,9 @@ def test_first_chain_stops_where_the_ranges_begin():
     """The first chain keeps rows before the first range's bound only."""
     split = ranges.plan_split("wave", "id", {"page_size": 5}, rows(1, 2, 3, 4, 5), (100, 100), UTC)
     assert split is not None
-    assert split.before({"id": split.bound - 1})
-    assert not split.before({"id": split.bound})
+    assert not split.past({"id": split.bound - 1})
+    assert split.past({"id": split.bound})
+    assert not split.past({"id": "not a number"})  # an unreadable key says nothing: the chain goes on
 
 
 def test_timestamp_ranges_are_whole_seconds_with_an_offset():

@@ -5,9 +5,9 @@ from __future__ import annotations
 from http.server import BaseHTTPRequestHandler
 
 import pytest
+from clirun import assert_one_line_failure, config_error, run_tap
 from local_server import send_json, serving
 from tapruns import discover, oauth_config, tap_config
-from test_bad_input import assert_one_line_failure, config_error, run_tap
 
 
 class RecordingProxy(BaseHTTPRequestHandler):

@@ -6,8 +6,8 @@ import copy
 import json
 
 import pytest
+from clirun import assert_one_line_failure, run_tap
 from tapruns import discover, sync, tap_config
-from test_bad_input import assert_one_line_failure, run_tap
 
 from tap_oracle_wms.run import StreamsFailedError
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from clirun import config_error
 from tapruns import discover, sync, tap_config
-from test_bad_input import config_error
 from test_row_counts import counts_of, with_counts
 
 STATUSES = [0, 10]

@@ -8,9 +8,9 @@ from http.server import BaseHTTPRequestHandler
 from typing import ClassVar
 
 import pytest
+from clirun import PREFIX, run_tap
 from local_server import serving
 from tapruns import discover
-from test_bad_input import PREFIX, run_tap
 
 from tap_oracle_wms.lgfapi.transport import ResponseTooLargeError
 
