@@ -282,11 +282,7 @@ def _directory_problem(path: str) -> str | None:
 
 
 def ignored_auth_settings(config: Mapping[str, Any]) -> list[str]:
-    """Settings of the authentication method that auth_method does not choose, which are set.
-
-    Why not an error: a Meltano project may keep `username` in meltano.yml while one environment
-    switches to OAuth2 by its variables; auth_method says which method, and nothing else is sent.
-    """
+    """The other method's settings that are set: auth_method wins, so a username may stay in meltano.yml."""
     other = OAUTH_SETTINGS if config.get("auth_method", "basic") == "basic" else BASIC_SETTINGS
     return [name for name in other if config.get(name)]
 
@@ -295,18 +291,12 @@ def _auth_errors(config: Mapping[str, Any], skipped: set[str], *, allow_http: bo
     method = config.get("auth_method", "basic")
     if method not in {"basic", "oauth2"} or "auth_method" in skipped:
         return []
-    needed: tuple[str, ...] = BASIC_SETTINGS
-    other: tuple[str, ...] = OAUTH_SETTINGS
-    if method == "oauth2":
-        needed, other = other, needed
+    needed = BASIC_SETTINGS if method == "basic" else OAUTH_SETTINGS
     errors = [f"{name} is required when auth_method={method}" for name in needed if not config.get(name)]
-    # auth_method decides; the other method's settings are ignored (ignored_auth_settings), unless
-    # this method's are missing: then they are probably what was meant.
-    conflicting = ignored_auth_settings(config)
-    if conflicting and errors:
+    if errors and (ignored := ignored_auth_settings(config)):  # probably what was meant
+        verb, them = ("is", "it") if len(ignored) == 1 else ("are", "them")
         switch = "oauth2" if method == "basic" else "basic"
-        verb, them = ("is", "it") if len(conflicting) == 1 else ("are", "them")
-        errors.append(f"{', '.join(conflicting)} {verb} set: set auth_method={switch} to use {them}")
+        errors.append(f"{', '.join(ignored)} {verb} set: set auth_method={switch} to use {them}")
     if method == "oauth2" and config.get("oauth_token_url") and "oauth_token_url" not in skipped:
         errors += _url_errors("oauth_token_url", config["oauth_token_url"], allow_http=allow_http)
     return errors
