@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -65,6 +66,8 @@ def test_sigint_to_the_extractor_alone_keeps_the_runs_progress_in_meltanos_state
         "TAP_ORACLE_WMS__SELECT": '["order_dtl.*"]',
         "TAP_ORACLE_WMS_PAGE_SIZE": "20",
         "TAP_ORACLE_WMS_CONCURRENCY": "1",
+        # No hours to read again, so the stream is resumable mid-stream (its start line says so).
+        "TAP_ORACLE_WMS_DRIFT_WINDOW_HOURS": "0",
         "TARGET_JSONL_DESTINATION_PATH": str(tmp_path),
     })  # fmt: skip
     meltano = [str(meltano_installed)]
@@ -89,6 +92,7 @@ def test_sigint_to_the_extractor_alone_keeps_the_runs_progress_in_meltanos_state
         if run.poll() is None:
             run.kill()
     assert run.returncode == 1
+    assert re.search(r"Stream 'order_dtl': reading .*; resumable mid-stream\.", log)
     assert "tap-oracle-wms: stopped by SIGINT: STATE was written for every record emitted" in log
     state = subprocess.run([*meltano, "state", "get", "dev:tap-oracle-wms-to-target-jsonl"], cwd=REPO_ROOT,
                            env=env, capture_output=True, text=True, check=True).stdout  # fmt: skip
