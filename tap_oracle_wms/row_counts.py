@@ -21,7 +21,7 @@ from singer_sdk import Stream
 from singer_sdk import typing as th
 from typing_extensions import override
 
-from tap_oracle_wms import bookmarks
+from tap_oracle_wms import inputs
 from tap_oracle_wms.lgfapi import query
 from tap_oracle_wms.lgfapi.errors import ApiError, RunFatalError
 from tap_oracle_wms.lgfapi.wire import UTC, filter_timestamp
@@ -131,9 +131,9 @@ class RowCountStream(Stream):
         None without start_date (every row); query.bounds gives the load the same lower bound.
         """
         start_date = self.config.get("start_date")
-        if not start_date or stream.replication_key not in bookmarks.REPLICATION_KEYS:
+        if not start_date or stream.replication_key not in inputs.REPLICATION_KEYS:
             return None
-        return bookmarks.aware(start_date) - dt.timedelta(seconds=int(self.config["lookback_seconds"]))
+        return inputs.aware(start_date) - dt.timedelta(seconds=int(self.config["lookback_seconds"]))
 
     def count(
         self, stream: EntityStream, bucket: str, start: dt.datetime | None, end: dt.datetime
