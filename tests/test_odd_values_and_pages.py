@@ -8,8 +8,11 @@ import pytest
 from keyset_server import ENTITY, Served, config, keyset_server, rows
 from tapruns import discover, sync
 
+from tap_oracle_wms.engine import LinkLoopError
+from tap_oracle_wms.lgfapi.paging import list_rows
 from tap_oracle_wms.records import SchemaBreakError
 from tap_oracle_wms.run import StreamsFailedError
+from tap_oracle_wms.tap import TapOracleWMS
 
 
 def full_table(catalog: dict) -> dict:
@@ -216,3 +219,13 @@ def test_a_next_page_into_another_environment_is_refused():
         with pytest.raises(StreamsFailedError, match="next_page link leads outside base_url's entity API"):
             sync(settings, catalog=full_table(discover(settings)))
     assert all(q["path"].startswith("/env/") for q in served.requests)
+
+
+def test_a_small_entity_listed_whole_fails_on_looping_links_too():
+    """The listing of a small entity (facilities, companies for history partitions) cannot loop for ever."""
+    served = Served(rows(30), paging=fresh_cursors_same_rows)
+    with keyset_server(served) as base_url:
+        tap = TapOracleWMS(config=config(base_url, page_size=10), validate_config=True)
+        with pytest.raises(LinkLoopError, match="pages in a row brought no row"):
+            list_rows(tap.run.client, ENTITY, "id")
+    assert len(served.requests) < 10

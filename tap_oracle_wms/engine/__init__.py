@@ -4,7 +4,7 @@
 the SDK or of streams.
 """
 
-from tap_oracle_wms.engine.loops import LinkLoopError
 from tap_oracle_wms.engine.prefetch import BUFFER_PAGES, Engine
+from tap_oracle_wms.lgfapi.loops import LinkLoopError
 
 __all__ = ["BUFFER_PAGES", "Engine", "LinkLoopError"]

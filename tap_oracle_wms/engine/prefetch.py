@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tap_oracle_wms.engine import ranges
-from tap_oracle_wms.engine.loops import LinkLoopError, LoopGuard
 from tap_oracle_wms.lgfapi.errors import PageMissingError, redacted_query
+from tap_oracle_wms.lgfapi.loops import LinkLoopError, LoopGuard
 from tap_oracle_wms.lgfapi.throttle import EngineStoppedError, Throttle
 
 if TYPE_CHECKING:

@@ -28,6 +28,7 @@ from tap_oracle_wms.lgfapi.errors import (
     PageTimeoutError,
     redacted_query,
 )
+from tap_oracle_wms.lgfapi.loops import LoopGuard
 from tap_oracle_wms.lgfapi.wire import filter_timestamp, on_origin, origin, parse_timestamp
 
 if TYPE_CHECKING:
@@ -344,8 +345,10 @@ def list_rows(client: Client, entity: str, fields: str) -> list[dict[str, Any]]:
     url: str | None = listing.url
     params: dict[str, Any] | None = {"page_mode": "sequenced", "page_size": 1250, "fields": fields}
     rows: list[dict[str, Any]] = []
+    guard = LoopGuard(entity)  # a looping next_page would grow `rows` for ever
     while url is not None:
         page = listing.fetch(url, params, None)
         rows.extend(page.rows)
         url, params = page.next_url, None
+        guard.check(page.rows, page.rows, url)
     return rows
