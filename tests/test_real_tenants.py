@@ -224,3 +224,21 @@ def test_failed_full_sync_sends_no_activate_version(sandbox):
     with pytest.raises(StreamsFailedError) as failed:
         sync(config, catalog=catalog)
     assert not [m for m in failed.value.output.messages if m["type"] == "ACTIVATE_VERSION"]
+
+
+# --- 11. pages with no rows before the end ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("incremental", [True, False], ids=["incremental", "full table"])
+def test_a_page_with_no_rows_but_a_next_page_does_not_end_the_listing(sandbox, incremental):
+    """Every later page first answers no rows and a next_page: only next_page decides, every row read."""
+    sandbox.configure(empty_pages="on")
+    config = tap_config(sandbox, ENTITY, page_size=7)
+    catalog = discover(config)
+    if not incremental:
+        for entry in catalog["streams"]:
+            entry["replication_method"] = "FULL_TABLE"
+            entry["metadata"][0]["metadata"]["forced-replication-method"] = "FULL_TABLE"
+    out = sync(config, catalog=catalog)
+    assert any(r.query.get("emptied") == "1" for r in page_requests(sandbox, ENTITY))
+    assert_nothing_lost(out.records(ENTITY), sandbox.truth(ENTITY), out.schema(ENTITY))

@@ -64,6 +64,8 @@ HELP = {
     "(empty = --retry-after-s)",
     "trickle_bytes_per_s": "list bodies are sent at this many bytes per second (0 = off)",
     "next_page_loop": "on: pages after the first give themselves as next_page (a loop)",
+    "empty_pages": "on: each page after the first first answers with no rows and a next_page to "
+    "the same page (marked emptied=1), which then answers its rows",
     "echo_credentials": "on: API error bodies echo the Authorization header and the password or "
     "token in message and details",
     "token_endpoint": "the OAuth2 token endpoint answers normally, a 200 HTML page, 200 invalid "

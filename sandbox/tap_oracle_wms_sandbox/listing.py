@@ -81,7 +81,8 @@ def scope_where(entity: Entity, user: User, w: query.Where) -> None:
 
 def link(url_base: str, params: dict[str, str], **changes: Any) -> str:
     """Absolute link with the caller's params echoed and page/cursor replaced."""
-    out = {k: v for k, v in params.items() if k not in ("page", "cursor", quirks.REDIRECT_MARK)}
+    marks = ("page", "cursor", quirks.REDIRECT_MARK, quirks.EMPTIED_MARK)
+    out = {k: v for k, v in params.items() if k not in marks}
     out.update({k: str(v) for k, v in changes.items() if v is not None})
     return f"{url_base}?{urlencode(out, safe=',:!')}" if out else url_base
 
@@ -107,6 +108,9 @@ def list_page(
     terms = query.ordering_from(entity, params.get("ordering", ""))
     if quirks.later_page_missing(state, url_base, params):
         raise NotFoundError("No records found.")
+    if (again := quirks.empty_page_link(state, params)) is not None:
+        nxt = json.dumps(link(url_base, params, **again))
+        return Result(200, f'{{"next_page":{nxt},"previous_page":null,"results":[]}}', {})
     naive = state.config.datetime_output == "naive"
     js, joins = render.select_sql(entity.name, names, user.tz, naive)
     w.params["base"] = api_base + "entity/"

@@ -51,6 +51,7 @@ RESERVED = {
     "distinct",
     "limit",
     "redirected",  # marker of a same-origin redirect (knob redirect_lists), never a filter
+    "emptied",  # marker of a page whose empty answer was served (knob empty_pages), never a filter
 }
 INT_KINDS = {"pk", "fk", "status", "int"}
 INT_RE = re.compile(r"-?\d+")

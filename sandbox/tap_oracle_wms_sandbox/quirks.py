@@ -14,6 +14,7 @@ from tap_oracle_wms_sandbox.state import SandboxConfig, State, pairs
 
 ALIAS_HOST = "wms-alias.invalid"  # .invalid never resolves (RFC 6761)
 REDIRECT_MARK = "redirected"  # query param marking a same-origin redirect's target
+EMPTIED_MARK = "emptied"  # query param marking a page whose empty answer was served (knob empty_pages)
 
 
 def origin(cfg: SandboxConfig, url: Any) -> str:
@@ -58,6 +59,17 @@ def is_later_page(params: dict[str, str]) -> bool:
         return bool(params.get("cursor"))
     page = params.get("page", "1")
     return page.isdigit() and int(page) > 1
+
+
+def empty_page_link(state: State, params: dict[str, str]) -> dict[str, str] | None:
+    """The params of the same page again, when this later page answers no rows first (knob empty_pages).
+
+    Real tenants may send a page with no rows whose next_page goes on (docs/lgfapi.md 4.4):
+    only next_page says whether more follows.
+    """
+    if state.config.empty_pages != "on" or not is_later_page(params) or EMPTIED_MARK in params:
+        return None
+    return {k: v for k, v in params.items() if k in ("page", "cursor")} | {EMPTIED_MARK: "1"}
 
 
 def later_page_missing(state: State, url_base: str, params: dict[str, str]) -> bool:

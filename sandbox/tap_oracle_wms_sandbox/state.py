@@ -26,6 +26,7 @@ CHOICES = {
     "link_origin": ("request", "alias", "port443", "https"),
     "redirect_lists": ("off", "other_host", "same_origin", "plain_http"),
     "next_page_loop": ("off", "on"),
+    "empty_pages": ("off", "on"),
     "echo_credentials": ("off", "on"),
     "token_endpoint": ("normal", "html", "invalid_json", "no_expires_in", "redirect"),
     "unknown_types": ("off", "on"),
@@ -71,6 +72,7 @@ class SandboxConfig:
     retry_after: str = ""  # raw Retry-After header value ("" = retry_after_s)
     trickle_bytes_per_s: float = 0.0  # list bodies sent at this rate (0 = off)
     next_page_loop: str = "off"  # on: pages after the first link next_page to themselves
+    empty_pages: str = "off"  # on: each later page first answers no rows and a next_page to itself
     echo_credentials: str = "off"  # on: error bodies echo the Authorization header and secret
     token_endpoint: str = "normal"  # noqa: S105 - a mode: normal, html, invalid_json, no_expires_in, redirect
     tls_certfile: str = ""  # PEM certificate: serve https (read at start)
