@@ -229,3 +229,19 @@ def test_a_small_entity_listed_whole_fails_on_looping_links_too():
         with pytest.raises(LinkLoopError, match="pages in a row brought no row"):
             list_rows(tap.run.client, ENTITY, "id")
     assert len(served.requests) < 10
+
+
+# --- a lone UTF-16 surrogate escape is no poison row ------------------------------------------------
+
+
+def test_a_lone_surrogate_escape_in_text_is_read_as_a_replacement_character(caplog):
+    """Row 150's name holds "\\ud800" (half a UTF-16 pair): its page is read, the text gets U+FFFD."""
+    served = Served(rows(300, **{"150": {"name": "thing \ud800 150"}}))
+    with keyset_server(served) as base_url:
+        settings = config(base_url, page_size=100)
+        with caplog.at_level(logging.WARNING):
+            out = sync(settings, catalog=discover(settings))
+    assert sorted(set(ids_of(out))) == list(range(1, 301))
+    (row,) = [r for r in out.records(ENTITY) if r["id"] == 150]
+    assert row["name"] == "thing \ufffd 150"
+    assert any("surrogate" in r.getMessage() for r in caplog.records)

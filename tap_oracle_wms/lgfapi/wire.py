@@ -9,7 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import ipaddress
+import json
+import logging
 import math
+import re
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
@@ -31,12 +34,45 @@ _decoder = msgspec.json.Decoder(float_hook=decimal.Decimal)
 # --- JSON -----------------------------------------------------------------------------------
 
 
+# A \uD800-\uDFFF escape: half of a UTF-16 pair, which msgspec refuses and no UTF-8 output can hold.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+logger = logging.getLogger("tap-oracle-wms")
+
+
 def decode(content: bytes) -> Any:
-    """A JSON body, decimals exact; too deep a nesting is a DecodeError like any bad JSON."""
+    """A JSON body, decimals exact; too deep a nesting is a DecodeError like any bad JSON.
+
+    A string holding a lone UTF-16 surrogate escape would make its whole page undecodable on
+    every run (a poison row): it is decoded anyway, each lone surrogate replaced by U+FFFD.
+    """
     try:
         return _decoder.decode(content)
     except RecursionError:  # msgspec's own limit on nesting depth
         raise DecodeError("JSON nested too deeply") from None
+    except DecodeError:
+        if not _SURROGATE_ESCAPE.search(content):
+            raise
+    try:
+        payload = json.loads(content, parse_float=decimal.Decimal, parse_constant=_no_constant)
+    except (ValueError, RecursionError):
+        raise DecodeError("invalid JSON") from None
+    logger.warning("A page holds text with a lone UTF-16 surrogate escape; each is read as U+FFFD.")
+    return _replace_surrogates(payload)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is no JSON value")
+
+
+def _replace_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_replace_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {_replace_surrogates(k): _replace_surrogates(v) for k, v in value.items()}
+    return value
 
 
 # --- timestamps (docs/lgfapi.md 2.8) ---------------------------------------------------------
