@@ -33,6 +33,17 @@ def context_state(stream: Stream, context: Mapping[str, Any] | None) -> Mapping[
     return next((p for p in state.get("partitions", []) if p.get("context") == wanted), {})
 
 
+def stream_state(stream: Stream) -> dict[str, Any]:
+    """The stream's bookmark object in the run's STATE, to write in before the SDK reaches the stream.
+
+    The same object the SDK's `get_context_state(None)` returns, without building its state
+    manager: that asks `is_sorted`, so the entity's ordering (a request) in the calling thread,
+    one stream after the other, before the engine could ask them all at once.
+    """
+    bookmarks = stream.tap_state.setdefault("bookmarks", {})
+    return bookmarks.setdefault(stream.name, {})
+
+
 def starting_bound(stream: Stream, context: Mapping[str, Any] | None) -> dt.datetime | None:
     """The instant the stream's listing starts at (before the look-back window), or None for all."""
     state = context_state(stream, context)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import requests
 
 from tap_oracle_wms import drift
-from tap_oracle_wms.bookmarks import context_state, starting_bound
+from tap_oracle_wms.bookmarks import context_state, starting_bound, stream_state
 from tap_oracle_wms.inputs import StateError
 from tap_oracle_wms.lgfapi import query
 from tap_oracle_wms.lgfapi.errors import ApiError, PageMissingError, RunFatalError
@@ -37,7 +37,7 @@ def plan(stream: EntityStream) -> drift.Plan:
     """
     hours = int(stream.config["drift_window_hours"])
     if hours == 0:
-        stream.get_context_state(None).pop(drift.KEY, None)
+        stream_state(stream).pop(drift.KEY, None)
         return drift.NONE
     try:
         kept = drift.decode(context_state(stream, None).get(drift.KEY, {}))
@@ -52,7 +52,7 @@ def plan(stream: EntityStream) -> drift.Plan:
 def counted(stream: EntityStream) -> None:
     """The counts are in: STATE keeps them now (a changed hour keeps its old count until read)."""
     check = stream.drift_plan
-    stream.get_context_state(None)[drift.KEY] = drift.encode(check.baseline)
+    stream_state(stream)[drift.KEY] = drift.encode(check.baseline)
     ranges = check.ranges
     changed = "reading again " + ", ".join(b.label for b in ranges) if ranges else "no count changed"
     stream.logger.info("Stream '%s': drift check of %d hours; %s.", stream.name, len(check.window), changed)
@@ -61,8 +61,9 @@ def counted(stream: EntityStream) -> None:
 def take_counts(streams: Sequence[EntityStream], concurrency: int) -> None:
     """Every bucket of every stream's plan counted; STATE keeps the counts (changed hours their old one).
 
-    First one count of each plan's whole span; then, per stream, whichever costs fewer requests:
-    one count per bucket, or the mod_ts of every row in the span, tallied per bucket. A count
+    First one count of each plan's whole span; then, per stream whose span holds rows, whichever
+    costs fewer requests: one count per bucket, or the mod_ts of every row in the span, tallied
+    per bucket. A count
     that fails for good fails its stream (`plan.error`), not the others; a failure no stream
     gets past, or a signal, stops the counting at once.
     """
@@ -78,7 +79,11 @@ def take_counts(streams: Sequence[EntityStream], concurrency: int) -> None:
         jobs: list[tuple[EntityStream, Callable[[], Counts]]] = []
         for stream, (total,) in totals.items():
             buckets = plans[stream].to_count
-            if drift.listing_is_cheaper(total[spans[stream]], int(stream.config["page_size"]), len(buckets)):
+            if total[spans[stream]] == 0:  # no row in the span, so none in any of its hours
+                plans[stream].counted.update(dict.fromkeys(buckets, 0))
+            elif drift.listing_is_cheaper(
+                total[spans[stream]], int(stream.config["page_size"]), len(buckets)
+            ):
                 jobs.append((stream, partial(tally, stream, spans[stream])))
             else:
                 jobs += [(stream, partial(count, stream, bucket)) for bucket in buckets]

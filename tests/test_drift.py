@@ -149,6 +149,17 @@ def test_nothing_changed_costs_the_check_requests_and_nothing_else(sandbox):
     assert not [r for r in without if is_count(r) or is_mod_ts_listing(r)]
 
 
+def test_a_window_without_rows_costs_one_count_and_keeps_zero_per_hour(sandbox):
+    """A first run over rows all older than the window: the span's count says none, no hour is asked."""
+    sandbox.clear_requests()
+    out = sync(tap_config(sandbox, ENTITY))
+    mine = [r for r in sandbox.requests if f"entity/{ENTITY}" in r.path]
+    assert (sum(map(is_count, mine)), sum(map(is_mod_ts_listing, mine))) == (1, 0)
+    kept = kept_counts(out)
+    assert len(kept) in (24, 25)
+    assert set(kept.values()) == {0}
+
+
 @pytest.mark.parametrize(
     ("entity", "page_size", "rows", "listed"),
     [("order_hdr", 1250, 7, True), ("order_dtl", 1, 40, False)],
