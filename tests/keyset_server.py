@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
@@ -66,6 +67,7 @@ class Served:
     rows: list[Row]
     paging: Paging | None = None
     requests: list[dict[str, str]] = field(default_factory=list)
+    latency: float = 0.0  # seconds each request waits before its answer, as a real tenant's do
 
 
 def _instant(text: str) -> dt.datetime:
@@ -99,6 +101,7 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlparse(self.path)
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         self.served.requests.append({"path": parts.path, **query})
+        time.sleep(self.served.latency)
         base = f"http://127.0.0.1:{self.server.server_address[1]}{API}"
         if parts.path == API + "entity/":
             self._send(200, {ENTITY: f"{base}entity/{ENTITY}/"})

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 
 import pytest
-from tapruns import sync, tap_config
+from keyset_server import START, Row, Served, keyset_server
+from keyset_server import config as keyset_config
+from tapruns import discover, sync, tap_config
 
 from tap_oracle_wms.lgfapi import throttle
 from tap_oracle_wms.lgfapi.errors import RetriableError
+from tap_oracle_wms.lgfapi.paging import Listing
 from tap_oracle_wms.streams import EntityStream
 from tap_oracle_wms.tap import TapOracleWMS
 
@@ -132,3 +136,73 @@ def test_throttle_halves_once_per_burst_and_recovers_slowly():
     for _ in range(10 * throttle.RAISE_AFTER):
         limiter.release(limiter.acquire(), throttled=False)
     assert limiter.limit == 4
+
+
+def test_the_streams_ahead_ask_their_first_pages_at_once(sandbox, monkeypatch):
+    """Each stream's ordering (its first page) is asked by the engine's workers together, not one
+    stream after another by the sync thread before the first record (the drift check's STATE
+    writes used to ask them so)."""
+    askers: list[str] = []
+    negotiate = Listing._negotiate
+
+    def noting(self, base):
+        askers.append(threading.current_thread().name)
+        return negotiate(self, base)
+
+    monkeypatch.setattr(Listing, "_negotiate", noting)
+    sync(tap_config(sandbox, "inventory", "order_dtl", "allocation", "wave", **PAGED))
+    assert len(askers) == 4
+    # The sync thread may win the race for the first stream only; the others are already asked.
+    assert sum(1 for name in askers if not name.startswith("wms-pages")) <= 1, askers
+
+
+# --- a range longer than planned is split while workers idle ---------------------------------------
+
+
+def skewed(spread: int, burst: int, *, key: str) -> list[Row]:
+    """`spread` rows far apart, then `burst` rows packed together at the end of the key space.
+
+    The plan (from the first page and the count) cuts the key space evenly, so one range holds
+    most rows and would be read alone, page after page, while the other workers idle.
+    """
+    out = []
+    for n in range(spread + burst):
+        if key == "id":
+            ident, ts = (n + 1) * 100 if n < spread else spread * 100 + n, START + dt.timedelta(seconds=n)
+        else:
+            ident = n + 1
+            ts = START + (dt.timedelta(hours=n) if n < spread else dt.timedelta(hours=spread, seconds=n))
+        out.append(Row(ident, ts, {"id": ident, "mod_ts": ts.isoformat(), "amount": "1.00", "name": f"r{n}"}))
+    return out
+
+
+def ranges_asked(served: Served, key: str) -> set[str]:
+    return {q[f"{key}__gte"] for q in served.requests if f"{key}__gte" in q and "cursor" not in q}
+
+
+@pytest.mark.parametrize("key", ["id", "mod_ts"], ids=["full table, id ranges", "incremental, mod_ts ranges"])
+def test_a_range_longer_than_planned_is_split_and_loses_no_row(key):
+    """One range holds 360 of 400 rows: its remainder is split among idle workers, and the run emits
+    exactly the rows, order and STATE of a run one request at a time."""
+    served = Served(skewed(40, 360, key=key), latency=0.01)
+    with keyset_server(served) as base_url:
+        settings = keyset_config(base_url, page_size=20, drift_window_hours=0)
+        catalog = discover(settings)
+        if key == "id":
+            for entry in catalog["streams"]:
+                for md in entry["metadata"]:
+                    if md["breadcrumb"] == []:
+                        md["metadata"]["forced-replication-method"] = "FULL_TABLE"
+        served.requests.clear()
+        concurrent = sync(settings, catalog=catalog)
+        asked = ranges_asked(served, key)
+        sequential = sync({**settings, "concurrency": 1, "page_size": 1250}, catalog=catalog)
+    truth = [
+        row.sent["id"]
+        for row in sorted(served.rows, key=lambda r: (r.mod_ts if key == "mod_ts" else 0, r.id))
+    ]
+    assert [r["id"] for r in concurrent.records("thing")] == truth
+    assert concurrent.records("thing") == sequential.records("thing")
+    assert concurrent.last_state == sequential.last_state
+    planned = 9  # 380 rows after the first page of 20: 10 ranges of ~2 pages, 9 of them with a start
+    assert len(asked) > planned, asked

@@ -17,13 +17,14 @@ outlives a run.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tap_oracle_wms.engine import ranges
+from tap_oracle_wms.engine.work import Chain, Job, plan_chains
 from tap_oracle_wms.lgfapi.errors import PageMissingError, redacted_query
 from tap_oracle_wms.lgfapi.loops import LinkLoopError, LoopGuard
 from tap_oracle_wms.lgfapi.throttle import EngineStoppedError, Throttle
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
     from tap_oracle_wms.lgfapi.paging import Listing
 
 
+logger = logging.getLogger("tap-oracle-wms")
+
 # Buffered rows: this many pages per request in flight.
 BUFFER_PAGES = 4
 # Longest wait, in all, for workers to end when the engine closes (a worker mid-request may
@@ -41,33 +44,6 @@ BUFFER_PAGES = 4
 SHUTDOWN_WAIT_SECONDS = 5.0
 # A listing whose later page is lost resumes from its last row; this many times at one row.
 MAX_RESUMES = 3
-
-
-@dataclass
-class _Chain:
-    """One sequence of next_page-linked pages: a whole listing, or one key range of it."""
-
-    params: dict[str, Any]
-    pages: deque[list[dict[str, Any]]] = field(default_factory=deque)
-    stop: ranges.Split | None = None  # the first chain of a split listing ends where the ranges begin
-    started: bool = False
-    done: bool = False
-    error: BaseException | None = None
-
-
-@dataclass
-class _Job:
-    """One listing (or one partition of it) to read: planned into chains, then read chain by chain."""
-
-    listing: Listing
-    partition: Mapping[str, Any] | None
-    params: dict[str, Any] | None  # None: the worker orders `base` (the ordering negotiation)
-    base: dict[str, Any] | None = None
-    state: str = "new"  # new | planning | ready | failed | cancelled
-    chains: list[_Chain] = field(default_factory=list)
-    error: BaseException | None = None
-    current: int = 0  # index of the chain being emitted
-    key: str | None = None  # the key its listing may be split on
 
 
 class Engine:
@@ -80,11 +56,13 @@ class Engine:
         self._order: list[Listing] = []
         self._bases: dict[int, dict[str, Any]] = {}  # id(listing) -> its first page's unordered query
         self._cond = threading.Condition()
-        self._jobs: deque[_Job] = deque()
+        self._jobs: deque[Job] = deque()
         self._buffered = 0
         self._closed = False
         self._threads: list[threading.Thread] = []
         self._workers = 0  # workers not yet returned; counted under the lock
+        self._idle = 0  # workers waiting for a task
+        self._handoff: deque[tuple[Job, Chain]] = deque()  # split-off chains, each for an idle worker
 
     # --- sync thread ----------------------------------------------------------------------
 
@@ -139,7 +117,7 @@ class Engine:
             if thread is not threading.current_thread():
                 thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
-    def _drop(self, jobs: list[_Job]) -> None:
+    def _drop(self, jobs: list[Job]) -> None:
         """Cancel jobs and forget their buffered rows (caller holds the lock)."""
         for job in jobs:
             job.state = "cancelled"
@@ -160,11 +138,11 @@ class Engine:
             with self._cond:
                 if self._closed or any(job.listing is following for job in self._jobs):
                     continue
-                self._jobs.append(_Job(following, None, None, self._bases[id(following)]))
+                self._jobs.append(Job(following, None, None, self._bases[id(following)]))
                 self._start_workers()
                 self._cond.notify_all()
 
-    def _take(self, listing: Listing, partition: Mapping[str, Any] | None, params: dict[str, Any]) -> _Job:
+    def _take(self, listing: Listing, partition: Mapping[str, Any] | None, params: dict[str, Any]) -> Job:
         """The job for this listing: the one queued ahead if it asked the same query, else a new one.
 
         Jobs of listings the SDK has passed (it skipped them) are dropped; jobs of listings still
@@ -185,7 +163,7 @@ class Engine:
             else:
                 head = None
             if head is None:
-                self._jobs.appendleft(_Job(listing, partition, params))
+                self._jobs.appendleft(Job(listing, partition, params))
             self._start_workers()
             self._cond.notify_all()
             return self._jobs[0]
@@ -206,7 +184,7 @@ class Engine:
             self._threads.append(thread)
             thread.start()
 
-    def _chains_of(self, job: _Job) -> Iterator[_Chain]:
+    def _chains_of(self, job: Job) -> Iterator[Chain]:
         with self._cond:
             while job.state in {"new", "planning"} and not self._closed:
                 self._cond.wait()
@@ -224,7 +202,7 @@ class Engine:
             yield chain
             index += 1
 
-    def _next_page(self, chain: _Chain) -> list[dict] | None:
+    def _next_page(self, chain: Chain) -> list[dict] | None:
         with self._cond:
             while not chain.pages and not chain.done and chain.error is None and not self._closed:
                 self._cond.wait()
@@ -249,7 +227,11 @@ class Engine:
                     if self._closed or not self._jobs:
                         self._workers -= 1
                         return  # nothing left to read: the worker ends with the listings
-                    self._cond.wait()
+                    self._idle += 1
+                    try:
+                        self._cond.wait()
+                    finally:
+                        self._idle -= 1
                     task = self._next_task()
             job, chain = task
             if chain is None:
@@ -257,15 +239,21 @@ class Engine:
             else:
                 self._fetch(job, chain)
 
-    def _next_task(self) -> tuple[_Job, _Chain | None] | None:
-        """Planning first (any queued listing, in order), then the first unstarted chain, in order.
+    def _next_task(self) -> tuple[Job, Chain | None] | None:
+        """Split-off chains, then planning (any queued listing, in order), then the first unstarted chain.
 
         Planning is a few requests that unblock a whole listing's ranges, so it never waits
         behind chains. Chains start strictly in sync order, so the chain being emitted has always
-        been started before any later one could hold a worker: no deadlock on a full buffer.
+        been started before any later one could hold a worker: no deadlock on a full buffer. A
+        chain split off a running one is started when it is made (`_rebalance`), which keeps
+        that order, and handed to a worker that was idle.
         """
         if self._closed:
             return None
+        while self._handoff:
+            job, chain = self._handoff.popleft()
+            if job.state == "ready":
+                return job, chain
         for job in self._jobs:
             if job.state == "new":
                 job.state = "planning"
@@ -285,15 +273,15 @@ class Engine:
                 return job, chain
         return None
 
-    def _plan(self, job: _Job) -> None:
+    def _plan(self, job: Job) -> None:
         """The listing's first query, and its chains: one, or a first one and key ranges after it."""
         try:
             listing = job.listing
             params = job.params if job.params is not None else listing.ordered(job.base or {})
-            chains = [_Chain(params)]
+            chains, end = [Chain(params)], None
             key = listing.split_key(params)
             if key is not None:
-                chains = self._ranges(listing, params, key)
+                chains, end = plan_chains(listing, params, key, self.throttle)
         except BaseException as exc:  # e.g. the ordering probe failed: re-raised in the sync thread
             with self._cond:
                 job.error, job.state = exc, "failed"
@@ -301,25 +289,10 @@ class Engine:
             return
         with self._cond:
             if job.state == "planning":
-                job.params, job.chains, job.state, job.key = params, chains, "ready", key
+                job.params, job.chains, job.state, job.key, job.end = params, chains, "ready", key, end
             self._cond.notify_all()
 
-    def _ranges(self, listing: Listing, params: dict[str, Any], key: str) -> list[_Chain]:
-        """After a full first page: the rest of the listing as key ranges, if it pays.
-
-        The first chain still follows its links but ends at the first range's start. The count
-        is asked only when the first page is full, so one-page listings cost none.
-        """
-        first = listing.first_page(params, self.throttle)
-        if first.next_url is None or not first.rows:
-            return [_Chain(params)]
-        high = listing.count(params, f"-{key}", self.throttle)
-        split = ranges.plan_split(listing.entity, key, params, first.rows, high, listing.timezone)
-        if split is None:
-            return [_Chain(params)]
-        return [_Chain(params, stop=split), *(_Chain(p) for p in split.later)]
-
-    def _fetch(self, job: _Job, chain: _Chain) -> None:
+    def _fetch(self, job: Job, chain: Chain) -> None:
         try:
             self._read_chain(job, chain)
         except BaseException as exc:  # re-raised in the sync thread
@@ -331,12 +304,11 @@ class Engine:
             chain.done = True
             self._cond.notify_all()
 
-    def _read_chain(self, job: _Job, chain: _Chain) -> None:
+    def _read_chain(self, job: Job, chain: Chain) -> None:
         """Follow the chain's links; after a lost page resume from the last row; never loop."""
         listing = job.listing
         url: str | None = listing.url
         params: dict[str, Any] | None = chain.params
-        stop = chain.stop
         visited: set[str] = set()
         last_row: dict[str, Any] | None = None
         keep: Callable[[dict[str, Any]], bool] | None = None
@@ -372,8 +344,11 @@ class Engine:
             if keep is not None:
                 rows = [row for row in rows if keep(row)]
             guard.check(page.rows, rows, url)
-            if stop is not None and any(stop.past(row) for row in rows):
-                rows, url = [row for row in rows if not stop.past(row)], None
+            if chain.range is not None:
+                # Rows come in key order: from the first row past the range on, all are the next range's.
+                cut = next((i for i, row in enumerate(rows) if chain.range.past(row)), None)
+                if cut is not None:
+                    rows, url = rows[:cut], None
             params = None  # later pages follow the server's links
             with self._cond:
                 if job.state == "cancelled" or self._closed:
@@ -381,9 +356,36 @@ class Engine:
                 if rows:
                     chain.pages.append(rows)
                     self._buffered += len(rows)
+                    chain.note(rows)
+                if rows and url is not None and len(page.rows) >= listing.page_size:
+                    self._rebalance(job, chain, listing)
                 self._cond.notify_all()
 
-    def _wait_for_room(self, job: _Job, chain: _Chain) -> bool:
+    def _rebalance(self, job: Job, chain: Chain, listing: Listing) -> None:
+        """A range still long after a full page, while workers idle: split its remainder among them.
+
+        The chain keeps its rows up to a new bound after its last key; each new range (inserted
+        right after it, so pages are still emitted in key order) goes to an idle worker now.
+        Caller holds the lock.
+        """
+        idle = self._idle - len(self._handoff)
+        if chain.range is None or idle < 1 or self._buffered >= self.buffer_rows or job.state != "ready":
+            return
+        end = chain.range.high if chain.range.high is not None else job.end
+        room = ranges.MAX_PARTITIONS + 1 - len(job.chains)
+        head, *rest = ranges.rebalance(chain.range, chain.keys, end, min(idle + 1, room))
+        if not rest:
+            return
+        chain.range = head
+        index = job.chains.index(chain)
+        split_off = [Chain(r.query(chain.params), range=r, started=True) for r in rest]
+        job.chains[index + 1 : index + 1] = split_off
+        self._handoff.extend((job, c) for c in split_off)
+        logger.debug(
+            "Stream '%s': keys after %s read as %d more ranges.", listing.entity, chain.keys[1], len(rest)
+        )
+
+    def _wait_for_room(self, job: Job, chain: Chain) -> bool:
         """Block while the row budget is spent, unless this chain is the one being emitted."""
         with self._cond:
             while True:
