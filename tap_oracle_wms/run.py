@@ -11,6 +11,7 @@ from urllib.parse import urlparse
 
 from singer_sdk import metrics
 from singer_sdk.exceptions import FatalAPIError
+from singer_sdk.singerlib.messages import StateMessage
 
 from tap_oracle_wms.engine import BUFFER_PAGES, Engine
 from tap_oracle_wms.lgfapi.client import Client, Hooks
@@ -96,6 +97,11 @@ class SyncRun:
         """A stream's records are all out: its ACTIVATE_VERSION may follow them now."""
         if self.writer is not None:
             self.writer.release_activation(streams)
+
+    def write_state(self, state: Mapping[str, Any]) -> None:
+        """A STATE message now (BATCH output ends with one after ACTIVATE_VERSION, as RECORD output)."""
+        if self.writer is not None:
+            self.writer.write_message(StateMessage(value=dict(state)))
 
     def raise_failures(self) -> None:
         """End the run non-zero if a stream failed, naming each one and why."""

@@ -68,6 +68,7 @@ class EntityStream(Stream):
     def __init__(self, tap: Tap, name: str, schema: dict[str, Any], *, run: SyncRun) -> None:
         super().__init__(tap, schema=schema, name=name)
         self.run = run
+        self.read_all = False  # BATCH output: every record was read (none failed)
 
     @cached_property
     def listing(self) -> Listing:
@@ -174,7 +175,22 @@ class EntityStream(Stream):
             progress.end(self.name)
         if not context:
             keep_forward(self)
+            self.read_all = True  # with BATCH output, complete once the last file is out (get_batches)
+            if self.get_batch_config(self.config) is None:
+                self.run.complete([m.stream_alias for m in self.stream_maps])
+
+    @override
+    def get_batches(self, batch_config: Any, context: Context | None = None) -> Iterable[Any]:
+        """The SDK's batch files, then what ends RECORD output: ACTIVATE_VERSION, then STATE.
+
+        The records end while the SDK still writes the last file, so the release waits for the
+        last BATCH message. A stream that failed releases none, as with RECORD output.
+        """
+        self.read_all = False
+        yield from super().get_batches(batch_config, context)
+        if self.read_all:
             self.run.complete([m.stream_alias for m in self.stream_maps])
+            self.run.write_state(self.tap_state)
 
     def plan_text(self, first: dict[str, Any], second: dict[str, Any] | None) -> str:
         """What the stream will read, in words, for its start line."""

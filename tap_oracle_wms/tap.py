@@ -282,7 +282,10 @@ class TapOracleWMS(Tap):
         except Interrupted as stopped:
             if self.run.writer is not None:
                 self.run.writer.discard_partial()
-            self.state_writer.write_state(self.state)  # bookmarks of every record emitted so far
+            # Bookmarks of every record emitted so far. With BATCH output the records read since
+            # the last file are in no file: the STATE written after that file stays the last.
+            if not self.config.get("batch_config"):
+                self.state_writer.write_state(self.state)
             stopped.state_written = True
             raise
         finally:
