@@ -68,7 +68,6 @@ class EntityStream(Stream):
     def __init__(self, tap: Tap, name: str, schema: dict[str, Any], *, run: SyncRun) -> None:
         super().__init__(tap, schema=schema, name=name)
         self.run = run
-        self.read_all = False  # BATCH output: every record was read (none failed)
 
     @cached_property
     def listing(self) -> Listing:

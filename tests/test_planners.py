@@ -38,33 +38,35 @@ def test_small_remainder_stays_one_listing():
 
 def test_id_ranges_cover_the_rest_of_the_listing_without_overlap():
     """After the first page, id ranges run from the first bound to the end, each [gte, lt)."""
-    split = ranges.plan_split("wave", "id", {"page_size": 5}, rows(1, 2, 3, 4, 5), (100, 100), UTC)
-    assert split is not None
-    bounds = [part["id__gte"] for part in split.later]
+    plan = ranges.plan_split("wave", "id", {"page_size": 5}, rows(1, 2, 3, 4, 5), (100, 100), UTC)
+    assert plan is not None
+    later = [r.query({"page_size": 5}) for r in plan.ranges[1:]]
+    bounds = [part["id__gte"] for part in later]
     assert bounds == sorted(bounds)
     assert bounds[0] > 5
-    assert all(part["id__lt"] == nxt for part, nxt in zip(split.later, bounds[1:], strict=False))
-    assert "id__lt" not in split.later[-1]
-    assert len(split.later) == 9  # ceil(95 rows / (5 rows x PAGES_PER_PARTITION)) = 10 parts
+    assert all(part["id__lt"] == nxt for part, nxt in zip(later, bounds[1:], strict=False))
+    assert "id__lt" not in later[-1]
+    assert len(later) == 9  # ceil(95 rows / (5 rows x PAGES_PER_PARTITION)) = 10 parts
 
 
 def test_first_chain_stops_where_the_ranges_begin():
     """The first chain keeps rows before the first range's bound only."""
-    split = ranges.plan_split("wave", "id", {"page_size": 5}, rows(1, 2, 3, 4, 5), (100, 100), UTC)
-    assert split is not None
-    assert not split.past({"id": split.bound - 1})
-    assert split.past({"id": split.bound})
-    assert not split.past({"id": "not a number"})  # an unreadable key says nothing: the chain goes on
+    plan = ranges.plan_split("wave", "id", {"page_size": 5}, rows(1, 2, 3, 4, 5), (100, 100), UTC)
+    assert plan is not None
+    first = plan.ranges[0]
+    assert not first.past({"id": first.high - 1})
+    assert first.past({"id": first.high})
+    assert not first.past({"id": "not a number"})  # an unreadable key says nothing: the chain goes on
 
 
 def test_timestamp_ranges_are_whole_seconds_with_an_offset():
     """mod_ts bounds are filter values the API takes: whole seconds, explicit +00:00."""
     first = [{"id": 1, "mod_ts": "2026-01-01T00:00:00.250+00:00"}]
-    split = ranges.plan_split(
+    plan = ranges.plan_split(
         "wave", "mod_ts", {"page_size": 1}, first, (100, "2026-01-02T00:00:00+00:00"), UTC
     )
-    assert split is not None
-    for part in split.later:
+    assert plan is not None
+    for part in (r.query({"page_size": 1}) for r in plan.ranges[1:]):
         assert part["mod_ts__gte"].endswith("+00:00")
         assert "." not in part["mod_ts__gte"]
 
