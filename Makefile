@@ -31,7 +31,7 @@ DAGSTER := $(DAGSTER_VENV)/bin/dagster
 DEMO_PLUGINS := tap-oracle-wms target-jsonl
 TEST_PLUGINS := tap-oracle-wms tap-oracle-wms--full-sync target-postgres
 
-.PHONY: help demo test bench bench-discovery bench-drift bench-sandbox lint package install install-dev meltano clean
+.PHONY: help demo test bench bench-discovery bench-drift bench-pipeline bench-sandbox lint package install install-dev meltano clean
 
 help:
 	@echo "make demo   run the sandbox through Meltano into target-jsonl (output/sandbox/)"
@@ -85,6 +85,10 @@ bench-discovery: $(VENV)/.installed-dev
 
 bench-drift: $(VENV)/.installed-dev
 	$(BIN)/python bench/drift.py
+
+# The weekly full sync into target-oracle (dry run) and target-postgres, beside the tap alone (bench/PIPELINE.md).
+bench-pipeline: $(VENV)/.installed-dev
+	$(BIN)/python bench/pipeline.py
 
 bench-sandbox: $(VENV)/.installed-dev
 	$(BIN)/python bench/sandbox_rate.py
