@@ -3,6 +3,8 @@
 Each scenario starts one sandbox (tap_oracle_wms_sandbox, in its own process so it does not share
 a GIL with the harness) and runs every contender as a child process, stdout into a counting pipe.
 CPU time and peak RSS are the child's own (os.wait4 rusage); numbers are medians of RUNS runs.
+BENCH_ONLY=latency,... runs only those scenarios (into bench/RESULTS-<names>.md); BENCH_BASELINE=DIR
+runs another checkout's tap beside this one in the latency scenario (before/after a change).
 """
 
 from __future__ import annotations
@@ -34,6 +36,11 @@ RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 CORE = ["inventory", "order_hdr", "order_dtl", "allocation", "location", "ib_shipment", "wave", "item"]
 # The SDK's own defaults: its writer and per-value conformance; with `concurrency` 1 (tap_files).
 SDK_DEFAULTS = {"BENCH_WRITER": "singer", "BENCH_CONFORMANCE": "RECURSIVE"}
+# Another checkout of this tap to run beside it in scenario 2 (before/after a change), and the
+# scenarios to run (names as in SCENARIOS; all when unset).
+BASELINE = Path(os.environ["BENCH_BASELINE"]).resolve() if os.environ.get("BENCH_BASELINE") else None
+ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "").split(",")))
+OUTPUT = BENCH / ("RESULTS.md" if not ONLY else f"RESULTS-{'-'.join(sorted(ONLY))}.md")
 
 
 # --- sandbox in a child process -----------------------------------------------------------
@@ -98,11 +105,13 @@ class Run:
     rss_mb: float
 
 
-def run_child(cmd: list[str], env: dict[str, str] | None = None, stdin_path: str | None = None) -> Run:
+def run_child(
+    cmd: list[str], env: dict[str, str] | None = None, stdin_path: str | None = None, cwd: Path = ROOT
+) -> Run:
     """Run a contender, count RECORD lines on its stdout, and read its own rusage."""
     full_env = {**os.environ, **(env or {})}
     started = time.monotonic()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env, cwd=ROOT)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=full_env, cwd=cwd)
     errors: list[bytes] = []
     drain = threading.Thread(target=lambda: errors.append(proc.stderr.read()), daemon=True)
     drain.start()
@@ -136,8 +145,10 @@ class Result:
         return self.runs[0].records
 
 
-def measure(name: str, cmd: list[str], env: dict[str, str] | None = None, runs: int = RUNS) -> Result:
-    result = Result(name, [run_child(cmd, env) for _ in range(runs)])
+def measure(
+    name: str, cmd: list[str], env: dict[str, str] | None = None, runs: int = RUNS, cwd: Path = ROOT
+) -> Result:
+    result = Result(name, [run_child(cmd, env, cwd=cwd) for _ in range(runs)])
     print(
         f"  {name}: {result.records} records, wall {result.median('wall'):.2f}s, "
         f"cpu {result.median('cpu'):.2f}s, rss {result.median('rss_mb'):.0f}MB",
@@ -318,7 +329,11 @@ def lever_rows(sb: SandboxProcess, tmp: Path) -> list[Result]:
 
 
 def scenario_latency(tmp: Path, out: list[str]) -> None:
-    """The review's latency-bound run: 8 core streams, page_size 200, 300 ms per request."""
+    """The review's latency-bound run: 8 core streams, page_size 200, 300 ms per request.
+
+    With BENCH_BASELINE=DIR (another checkout of this tap, e.g. `git worktree` of main) that
+    checkout's tap runs too, each of its runs right after the same run of this one.
+    """
     latency, page = 300, 200
     sb = SandboxProcess(scale=S2_SCALE, latency_ms=latency)
     try:
@@ -328,6 +343,8 @@ def scenario_latency(tmp: Path, out: list[str]) -> None:
         sizes = {e: sb.rows(e) for e in CORE}
         runs: dict[int, Result] = {}
         requests: dict[int, int] = {}
+        baseline: dict[int, Result] = {}
+        base_requests: dict[int, int] = {}
         for concurrency in (1, 4, 8):
             args = tap_files(sb, CORE, tmp, page_size=page, concurrency=concurrency)
             sb.admin("requests/clear", {})
@@ -337,6 +354,15 @@ def scenario_latency(tmp: Path, out: list[str]) -> None:
                 runs=1 if concurrency == 1 else RUNS,
             )
             requests[concurrency] = sb.admin("requests")["count"] // len(runs[concurrency].runs)
+            if BASELINE:
+                sb.admin("requests/clear", {})
+                baseline[concurrency] = measure(
+                    f"baseline {BASELINE.name}, concurrency {concurrency}",
+                    [*TAP, *args],  # `python -m` from the baseline's directory imports its tap
+                    runs=1 if concurrency == 1 else RUNS,
+                    cwd=BASELINE,
+                )
+                base_requests[concurrency] = sb.admin("requests")["count"] // len(baseline[concurrency].runs)
         defaults = tap_files(sb, CORE, tmp, page_size=page)
         sb.admin("config", {"max_concurrency": 2, "retry_after_s": 1})
         sb.admin("requests/clear", {})
@@ -352,6 +378,18 @@ def scenario_latency(tmp: Path, out: list[str]) -> None:
         sb.close()
     one, four, eight = (runs[c].median("wall") for c in (1, 4, 8))
     bound4, bound8 = requests[4] * latency / 1000 / 4, requests[8] * latency / 1000 / 8
+    if baseline:
+        b1, b4, b8 = (baseline[c].median("wall") for c in (1, 4, 8))
+        b_bound8 = base_requests[8] * latency / 1000 / 8
+        compared = [
+            f"- Baseline `{BASELINE}` run side by side (`BENCH_BASELINE`), requests "
+            + ", ".join(f"concurrency {c}: {n}" for c, n in base_requests.items())
+            + f": concurrency 4 against 1 **{b1 / b4:.2f}x** (this tap {one / four:.2f}x); concurrency 8 "
+            f"{b8:.2f} s = **{b8 / b_bound8:.2f}x** its bound {b_bound8:.2f} s "
+            f"(this tap {eight / bound8:.2f}x).",
+        ]
+    else:
+        compared = []
     out += [
         "## 2. Latency-bound: eight core streams, 300 ms per request, page_size 200",
         "",
@@ -361,7 +399,10 @@ def scenario_latency(tmp: Path, out: list[str]) -> None:
         + ", ".join(f"concurrency {c}: {n}" for c, n in requests.items())
         + ".",
         "",
-        *table([runs[4], runs[1], runs[8], throttled], runs[4]),
+        *table(
+            [runs[4], runs[1], runs[8], throttled, *(baseline[c] for c in (1, 4, 8) if c in baseline)],
+            runs[4],
+        ),
         "",
         f"- Concurrency 4 (the default) against 1: {one:.2f} s / {four:.2f} s = **{one / four:.2f}x faster** "
         "(goal >= 4x).",
@@ -372,6 +413,7 @@ def scenario_latency(tmp: Path, out: list[str]) -> None:
         f"- Against the tenant that answers 429 above 2 requests in flight (Retry-After 1 s): "
         f"{refused} of {len(log)} requests refused; the tap halves its requests in flight on a 429 "
         "and adds one back after 16 answered in a row.",
+        *compared,
         "",
     ]
 
@@ -509,7 +551,8 @@ def scenario_incremental(tmp: Path, out: list[str]) -> None:
 
 def main() -> None:
     started = time.monotonic()
-    ensure_msdk()
+    if not ONLY or ONLY & {"cpu", "memory"}:
+        ensure_msdk()
     out = [
         "# Benchmark results",
         "",
@@ -528,12 +571,15 @@ def main() -> None:
             scenario_incremental,
             scenario_full_sync,
         ):
+            if ONLY and scenario.__name__.removeprefix("scenario_") not in ONLY:
+                continue
             scenario(tmp, out)
-            (BENCH / "RESULTS.md").write_text("\n".join(out) + "\n")
-        scenario_discovery(out)
+            OUTPUT.write_text("\n".join(out) + "\n")
+        if not ONLY or "discovery" in ONLY:
+            scenario_discovery(out)
     out.append(f"Total bench time: {time.monotonic() - started:.0f} s.")
-    (BENCH / "RESULTS.md").write_text("\n".join(out) + "\n")
-    print(f"done in {time.monotonic() - started:.0f}s; see bench/RESULTS.md")
+    OUTPUT.write_text("\n".join(out) + "\n")
+    print(f"done in {time.monotonic() - started:.0f}s; see {OUTPUT.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":
