@@ -138,7 +138,7 @@ def main() -> None:
                     ("target-oracle (dry run)", [*TARGET_ORACLE, "--config", str(oracle_cfg)]),
                     ("target-postgres (embedded PostgreSQL)", [*TARGET_POSTGRES, "--config", str(pg_cfg)]),
                 ):
-                    name = f"tap | {target}, {label}"
+                    name = f"tap → {target}, {label}"
                     try:
                         tap_side, target_side = pipe([*bench.TAP, *args], cmd)
                     except RuntimeError as exc:
@@ -147,7 +147,7 @@ def main() -> None:
                         print(f"  {name}: failed", flush=True)
                         continue
                     loaded = oracle_rows(tmp / "load.sql") if "oracle" in target else postgres_rows(server)
-                    rows.append(row(f"{name} ({loaded:,} rows loaded)", total, tap_side, target_side))
+                    rows.append(row(f"{name} ({loaded})", total, tap_side, target_side))
     finally:
         sb.close()
         server.stop()
@@ -169,17 +169,20 @@ def main() -> None:
     print("\n".join(out))
 
 
-def oracle_rows(script: Path) -> int:
-    """Rows target-oracle's dry-run script binds into the staging inserts (one comment line per row)."""
+def oracle_rows(script: Path) -> str:
+    """Rows target-oracle's dry-run script binds (one comment line each), and its version deletes."""
     with script.open() as lines:
-        return sum(1 for line in lines if line.startswith("--   {"))
+        binds = [line for line in lines if line.startswith("--   {")]
+    deletes = sum(1 for line in binds if '"run_started"' in line)  # delete_older_versions' binds
+    return f"{len(binds) - deletes:,} rows bound, {deletes} ACTIVATE_VERSION deletes"
 
 
-def postgres_rows(server: object) -> int:
+def postgres_rows(server: object) -> str:
     """Rows in the tables target-postgres wrote (schema wms)."""
     psql = server.psql
     tables = psql("SELECT table_name FROM information_schema.tables WHERE table_schema = 'wms'").split()
-    return sum(int(psql(f'SELECT count(*) FROM wms."{t}"').strip()) for t in tables)  # noqa: S608 - names from the catalog
+    count = sum(int(psql(f'SELECT count(*) FROM wms."{t}"').strip()) for t in tables)  # noqa: S608 - names from the catalog
+    return f"{count:,} rows in its tables"
 
 
 def row(name: str, total: int, tap: Side, target: Side | None) -> str:
