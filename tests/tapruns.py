@@ -276,3 +276,13 @@ def next_second() -> None:
     import time
 
     time.sleep(1.001 - time.time() % 1)
+
+
+def full_table(catalog: dict) -> dict:
+    """The catalog with every stream forced to FULL_TABLE, as a weekly full sync has it."""
+    for entry in catalog["streams"]:
+        entry["replication_method"] = "FULL_TABLE"
+        for md in entry["metadata"]:
+            if md["breadcrumb"] == []:
+                md["metadata"]["forced-replication-method"] = "FULL_TABLE"
+    return catalog

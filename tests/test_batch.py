@@ -17,7 +17,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
-from tapruns import discover, lost_rows, sync, tap_config
+from tapruns import discover, full_table, lost_rows, sync, tap_config
 
 from tap_oracle_wms import drift
 
@@ -65,14 +65,6 @@ def kinds(out, stream: str) -> list[str]:
 def bookmarks(state: dict) -> dict:
     """The STATE's bookmarks without the drift check's counts (its last hour ends at the run's start)."""
     return {name: {k: v for k, v in b.items() if k != drift.KEY} for name, b in state["bookmarks"].items()}
-
-
-def full_table(catalog: dict) -> dict:
-    for entry in catalog["streams"]:
-        for md in entry["metadata"]:
-            if md["breadcrumb"] == []:
-                md["metadata"]["forced-replication-method"] = "FULL_TABLE"
-    return catalog
 
 
 @pytest.mark.parametrize("exact", [False, True], ids=["files of 100 rows", "one file of exactly the rows"])

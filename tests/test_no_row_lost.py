@@ -17,6 +17,7 @@ from tapruns import (
     assert_nothing_lost,
     changed_ids,
     discover,
+    full_table,
     instant,
     page_requests,
     settle,
@@ -294,12 +295,11 @@ def backdate(sandbox, entity, ids, when):
 
 def full_table_catalog(config, entity):
     """The catalog with `entity` selected and forced to FULL_TABLE, as a weekly full sync has it."""
-    catalog = discover(config)
+    catalog = full_table(discover(config))
     for entry in catalog["streams"]:
         for md in entry["metadata"]:
             if md["breadcrumb"] == []:
                 md["metadata"]["selected"] = entry["tap_stream_id"] == entity
-                md["metadata"]["forced-replication-method"] = "FULL_TABLE"
     return catalog
 
 

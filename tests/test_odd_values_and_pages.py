@@ -6,22 +6,13 @@ import logging
 
 import pytest
 from keyset_server import ENTITY, Served, config, keyset_server, rows
-from tapruns import discover, sync
+from tapruns import discover, full_table, sync
 
 from tap_oracle_wms.engine import LinkLoopError
 from tap_oracle_wms.lgfapi.paging import list_rows
 from tap_oracle_wms.records import SchemaBreakError
 from tap_oracle_wms.run import StreamsFailedError
 from tap_oracle_wms.tap import TapOracleWMS
-
-
-def full_table(catalog: dict) -> dict:
-    """The catalog forced to FULL_TABLE, as a weekly full sync has it."""
-    for entry in catalog["streams"]:
-        for md in entry["metadata"]:
-            if md["breadcrumb"] == []:
-                md["metadata"]["forced-replication-method"] = "FULL_TABLE"
-    return catalog
 
 
 def ids_of(out) -> list:

@@ -10,6 +10,7 @@ from tapruns import (
     assert_nothing_lost,
     changed_ids,
     discover,
+    full_table,
     instant,
     latest_by_id,
     page_requests,
@@ -166,11 +167,7 @@ def test_404_on_a_later_page_resumes_from_the_last_row(sandbox, incremental):
     """A lost later page is re-read with the tap's own keyset query: every row, exit 0."""
     sandbox.configure(later_page_404="once")
     config = tap_config(sandbox, ENTITY, page_size=7)
-    catalog = discover(config)
-    if not incremental:
-        for entry in catalog["streams"]:
-            entry["replication_method"] = "FULL_TABLE"
-            entry["metadata"][0]["metadata"]["forced-replication-method"] = "FULL_TABLE"
+    catalog = discover(config) if incremental else full_table(discover(config))
     out = sync(config, catalog=catalog)
     assert_nothing_lost(out.records(ENTITY), sandbox.truth(ENTITY), out.schema(ENTITY))
     assert any(r.status == 404 for r in page_requests(sandbox, ENTITY))
@@ -200,11 +197,7 @@ def test_wrong_environment_with_a_catalog_fails_naming_base_url(sandbox):
 
 
 def full_table_catalog(sandbox, *entities):
-    catalog = discover(tap_config(sandbox, *entities))
-    for entry in catalog["streams"]:
-        entry["replication_method"] = "FULL_TABLE"
-        entry["metadata"][0]["metadata"]["forced-replication-method"] = "FULL_TABLE"
-    return catalog
+    return full_table(discover(tap_config(sandbox, *entities)))
 
 
 def test_activate_version_follows_the_streams_records(sandbox):
@@ -234,11 +227,7 @@ def test_a_page_with_no_rows_but_a_next_page_does_not_end_the_listing(sandbox, i
     """Every later page first answers no rows and a next_page: only next_page decides, every row read."""
     sandbox.configure(empty_pages="on")
     config = tap_config(sandbox, ENTITY, page_size=7)
-    catalog = discover(config)
-    if not incremental:
-        for entry in catalog["streams"]:
-            entry["replication_method"] = "FULL_TABLE"
-            entry["metadata"][0]["metadata"]["forced-replication-method"] = "FULL_TABLE"
+    catalog = discover(config) if incremental else full_table(discover(config))
     out = sync(config, catalog=catalog)
     assert any(r.query.get("emptied") == "1" for r in page_requests(sandbox, ENTITY))
     assert_nothing_lost(out.records(ENTITY), sandbox.truth(ENTITY), out.schema(ENTITY))
