@@ -268,6 +268,8 @@ class OracleSink(SQLSink[OracleConnector]):
         version = self.connector.versions.latest_activated(self.ledger_key)
         if version is not None:
             self.connector.versions.record(self.ledger_key, version)
+        else:
+            self.connector.versions.unversioned(self.ledger_key)
         return {
             **record,
             "_sdc_extracted_at": record.get("_sdc_extracted_at"),

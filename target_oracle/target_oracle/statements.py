@@ -168,14 +168,15 @@ def _update(column: str, version_column: str | None) -> str:
 
 
 def _older(version_column: str, batched_column: str) -> str:
-    """Rows of older versions, and rows without one loaded before this run started.
+    """Rows of older versions or of none, unless written while this run loaded.
 
-    A row without a version was written by an incremental run. One written while this full
-    sync ran (by another run, after the sync had read past that point) is new, not deleted.
+    A row written while this full sync ran is live whatever its version says: a concurrent
+    incremental run wrote it after the sync had read past that point (an upsert keeps the
+    row's older version), or it came from a BATCH file of this sync, which carries none.
     """
     col, batched = ident(version_column), ident(batched_column)
     started = f"TO_TIMESTAMP_TZ(:run_started, '{TIMESTAMP_TZ_FORMAT}')"
-    return f"{col} < :version OR ({col} IS NULL AND ({batched} IS NULL OR {batched} < {started}))"
+    return f"({col} < :version OR {col} IS NULL) AND ({batched} IS NULL OR {batched} < {started})"
 
 
 def delete_old_versions(ref: TableRef, version_column: str, batched_column: str) -> TextClause:

@@ -7,8 +7,10 @@ a delete after an announcement removes every row the sync has not re-read yet, o
 them when the tap dies after one record (the target's input still ends normally).
 
 The rule: version v of a table is complete when an ACTIVATE_VERSION of v arrives after
-records of v and no record of v follows it. Anything else deletes nothing. Decided at the
-end of the input, after every batch is committed.
+records of v and no record of v follows it. Rows from BATCH files carry no version: files
+with no version announced before them, then an ACTIVATE_VERSION of v, are v's records (this
+repository's tap with `batch_config`). Anything else deletes nothing. Decided at the end of
+the input, after every batch is committed.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ class _Version:
 class _Table:
     versions: dict[int, _Version] = field(default_factory=dict)
     latest_activated: int | None = None
+    unversioned_rows: bool = False  # BATCH rows loaded since the last activation, with no version
 
     def of(self, version: int) -> _Version:
         return self.versions.setdefault(version, _Version())
@@ -51,6 +54,11 @@ class VersionLedger:
             entry.has_records = True
             entry.complete = False
 
+    def unversioned(self, table: str) -> None:
+        """Rows from a BATCH file arrived before any version was announced for ``table``."""
+        with self._lock:
+            self._table(table).unversioned_rows = True
+
     def activate(self, table: str, version: int) -> None:
         """An ACTIVATE_VERSION of ``version`` arrived."""
         with self._lock:
@@ -58,6 +66,9 @@ class VersionLedger:
             state.latest_activated = version
             entry = state.of(version)
             entry.activated = True
+            if state.unversioned_rows and not entry.announced_before_records:
+                entry.has_records = True  # the files before it were this version's rows
+            state.unversioned_rows = False
             if entry.has_records:
                 entry.complete = True
             else:

@@ -25,17 +25,18 @@ def test_buffered_rows_are_committed_before_old_versions_are_deleted(run_target)
     assert merge_at < commit_at < delete_at
 
 
-def test_hard_delete_removes_older_versions_and_unversioned_rows_older_than_the_run(run_target):
-    """hard_delete: rows of older versions go, and rows without one loaded before this run started.
+def test_hard_delete_removes_older_and_unversioned_rows_not_written_during_the_run(run_target):
+    """hard_delete: rows of older versions or of none go, unless written while this run loaded.
 
-    A row an incremental run wrote while the full sync ran has no version; it is new, so it stays.
+    A row an incremental run wrote while the full sync ran is live, whether it has no version or
+    keeps an older one (an upsert never lowers a version); so is a row from this sync's BATCH files.
     """
     run = run_target(FULL_SYNC, hard_delete=True)
     (delete,) = run.sql(exp.Delete)
     assert delete == (
-        'DELETE FROM "ITEM" WHERE "_SDC_TABLE_VERSION" < :version OR ("_SDC_TABLE_VERSION" IS NULL AND '
+        'DELETE FROM "ITEM" WHERE ("_SDC_TABLE_VERSION" < :version OR "_SDC_TABLE_VERSION" IS NULL) AND '
         '("_SDC_BATCHED_AT" IS NULL OR "_SDC_BATCHED_AT" < TO_TIMESTAMP_TZ(:run_started, '
-        "'YYYY-MM-DD\"T\"HH24:MI:SS.FF6TZH:TZM')))"
+        "'YYYY-MM-DD\"T\"HH24:MI:SS.FF6TZH:TZM'))"
     )
     assert '--   {"version":1700000000000,"run_started":"' in run.script
 
@@ -179,8 +180,9 @@ def test_batch_rows_carry_metadata_and_the_announced_version(run_target, tmp_pat
     assert run.sql(exp.Delete) == []
 
 
-def test_batch_rows_then_activation_delete_nothing_they_loaded(run_target, tmp_path):
-    """A BATCH with no version announced, then an activation: the rows just loaded stay (finding 3)."""
+def test_batch_files_then_an_activation_complete_that_version(run_target, tmp_path):
+    """BATCH files with no version announced, then ACTIVATE_VERSION 7 (this tap with batch_config):
+    version 7 is complete, so older rows go; the rows just loaded stay, written during the run."""
     batch = tmp_path / "item-0001.jsonl"
     batch.write_text('{"id": 1}\n')
     message = {
@@ -190,6 +192,24 @@ def test_batch_rows_then_activation_delete_nothing_they_loaded(run_target, tmp_p
         "manifest": [batch.as_uri()],
     }
     run = run_target([schema_message("item", ITEM_SCHEMA), message, activate("item", 7)], hard_delete=True)
+    assert run.exit_code == 0
+    (delete,) = run.sql(exp.Delete)
+    assert '"_SDC_BATCHED_AT" < TO_TIMESTAMP_TZ(:run_started' in delete
+    assert '--   {"version":7,' in run.script
+
+
+def test_an_activation_announced_before_batch_files_deletes_nothing(run_target, tmp_path):
+    """ACTIVATE_VERSION 7, BATCH files, ACTIVATE_VERSION 7 again (an SDK tap): 7 is never known complete."""
+    batch = tmp_path / "item-0001.jsonl"
+    batch.write_text('{"id": 1}\n')
+    message = {
+        "type": "BATCH",
+        "stream": "item",
+        "encoding": {"format": "jsonl", "compression": "none"},
+        "manifest": [batch.as_uri()],
+    }
+    messages = [schema_message("item", ITEM_SCHEMA), activate("item", 7), message, activate("item", 7)]
+    run = run_target(messages, hard_delete=True)
     assert run.exit_code == 0
     assert run.sql(exp.Delete) == []
 
