@@ -162,16 +162,21 @@ def test_run_that_fails_before_the_end_deletes_nothing(run_target):
     assert run.sql(exp.Delete) == []
 
 
-def test_batch_rows_carry_metadata_and_the_announced_version(run_target, tmp_path):
-    """Rows from BATCH files get the _sdc columns and the stream's version, like RECORD rows (finding 3)."""
+def batch_message(tmp_path, lines: str) -> dict:
+    """A BATCH message for stream item naming one uncompressed JSONL file holding `lines`."""
     batch = tmp_path / "item-0001.jsonl"
-    batch.write_text('{"id": 1, "code": "a"}\n{"id": 2, "code": "b"}\n')
-    message = {
+    batch.write_text(lines)
+    return {
         "type": "BATCH",
         "stream": "item",
         "encoding": {"format": "jsonl", "compression": "none"},
         "manifest": [batch.as_uri()],
     }
+
+
+def test_batch_rows_carry_metadata_and_the_announced_version(run_target, tmp_path):
+    """Rows from BATCH files get the _sdc columns and the stream's version, like RECORD rows (finding 3)."""
+    message = batch_message(tmp_path, '{"id": 1, "code": "a"}\n{"id": 2, "code": "b"}\n')
     run = run_target([schema_message("item", ITEM_SCHEMA), activate("item", 7), message], hard_delete=True)
     assert run.exit_code == 0, run.log[-2000:]
     rows = [json.loads(line[4:]) for line in run.script.splitlines() if line.startswith("--   {")]
@@ -183,14 +188,7 @@ def test_batch_rows_carry_metadata_and_the_announced_version(run_target, tmp_pat
 def test_batch_files_then_an_activation_complete_that_version(run_target, tmp_path):
     """BATCH files with no version announced, then ACTIVATE_VERSION 7 (this tap with batch_config):
     version 7 is complete, so older rows go; the rows just loaded stay, written during the run."""
-    batch = tmp_path / "item-0001.jsonl"
-    batch.write_text('{"id": 1}\n')
-    message = {
-        "type": "BATCH",
-        "stream": "item",
-        "encoding": {"format": "jsonl", "compression": "none"},
-        "manifest": [batch.as_uri()],
-    }
+    message = batch_message(tmp_path, '{"id": 1}\n')
     run = run_target([schema_message("item", ITEM_SCHEMA), message, activate("item", 7)], hard_delete=True)
     assert run.exit_code == 0
     (delete,) = run.sql(exp.Delete)
@@ -200,14 +198,7 @@ def test_batch_files_then_an_activation_complete_that_version(run_target, tmp_pa
 
 def test_an_activation_announced_before_batch_files_deletes_nothing(run_target, tmp_path):
     """ACTIVATE_VERSION 7, BATCH files, ACTIVATE_VERSION 7 again (an SDK tap): 7 is never known complete."""
-    batch = tmp_path / "item-0001.jsonl"
-    batch.write_text('{"id": 1}\n')
-    message = {
-        "type": "BATCH",
-        "stream": "item",
-        "encoding": {"format": "jsonl", "compression": "none"},
-        "manifest": [batch.as_uri()],
-    }
+    message = batch_message(tmp_path, '{"id": 1}\n')
     messages = [schema_message("item", ITEM_SCHEMA), activate("item", 7), message, activate("item", 7)]
     run = run_target(messages, hard_delete=True)
     assert run.exit_code == 0
@@ -216,14 +207,7 @@ def test_an_activation_announced_before_batch_files_deletes_nothing(run_target, 
 
 def test_records_before_a_batch_are_written_before_its_rows(run_target, tmp_path):
     """RECORD rows buffered before a BATCH go first, so the batch's newer rows win."""
-    batch = tmp_path / "item-0001.jsonl"
-    batch.write_text('{"id": 1, "code": "from-batch"}\n')
-    message = {
-        "type": "BATCH",
-        "stream": "item",
-        "encoding": {"format": "jsonl", "compression": "none"},
-        "manifest": [batch.as_uri()],
-    }
+    message = batch_message(tmp_path, '{"id": 1, "code": "from-batch"}\n')
     run = run_target(
         [schema_message("item", ITEM_SCHEMA), record("item", {"id": 1, "code": "from-record"}), message]
     )
