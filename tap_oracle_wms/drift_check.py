@@ -109,14 +109,14 @@ def scoped(stream: EntityStream, bucket: drift.Bucket) -> dict[str, object]:
 
 def count(stream: EntityStream, bucket: drift.Bucket) -> Counts:
     """One count request: the stream's rows in the bucket."""
-    return {bucket: stream.listing.total(scoped(stream, bucket), stream.run.engine.throttle)}
+    return {bucket: stream.listing.total(scoped(stream, bucket))}
 
 
 def tally(stream: EntityStream, span: drift.Bucket) -> Counts:
     """Every bucket's count from the mod_ts of the span's rows; one count per bucket if a page is lost."""
     buckets = stream.drift_plan.to_count
     try:
-        values = stream.listing.mod_ts_values(scoped(stream, span), stream.run.engine.throttle)
+        values = stream.listing.mod_ts_values(scoped(stream, span))
     except PageMissingError:
         return {bucket: n for b in buckets for bucket, n in count(stream, b).items()}
     return drift.tally(values, buckets)

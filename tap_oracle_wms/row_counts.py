@@ -146,7 +146,7 @@ class RowCountStream(Stream):
         elif floor is not None:  # the total, from start_date as the load reads
             params = {**params, f"{stream.replication_key}__gte": filter_timestamp(floor)}
         counted_at = dt.datetime.now(UTC)
-        rows = stream.listing.total(params, self.run.engine.throttle, tally_as=NAME)
+        rows = stream.listing.total(params, tally_as=NAME)
         return row(stream, bucket, start, end, rows, counted_at, floor=floor)
 
 

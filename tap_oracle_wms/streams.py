@@ -79,6 +79,7 @@ class EntityStream(Stream):
             replication_key=self.replication_key,
             user_filters=self.config["stream_filters"].get(self.name, {}),
             probe_filters=self.probe_filters(),
+            throttle=self.run.engine.throttle,
         )
 
     def prepare(self) -> tuple[Listing, dict[str, Any]] | None:
@@ -339,7 +340,8 @@ class InventoryHistoryStream(EntityStream):
         statuses = self.config.get("inventory_history_status_ids") or []
         if not statuses:
             return None
-        activities = sorted({row["id"] for row in list_rows(self.run.client, "history_activity", "id")})
+        listed = list_rows(self.run.client, "history_activity", "id", self.run.engine.throttle)
+        activities = sorted({row["id"] for row in listed})
         return [
             {"facility_id": f, "company_id": c, "history_activity_id": a, "status_id": s}
             for f, c, a, s in itertools.product(
@@ -353,11 +355,8 @@ class InventoryHistoryStream(EntityStream):
         out: dict[str, dict[int, str]] = {}
         for entity, setting in (("facility", "facility_codes"), ("company", "company_codes")):
             wanted = set(self.config[setting])
-            out[entity] = {
-                row["id"]: row["code"]
-                for row in list_rows(self.run.client, entity, "id,code")
-                if not wanted or row["code"] in wanted
-            }
+            listed = list_rows(self.run.client, entity, "id,code", self.run.engine.throttle)
+            out[entity] = {row["id"]: row["code"] for row in listed if not wanted or row["code"] in wanted}
         return out
 
     @override

@@ -40,7 +40,7 @@ def one_page_at_a_time(stream: EntityStream) -> list[int]:
     """The listing read the plain way: first page, then each next_page link, one request at a time."""
     url, params, ids = stream.listing.url, stream.first_query(None), []
     while url is not None:
-        page = stream.listing.fetch(url, params, None)
+        page = stream.listing.fetch(url, params)
         ids += [row["id"] for row in page.rows]
         url, params = page.next_url, None
     return ids
@@ -118,6 +118,37 @@ def test_throttled_server_lowers_requests_in_flight(sandbox, monkeypatch):
     fixed_rows, fixed = throttled_sync(sandbox)
     assert adaptive_rows == fixed_rows
     assert adaptive * 10 <= fixed, (adaptive, fixed)  # measured: ~4 vs ~240
+
+
+def test_every_request_of_a_sync_holds_a_throttle_slot(sandbox, monkeypatch):
+    """Pages, counts and the catalog check after an empty first page all wait for a slot: a request
+    outside the throttle keeps hitting a tenant that throttles (it did, 40 times in one CI run)."""
+    slots: list[int] = []
+    acquire = throttle.Throttle.acquire
+
+    def counted(self):
+        slots.append(1)
+        return acquire(self)
+
+    monkeypatch.setattr(throttle.Throttle, "acquire", counted)
+    empty_wave = {"wave": {"id__lt": 0}}  # an empty first page: the catalog check follows
+    config = tap_config(
+        sandbox,
+        "inventory",
+        "order_dtl",
+        "wave",
+        concurrency=4,
+        max_retries=200,
+        stream_filters=empty_wave,
+        **PAGED,
+    )
+    catalog = discover(config)
+    sandbox.configure(max_concurrency=2, latency_ms=5, retry_after_s=0)
+    sandbox.clear_requests()
+    sync(config, catalog=catalog)
+    sent = [r for r in sandbox.requests if "/lgfapi/" in r.path]
+    assert any(r.path.endswith("/entity/") for r in sent), "expected the catalog check"
+    assert len(slots) == len(sent), [r.path for r in sent]
 
 
 def test_throttle_halves_once_per_burst_and_recovers_slowly():

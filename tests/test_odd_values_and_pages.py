@@ -218,7 +218,7 @@ def test_a_small_entity_listed_whole_fails_on_looping_links_too():
     with keyset_server(served) as base_url:
         tap = TapOracleWMS(config=config(base_url, page_size=10), validate_config=True)
         with pytest.raises(LinkLoopError, match="pages in a row brought no row"):
-            list_rows(tap.run.client, ENTITY, "id")
+            list_rows(tap.run.client, ENTITY, "id", None)
     assert len(served.requests) < 10
 
 

@@ -281,7 +281,7 @@ class Engine:
             chains, end = [Chain(params)], None
             key = listing.split_key(params)
             if key is not None:
-                chains, end = plan_chains(listing, params, key, self.throttle)
+                chains, end = plan_chains(listing, params, key)
         except BaseException as exc:  # e.g. the ordering probe failed: re-raised in the sync thread
             with self._cond:
                 job.error, job.state = exc, "failed"
@@ -325,7 +325,7 @@ class Engine:
                 )
                 raise LinkLoopError(msg)
             try:
-                page = listing.fetch(url, params, self.throttle)
+                page = listing.fetch(url, params)
             except PageMissingError:
                 # A page lost again and again at the same row is a real failure, not a blip.
                 retries = retries + 1 if last_row == resumed_at else 0

@@ -176,14 +176,15 @@ class Client:
             raise FatalError(failure_text(response, entity=entity or "entity", auth_method=self.auth_method))
         return self.payload(response)
 
-    def check_api(self, entity: str | None = None) -> None:
+    def check_api(self, entity: str | None = None, throttle: Throttle | None = None) -> None:
         """A first page answered 404: fine for an empty list, not for a wrong base_url or entity.
 
         Once a run the entity catalog is read: if it does not answer, base_url serves no entity
         API; if it does not list `entity` (a catalog entry the tenant does not have), the 404
-        said "unknown entity", not "no records" (docs/lgfapi.md 2.11).
+        said "unknown entity", not "no records" (docs/lgfapi.md 2.11). The catalog request takes
+        a slot of the run's throttle like any page: outside it, it hammers a throttled tenant.
         """
-        self.check_base_url(entity)
+        self.check_base_url(entity, throttle)
         if entity is not None and self._entity_names is not None and entity not in self._entity_names:
             msg = (
                 f"Stream '{entity}': entity '{entity}' is not in the tenant's entity catalog "
@@ -192,13 +193,13 @@ class Client:
             )
             raise FatalError(msg)
 
-    def check_base_url(self, entity: str | None) -> None:
+    def check_base_url(self, entity: str | None, throttle: Throttle | None = None) -> None:
         """Once a run: the entity API answers at base_url (a wrong one is no empty tenant)."""
         with self._lock:
             if self._api_checked:
                 return
             try:
-                response = self.send(self.url_base + "entity/", None, entity)
+                response = self.send(self.url_base + "entity/", None, entity, throttle)
             except RunFatalError:
                 raise
             except (ApiError, requests.exceptions.RequestException) as exc:

@@ -95,6 +95,7 @@ class Listing:
 
     A stream describes what it wants (orderings to try, its replication key, the user's filters);
     the engine reads it through `ordered`, `first_page`, `fetch`, `count`, `split_key` and `resume`.
+    Each of its requests holds a slot of the run's throttle while on the wire.
     """
 
     def __init__(
@@ -106,8 +107,12 @@ class Listing:
         replication_key: str | None,
         user_filters: Mapping[str, Any],
         probe_filters: Mapping[str, Any] | None,
+        throttle: Throttle | None = None,
     ) -> None:
         self.client = client
+        # The run's requests in flight: every request of the listing takes a slot of it, the
+        # ordering negotiation and the catalog check too (outside it they hammer a throttled tenant).
+        self.throttle = throttle
         self.entity = entity
         self.url = f"{client.url_base}entity/{entity}/"
         self.orderings = tuple(orderings)
@@ -144,7 +149,7 @@ class Listing:
         for candidate in candidates:
             params = {**base, "ordering": candidate} if candidate else dict(base)
             try:
-                page = self.fetch(self.url, params, None)
+                page = self.fetch(self.url, params)
             except OrderingRejectedError:
                 fallback = candidates[candidates.index(candidate) + 1]
                 self.client.hooks.note(
@@ -168,9 +173,9 @@ class Listing:
         honoured = self.client.probe.honoured(self.entity, self.probe_rows)
         return ordering.split_key(params, self.replication_key, self.user_filters, honoured=honoured)
 
-    def count(self, params: dict[str, Any], order: str, throttle: Throttle | None) -> tuple[int, Any] | None:
+    def count(self, params: dict[str, Any], order: str) -> tuple[int, Any] | None:
         """(row count, first key value in `order`) of the listing, for the engine's key ranges."""
-        response = self.client.send(self.url, counts.count_query(params, order), self.entity, throttle)
+        response = self.client.send(self.url, counts.count_query(params, order), self.entity, self.throttle)
         if response.status_code == HTTPStatus.NOT_FOUND:
             return None
         found = counts.count_and_first_key(self.client.payload(response), order.lstrip("-"), response.url)
@@ -178,19 +183,19 @@ class Listing:
             self.client.hooks.counted(self.entity, found[0])
         return found
 
-    def total(self, params: dict[str, Any], throttle: Throttle | None, *, tally_as: str | None = None) -> int:
+    def total(self, params: dict[str, Any], *, tally_as: str | None = None) -> int:
         """Rows the query matches: one paged request of one row, no ordering (a 404 is none, 2.11).
 
         `tally_as` names whose requests it counts in (wms_row_counts', not the counted entity's).
         """
         response = self.client.send(
-            self.url, counts.count_query(params, None), self.entity, throttle, tally_as=tally_as
+            self.url, counts.count_query(params, None), self.entity, self.throttle, tally_as=tally_as
         )
         if response.status_code == HTTPStatus.NOT_FOUND:
             return 0
         return counts.result_count(self.client.payload(response), response.url)
 
-    def mod_ts_values(self, params: dict[str, Any], throttle: Throttle | None) -> list[dt.datetime]:
+    def mod_ts_values(self, params: dict[str, Any]) -> list[dt.datetime]:
         """The mod_ts of every row the query matches: sequenced pages of id and mod_ts, no ordering.
 
         Fewer requests than a count per hour when the hours hold few rows (drift.py); a row whose
@@ -208,29 +213,29 @@ class Listing:
                 )
                 raise FatalError(f"{msg} (GET {redacted_query(url)}); stopping instead of looping.")
             seen.add(url)
-            page = self.fetch(url, query, throttle)
+            page = self.fetch(url, query)
             out += [t for row in page.rows if (t := parse_timestamp(row.get("mod_ts"), self.timezone))]
             url, query = page.next_url, None
         return out
 
     def probe_rows(self, probe: dict[str, Any]) -> list[dict[str, Any]]:
         """The rows of the ordering probe's page (ordering.PROBE), with the filters a list needs."""
-        return self.fetch(self.url, {**probe, **(self.probe_filters or {})}, None).rows
+        return self.fetch(self.url, {**probe, **(self.probe_filters or {})}).rows
 
     # --- pages --------------------------------------------------------------------------
 
-    def first_page(self, params: dict[str, Any], throttle: Throttle | None) -> Page:
+    def first_page(self, params: dict[str, Any]) -> Page:
         """The listing's first page, kept for the `fetch` that reads it (asked once either way)."""
         key = query_key(self.url, params)
         with self._cache_lock:
             kept = self._first_pages.get(key)
         if kept is None:
-            kept = self.fetch(self.url, params, throttle)
+            kept = self.fetch(self.url, params)
             with self._cache_lock:
                 self._first_pages[key] = kept
         return kept
 
-    def fetch(self, url: str, params: dict[str, Any] | None, throttle: Throttle | None) -> Page:
+    def fetch(self, url: str, params: dict[str, Any] | None) -> Page:
         """One page and the link to the next; smaller pages after a timeout; a later 404 is no end."""
         if params is not None:
             with self._cache_lock:
@@ -242,7 +247,9 @@ class Listing:
             asked = requested_rows(sized_url, sized_params)
             shrink = asked is not None and asked > MIN_PAGE_SIZE  # a small page timing out is no size issue
             try:
-                response = self.client.send(sized_url, sized_params, self.entity, throttle, shrink=shrink)
+                response = self.client.send(
+                    sized_url, sized_params, self.entity, self.throttle, shrink=shrink
+                )
             except PageTimeoutError:
                 self.halve(asked or MIN_PAGE_SIZE)
                 continue
@@ -255,7 +262,8 @@ class Listing:
                     "from its last row (it has no ordering, or the page stays lost); run the sync again."
                 )
                 raise PageMissingError(msg)
-            self.client.check_api(self.entity)  # an empty first page: base_url and the entity must exist
+            # An empty first page: base_url and the entity must exist.
+            self.client.check_api(self.entity, self.throttle)
             return Page([], None)
         # Only next_page says whether more follows: an empty or short page is no end (docs/lgfapi.md 4.4).
         page = Page(self.client.page_rows(response, self.entity), self.next_link(response))
@@ -337,17 +345,23 @@ class Listing:
         return Resume({**params, f"{key}__gte": start}, after_last)
 
 
-def list_rows(client: Client, entity: str, fields: str) -> list[dict[str, Any]]:
+def list_rows(client: Client, entity: str, fields: str, throttle: Throttle | None) -> list[dict[str, Any]]:
     """Every row of a small entity, raw (e.g. the facilities the user sees, with their codes)."""
     listing = Listing(
-        client, entity, orderings=(None,), replication_key=None, user_filters={}, probe_filters={}
+        client,
+        entity,
+        orderings=(None,),
+        replication_key=None,
+        user_filters={},
+        probe_filters={},
+        throttle=throttle,
     )
     url: str | None = listing.url
     params: dict[str, Any] | None = {"page_mode": "sequenced", "page_size": 1250, "fields": fields}
     rows: list[dict[str, Any]] = []
     guard = LoopGuard(entity)  # a looping next_page would grow `rows` for ever
     while url is not None:
-        page = listing.fetch(url, params, None)
+        page = listing.fetch(url, params)
         rows.extend(page.rows)
         url, params = page.next_url, None
         guard.check(page.rows, page.rows, url)
