@@ -117,7 +117,7 @@ def test_throttled_server_lowers_requests_in_flight(sandbox, monkeypatch):
     monkeypatch.setattr(throttle.Throttle, "lower", lambda self, epoch: None)
     fixed_rows, fixed = throttled_sync(sandbox)
     assert adaptive_rows == fixed_rows
-    assert adaptive * 10 <= fixed, (adaptive, fixed)  # measured: ~4 vs ~240
+    assert adaptive * 5 <= fixed, (adaptive, fixed)  # measured: 2-8 vs 105-260 (2 busy cores)
 
 
 def test_every_request_of_a_sync_holds_a_throttle_slot(sandbox, monkeypatch):
