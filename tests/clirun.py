@@ -6,10 +6,15 @@ import json
 import os
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tapruns import tap_config
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 TAP = str(Path(sys.executable).with_name("tap-oracle-wms"))
 PREFIX = "tap-oracle-wms: "
@@ -35,14 +40,41 @@ class TapRun:
         return self.stdout + self.stderr
 
 
-def run_tap(tmp_path: Path, config: dict | None, *args: str, env: dict | None = None) -> TapRun:
-    """Run `tap-oracle-wms --config <file> ARGS` in a subprocess with a clean environment."""
+def clean_environment(extra: dict | None = None) -> dict[str, str]:
+    """This process's environment without the tap's own settings or log configuration."""
     clean = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith("TAP_ORACLE_WMS_") and k not in {"LOGLEVEL", "SINGER_SDK_LOG_CONFIG"}
     }
-    clean.update(env or {})
+    return {**clean, **(extra or {})}
+
+
+def start_tap(
+    tmp_path: Path, config: dict, *args: str, state: dict | None = None, stderr: int = subprocess.PIPE
+) -> subprocess.Popen[bytes]:
+    """Start `tap-oracle-wms --config <file> [--state <file>] ARGS`: stdout piped and unbuffered, to be
+    read, signalled or killed as it runs."""
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    argv = [TAP, "--config", str(tmp_path / "config.json")]
+    if state is not None:
+        (tmp_path / "state.json").write_text(json.dumps(state))
+        argv += ["--state", str(tmp_path / "state.json")]
+    env = clean_environment({"PYTHONUNBUFFERED": "1"})
+    return subprocess.Popen([*argv, *args], stdout=subprocess.PIPE, stderr=stderr, env=env, cwd=tmp_path)
+
+
+def wait_until(condition: Callable[[], object], what: str, seconds: float = 30) -> None:
+    """Poll until `condition` holds (a running tap reached some point); fail naming `what` after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+def run_tap(tmp_path: Path, config: dict | None, *args: str, env: dict | None = None) -> TapRun:
+    """Run `tap-oracle-wms --config <file> ARGS` in a subprocess with a clean environment."""
+    clean = clean_environment(env)
     argv = [TAP]
     if config is not None:
         path = tmp_path / "config.json"

@@ -10,19 +10,18 @@ import gzip
 import json
 import signal
 import subprocess
-import sys
 import time
 from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+from clirun import start_tap
 from tapruns import discover, full_table, lost_rows, sync, tap_config
 
 from tap_oracle_wms import drift
 
 ENTITIES = ("order_hdr", "wave")
-TAP = str(Path(sys.executable).with_name("tap-oracle-wms"))
 
 
 def batch_config(tmp_path: Path, size: int = 100, **encoding: str) -> dict:
@@ -126,11 +125,7 @@ def test_a_batch_run_stopped_by_sigterm_and_restarted_from_its_last_state_loses_
     sandbox.configure(scale=3000, latency_ms=50)
     entity = "order_dtl"
     config = tap_config(sandbox, entity, page_size=50, batch_config=batch_config(tmp_path, 100))
-    config_file = tmp_path / "config.json"
-    config_file.write_text(json.dumps(config))
-    proc = subprocess.Popen(
-        [TAP, "--config", str(config_file)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
-    )
+    proc = start_tap(tmp_path, config, stderr=subprocess.DEVNULL)
     before: list[dict] = []
     state = None
     assert proc.stdout is not None

@@ -9,15 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
 import signal
 import subprocess
-import sys
-import time
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
+from clirun import start_tap, wait_until
 from tapruns import assert_nothing_lost, discover, instant, settle, sync, tap_config
 
 from tap_oracle_wms import drift
@@ -26,7 +23,6 @@ from tap_oracle_wms.run import StreamsFailedError
 
 ENTITY = "order_hdr"
 HOUR = 3600
-TAP = str(Path(sys.executable).with_name("tap-oracle-wms"))
 
 
 def drifted(sandbox, hours_ago: float, entity: str = ENTITY, updates: int = 25, ids=None) -> list[int]:
@@ -241,18 +237,6 @@ def test_a_check_whose_counts_fail_fails_the_stream_and_the_next_run_catches_up(
     assert set(ids) <= {r["id"] for r in third.records(ENTITY)}
 
 
-def start_cli(config: dict, state: dict, tmp_path: Path) -> subprocess.Popen:
-    """The real CLI with this config and state, its stdout piped, unbuffered."""
-    (tmp_path / "config.json").write_text(json.dumps(config))
-    (tmp_path / "state.json").write_text(json.dumps(state))
-    return subprocess.Popen(
-        [TAP, "--config", str(tmp_path / "config.json"), "--state", str(tmp_path / "state.json")],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-
-
 def test_a_run_stopped_by_sigterm_during_the_check_repeats_it_and_loses_nothing(sandbox, tmp_path):
     """SIGTERM while the counts are taken: exit 143 with STATE as it was; the next run delivers every row."""
     config = tap_config(sandbox, ENTITY, concurrency=1, page_size=1)  # one count per hour, one at a time
@@ -260,10 +244,8 @@ def test_a_run_stopped_by_sigterm_during_the_check_repeats_it_and_loses_nothing(
     ids = drifted(sandbox, 3)
     sandbox.configure(latency_ms=150)
     sandbox.clear_requests()
-    proc = start_cli(config, first.last_state, tmp_path)
-    deadline = time.monotonic() + 60
-    while sum(1 for r in sandbox.requests if is_count(r)) < 4 and time.monotonic() < deadline:
-        time.sleep(0.02)
+    proc = start_tap(tmp_path, config, state=first.last_state, stderr=subprocess.DEVNULL)
+    wait_until(lambda: sum(1 for r in sandbox.requests if is_count(r)) >= 4, "four counts", seconds=60)
     proc.send_signal(signal.SIGTERM)
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 128 + signal.SIGTERM
@@ -281,7 +263,7 @@ def test_a_run_killed_while_reading_changed_hours_again_reads_them_next_time(san
     config = tap_config(sandbox, ENTITY, page_size=5)
     first = first_run(sandbox, config)
     ids = drifted(sandbox, 3)
-    proc = start_cli(config, first.last_state, tmp_path)
+    proc = start_tap(tmp_path, config, state=first.last_state, stderr=subprocess.DEVNULL)
     assert proc.stdout is not None
     got, state = [], first.last_state
     for line in proc.stdout:

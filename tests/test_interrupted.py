@@ -8,21 +8,16 @@ sequenced mode (a GAP of the spec), so both realities are covered with sequenced
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
-import time
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from tapruns import lost_rows, page_requests, settle, sync, tap_config
+from clirun import start_tap
+from tapruns import lost_rows, settle, sync, tap_config
 
 from tap_oracle_wms.streams import EntityStream
-
-TAP = str(Path(sys.executable).with_name("tap-oracle-wms"))
-
 
 ENTITY = "order_dtl"
 SCALE = 3000  # ~2700 order_dtl rows: several checkpoints' worth at page_size 50
@@ -37,16 +32,7 @@ def big_sandbox(sandbox):
 
 def killed_run(config: dict, state: dict | None, kill_after: int, tmp_path: Path) -> tuple[list, dict | None]:
     """Run the CLI, SIGKILL it once `kill_after` records were read; the records and last STATE read."""
-    config_file, state_file = tmp_path / "config.json", tmp_path / "state.json"
-    config_file.write_text(json.dumps(config))
-    state_file.write_text(json.dumps(state or {}))
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(
-        [TAP, "--config", str(config_file), "--state", str(state_file)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        env=env,
-    )
+    proc = start_tap(tmp_path, config, state=state or {}, stderr=subprocess.DEVNULL)
     records: list[dict] = []
     last_state = state
     assert proc.stdout is not None
@@ -128,27 +114,3 @@ def test_sync_killed_twice_with_changes_in_between_loses_no_row(big_sandbox, tmp
 def test_checkpoints_come_at_least_every_thousand_records():
     """A killed run redoes at most STATE_MSG_FREQUENCY records (the SDK default is 10,000)."""
     assert EntityStream.STATE_MSG_FREQUENCY <= 1000
-
-
-# --- signals ----------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
-def test_signal_mid_sync_writes_state_and_exits_non_zero(tmp_path, sandbox, signum, code):
-    """SIGTERM/SIGINT mid-sync: the last STATE is written, then exit 128+signal, never 0."""
-    sandbox.configure(latency_ms=150)
-    config = tmp_path / "config.json"
-    config.write_text(json.dumps(tap_config(sandbox, "inventory", "order_dtl", page_size=5, concurrency=1)))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TAP_ORACLE_WMS_")}
-    tap = subprocess.Popen(
-        [TAP, "--config", str(config)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
-    )
-    deadline = time.monotonic() + 30
-    while len(page_requests(sandbox, "inventory")) < 3 and time.monotonic() < deadline:
-        time.sleep(0.05)  # until the sync is well under way
-    tap.send_signal(signum)
-    out, err = tap.communicate(timeout=60)
-    lines = [json.loads(line) for line in out.splitlines() if line.strip()]
-    assert tap.returncode == code
-    assert lines[-1]["type"] == "STATE"
-    assert err.decode().strip().splitlines()[-1].startswith(f"tap-oracle-wms: stopped by {signum.name}")

@@ -1,44 +1,52 @@
-"""Signals and a closed stdout end any phase of a run with the right exit code and one line, promptly."""
+"""How a run stops: signals in any phase, a second signal, a fatal error with a stuck worker, a
+closed stdout. Each ends with the right exit code, STATE first when records were emitted, and one
+line saying what, promptly.
+
+Why: a terminal's Ctrl-C reaches every process of `meltano run`, and Meltano then sends SIGTERM
+to the tap as well; the SDK's own handlers exit 0 on either, and the interpreter waits for
+worker threads still in a request (a describe can take request_timeout). README "Stopping a
+run" says what a user gets.
+"""
 
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+from clirun import PREFIX, start_tap, wait_until
 from local_server import send_json, serving
 from tapruns import discover, page_requests, tap_config
 
-TAP = str(Path(sys.executable).with_name("tap-oracle-wms"))
-PREFIX = "tap-oracle-wms: "
+from tap_oracle_wms_sandbox import Sandbox, SandboxConfig
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
 UNHANDLED = "An unhandled error occurred"
-
-
-def start_tap(tmp_path: Path, config: dict, *args: str) -> subprocess.Popen:
-    path = tmp_path / "config.json"
-    path.write_text(json.dumps(config))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TAP_ORACLE_WMS_")}
-    return subprocess.Popen(
-        [TAP, "--config", str(path), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
-    )
-
-
-def wait_until(condition, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "precondition never reached"
-        time.sleep(0.02)
 
 
 def describes(sandbox) -> int:
     return sum(1 for r in sandbox.requests if r.path.rstrip("/").endswith("describe"))
+
+
+def under_way(sandbox) -> None:
+    """Until the sync is well under way (three inventory pages asked)."""
+    wait_until(lambda: len(page_requests(sandbox, "inventory")) >= 3, "the sync to be under way")
+
+
+@pytest.fixture
+def many_entities() -> Iterator[Sandbox]:
+    """A sandbox of our own with many entities to describe (its latency is changed mid-test)."""
+    with Sandbox(SandboxConfig(scale=20, extra_entities=40)) as sb:
+        yield sb
+
+
+# --- a signal in each phase ---------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
@@ -46,7 +54,7 @@ def test_signal_during_discovery_exits_non_zero_without_state(tmp_path, sandbox,
     """SIGTERM/SIGINT while describing: exit 128+N, a "stopped by" line, and no STATE on stdout."""
     sandbox.configure(latency_ms=300)
     tap = start_tap(tmp_path, tap_config(sandbox, describe_concurrency=1), "--discover")
-    wait_until(lambda: describes(sandbox) >= 2)
+    wait_until(lambda: describes(sandbox) >= 2, "two describes")
     tap.send_signal(signum)
     out, err = tap.communicate(timeout=60)
     assert tap.returncode == code
@@ -55,12 +63,61 @@ def test_signal_during_discovery_exits_non_zero_without_state(tmp_path, sandbox,
     assert last == f"{PREFIX}stopped by {signum.name} before the command completed; run it again"
 
 
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_signal_mid_sync_writes_state_and_exits_non_zero(tmp_path, sandbox, signum, code):
+    """SIGTERM/SIGINT mid-sync: the last STATE is written, then exit 128+signal, never 0."""
+    sandbox.configure(latency_ms=150)
+    tap = start_tap(tmp_path, tap_config(sandbox, "inventory", "order_dtl", page_size=5, concurrency=1))
+    under_way(sandbox)
+    tap.send_signal(signum)
+    out, err = tap.communicate(timeout=60)
+    lines = [json.loads(line) for line in out.splitlines() if line.strip()]
+    assert tap.returncode == code
+    assert lines[-1]["type"] == "STATE"
+    assert err.decode().strip().splitlines()[-1].startswith(f"{PREFIX}stopped by {signum.name}")
+
+
+def test_ctrl_c_then_meltanos_sigterm_still_ends_with_state_and_exit_130(tmp_path, sandbox):
+    """SIGINT, then SIGTERM 50 ms later (Ctrl-C under Meltano): STATE last, exit 130, the stop line last."""
+    sandbox.configure(latency_ms=150)
+    tap = start_tap(tmp_path, tap_config(sandbox, "inventory", "order_dtl", page_size=5, concurrency=1))
+    under_way(sandbox)
+    tap.send_signal(signal.SIGINT)
+    time.sleep(0.05)
+    tap.send_signal(signal.SIGTERM)
+    out, err = tap.communicate(timeout=60)
+    lines = [json.loads(line) for line in out.splitlines() if line.strip()]
+    log = err.decode()
+    assert tap.returncode == 130
+    assert lines[-1]["type"] == "STATE"
+    assert log.strip().splitlines()[-1] == (
+        f"{PREFIX}stopped by SIGINT: STATE was written for every record emitted; run again to continue"
+    )
+    assert "Gracefully shutting down" not in log  # the SDK's handler, which exits 0
+    assert UNHANDLED not in log  # a stop is not a stream error
+
+
+def test_ctrl_c_during_discovery_exits_130_without_waiting_for_requests_in_flight(tmp_path, many_entities):
+    """SIGINT while describes are in flight: exit 130 at once, not 0 after the slow requests answer."""
+    config = tap_config(many_entities, describe_concurrency=2, request_timeout=120)
+    tap = start_tap(tmp_path, config, "--discover")
+    wait_until(lambda: describes(many_entities) >= 1, "a describe")
+    many_entities.configure(latency_ms=20_000)  # the describes in flight from now on take 20 s
+    time.sleep(0.5)
+    tap.send_signal(signal.SIGINT)
+    _, err = tap.communicate(timeout=10)  # well before those describes could answer
+    assert tap.returncode == 130
+    assert err.decode().strip().splitlines()[-1] == (
+        f"{PREFIX}stopped by SIGINT before the command completed; run it again"
+    )
+
+
 def test_second_signal_while_stopping_keeps_the_exit_code_and_line(tmp_path, sandbox):
     """Two SIGTERMs in a row mid-sync: still 143, the "stopped by" line, STATE last, no error logged."""
     sandbox.configure(latency_ms=150)
     config = tap_config(sandbox, "inventory", "order_dtl", page_size=5, concurrency=2)
     tap = start_tap(tmp_path, config)
-    wait_until(lambda: len(page_requests(sandbox, "inventory")) >= 3)
+    under_way(sandbox)
     tap.send_signal(signal.SIGTERM)
     time.sleep(0.02)
     tap.send_signal(signal.SIGTERM)
@@ -70,6 +127,9 @@ def test_second_signal_while_stopping_keeps_the_exit_code_and_line(tmp_path, san
     assert text.strip().splitlines()[-1].startswith(f"{PREFIX}stopped by SIGTERM: STATE was written")
     assert json.loads(out.splitlines()[-1])["type"] == "STATE"
     assert UNHANDLED not in text
+
+
+# --- a fatal error, a closed stdout -----------------------------------------------------------------
 
 
 class FatalThenStuck(BaseHTTPRequestHandler):
@@ -141,7 +201,9 @@ def test_a_signal_after_a_fatal_error_keeps_the_errors_exit_and_line(tmp_path):
         reader = threading.Thread(target=read_stderr)
         reader.start()
         # The SDK logs the 401 as it passes; the run then waits (boundedly) for b's stuck worker.
-        wait_until(lambda: any("while syncing 'a'" in line for line in lines) or tap.poll() is not None)
+        wait_until(
+            lambda: any("while syncing 'a'" in line for line in lines) or tap.poll() is not None, "the 401"
+        )
         tap.send_signal(signal.SIGTERM)
         tap.wait(timeout=60)
         reader.join(timeout=10)
