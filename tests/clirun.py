@@ -72,16 +72,29 @@ def wait_until(condition: Callable[[], object], what: str, seconds: float = 30) 
         time.sleep(0.02)
 
 
-def run_tap(tmp_path: Path, config: dict | None, *args: str, env: dict | None = None) -> TapRun:
-    """Run `tap-oracle-wms --config <file> ARGS` in a subprocess with a clean environment."""
-    clean = clean_environment(env)
+def run_tap(
+    tmp_path: Path,
+    config: dict | None,
+    *args: str,
+    state: dict | None = None,
+    catalog: dict | None = None,
+    env: dict | None = None,
+) -> TapRun:
+    """The tap's command as a user runs it: --config (and --state, --catalog) files written to
+    tmp_path, none of the caller's TAP_ORACLE_WMS_* or log variables, `env` added."""
     argv = [TAP]
-    if config is not None:
-        path = tmp_path / "config.json"
-        path.write_text(json.dumps(config))
-        argv += ["--config", str(path)]
+    for flag, content in (("--config", config), ("--state", state), ("--catalog", catalog)):
+        if content is not None:
+            path = tmp_path / f"{flag.strip('-')}.json"
+            path.write_text(json.dumps(content))
+            argv += [flag, str(path)]
     done = subprocess.run(
-        [*argv, *args], capture_output=True, env=clean, cwd=tmp_path, timeout=120, check=False
+        [*argv, *args],
+        capture_output=True,
+        env=clean_environment(env),
+        cwd=tmp_path,
+        timeout=300,
+        check=False,
     )
     out, err = (b.decode("utf-8", "replace") for b in (done.stdout, done.stderr))
     return TapRun(done.returncode, out, err, done.stdout + done.stderr)

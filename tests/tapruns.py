@@ -1,53 +1,19 @@
-"""Run the tap against the sandbox (in-process, or as the command) and read back its Singer messages."""
+"""Run the tap against the sandbox in this process and read back its Singer messages (the CLI: clirun)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import io
 import json
-import os
-import subprocess
-import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from contextlib import redirect_stdout
 from dataclasses import dataclass
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 from tap_oracle_wms.records import JSON_TEXT
 from tap_oracle_wms.run import StreamsFailedError
 from tap_oracle_wms.tap import TapOracleWMS
-
-TAP = str(Path(sys.executable).with_name("tap-oracle-wms"))
-
-
-def cli(
-    tmp_path: Path,
-    config: dict[str, Any],
-    *args: str,
-    state: dict[str, Any] | None = None,
-    catalog: dict[str, Any] | None = None,
-    env: Mapping[str, str] | None = None,
-) -> subprocess.CompletedProcess[str]:
-    """The tap's command as a user runs it: --config (and --state, --catalog) files written to
-    tmp_path, none of the caller's TAP_ORACLE_WMS_* variables, `env` added."""
-    command = [TAP, "--config", str(tmp_path / "config.json")]
-    (tmp_path / "config.json").write_text(json.dumps(config))
-    for flag, content in (("--state", state), ("--catalog", catalog)):
-        if content is not None:
-            path = tmp_path / f"{flag.strip('-')}.json"
-            path.write_text(json.dumps(content))
-            command += [flag, str(path)]
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("TAP_ORACLE_WMS_")}
-    return subprocess.run(
-        [*command, *args],
-        capture_output=True,
-        text=True,
-        env={**clean, **(env or {})},
-        timeout=300,
-        check=False,
-    )
 
 
 def tap_config(sandbox: Any, *entities: str, **overrides: Any) -> dict[str, Any]:

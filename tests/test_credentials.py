@@ -156,3 +156,12 @@ def test_token_without_expires_in_is_used(sandbox):
     sandbox.configure(token_endpoint="no_expires_in")
     out = sync(oauth_config(sandbox, "wave"))
     assert out.records("wave")
+
+
+def test_auth_method_wins_over_the_other_methods_settings_with_one_info_line(tmp_path, sandbox):
+    """auth_method=oauth2 beside a username/password that would fail (meltano.yml's, say, with the
+    method from the environment): OAuth2 is used, one INFO line."""
+    config = oauth_config(sandbox, "wave", username="nobody", password="not-the-password")
+    run = run_tap(tmp_path, config)
+    assert run.code == 0, run.stderr
+    assert run.stderr.count("auth_method=oauth2: username, password ignored") == 1

@@ -30,6 +30,14 @@ def catalog_names(sandbox) -> list[str]:
     return sorted(payload)
 
 
+def selected(catalog: dict) -> set[str]:
+    return {
+        entry["tap_stream_id"]
+        for entry in catalog["streams"]
+        if next(m for m in entry["metadata"] if m["breadcrumb"] == [])["metadata"].get("selected")
+    }
+
+
 def test_discover_cli_prints_every_sandbox_entity(sandbox, tmp_path):
     """`tap-oracle-wms --discover` lists every entity of the tenant's catalog, core ones included."""
     config = tmp_path / "config.json"
@@ -115,6 +123,21 @@ def test_include_and_exclude_globs(sandbox):
         "order_type",
         "purchase_order_hdr",
     }
+
+
+def test_discovery_selects_only_the_core_entities_by_default(sandbox):
+    """All entities are discovered; only the eight core ones come selected."""
+    catalog = discover(tap_config(sandbox))
+    assert len(catalog["streams"]) > len(CORE_ENTITIES)
+    assert selected(catalog) == set(CORE_ENTITIES)
+
+
+def test_entity_named_in_entities_include_is_selected_too(sandbox):
+    """An entity named exactly in entities_include is selected; a glob match is only discovered."""
+    catalog = discover(tap_config(sandbox, "wave", "order_status", "purchase_order_*"))
+    names = {e["tap_stream_id"] for e in catalog["streams"]}
+    assert {"purchase_order_hdr", "purchase_order_dtl"} <= names
+    assert selected(catalog) == {"wave", "order_status"}
 
 
 def test_only_included_entities_are_described(sandbox):

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import yaml
 
+from tap_oracle_wms.streams import CORE_ENTITIES
 from tap_oracle_wms.tap import TapOracleWMS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -150,3 +151,13 @@ def test_every_meltano_job_has_a_schedule_and_full_syncs_refresh():
             assert schedule["interval"] == "0 3 * * 0", job
         else:
             assert schedule["interval"] == "0 */2 * * *", job
+
+
+def test_meltano_selects_the_core_entities_by_default():
+    """meltano.yml and the plugin definition select the core entities (Meltano's default is all)."""
+    rules = [f"{entity}.*" for entity in CORE_ENTITIES]
+    project = yaml.safe_load((ROOT / "meltano.yml").read_text())
+    extractor = next(p for p in project["plugins"]["extractors"] if p["name"] == "tap-oracle-wms")
+    assert extractor["select"] == rules
+    plugin = yaml.safe_load((ROOT / "plugin" / "tap-oracle-wms.meltano.yml").read_text())
+    assert plugin["select"] == rules

@@ -310,3 +310,18 @@ def test_ca_bundle_beats_the_environment_for_api_requests(tmp_path, tls_sandbox,
     run = run_tap(tmp_path, config, env={variable: str(tls_files["decoy"])})
     assert run.code == 0, run.stderr[-2000:]
     assert '"type":"RECORD"' in run.stdout.replace(" ", "")
+
+
+def test_https_to_a_plain_http_server_says_so_not_certificate(tmp_path, sandbox):
+    """base_url https:// on a server speaking HTTP: the line names the scheme, not a certificate (it
+    used to say "TLS certificate verification failed... set ca_bundle", sending users after one)."""
+    config = tap_config(sandbox, "wave")
+    config["base_url"] = config["base_url"].replace("http://", "https://")
+    run = run_tap(tmp_path, config, "--discover")
+    host = config["base_url"].split("/")[2]
+    assert_one_line_failure(
+        run,
+        f"sync failed: {host} answered in plain HTTP, not TLS: base_url says https:// "
+        "but the server is http:// (http:// is allowed for loopback hosts, or with allow_insecure_http)",
+        1,
+    )
