@@ -149,10 +149,10 @@ def same_value(expected: Any, actual: Any) -> bool:
     return bool(expected == actual)
 
 
-def table_rows(db: PostgresServer, table: str) -> dict[int, dict[str, Any]]:
+def table_rows(db: PostgresServer, table: str, database: str = DATABASE) -> dict[int, dict[str, Any]]:
     rows = db.query_json(
         f'SELECT coalesce(json_agg(t ORDER BY t.id), \'[]\') FROM "{SCHEMA}"."{table}" t',  # noqa: S608 -- constant names
-        DATABASE,
+        database,
     )
     return {int(row["id"]): row for row in rows}
 
