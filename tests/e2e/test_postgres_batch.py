@@ -66,7 +66,12 @@ def meltano_yml_settings() -> dict[str, Any]:
 
 
 @pytest.fixture
-def load(meltano_installed: Path, postgres_server: PostgresServer, tmp_path: Path) -> Iterator[Load]:
+def load(
+    meltano_installed: Path,
+    postgres_server: PostgresServer,
+    clean_env: Callable[..., dict[str, str]],
+    tmp_path: Path,
+) -> Iterator[Load]:
     """Pipe a tap's output into target-postgres (the one Meltano installs) and a database of the test.
 
     The database is made new the first time the test names it. Settings are meltano.yml's, with
@@ -93,6 +98,7 @@ def load(meltano_installed: Path, postgres_server: PostgresServer, tmp_path: Pat
         done = subprocess.run(
             [str(executable), "--config", str(config)],
             input=messages,
+            env=clean_env({}),
             capture_output=True,
             text=True,
             timeout=300,
