@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 import yaml
-from tapruns import cli, discover, full_table, tap_config
+from clirun import run_tap
+from tapruns import discover, full_table, tap_config
 from test_meltano_postgres import same_value, table_rows
 
 if TYPE_CHECKING:
@@ -127,8 +128,8 @@ def tap_output(tmp_path: Path, name: str, config: dict[str, Any], catalog: dict 
     """The tap command's stdout for one run (config files in their own folder)."""
     folder = tmp_path / name
     folder.mkdir()
-    done = cli(folder, config, catalog=catalog)
-    assert done.returncode == 0, done.stderr[-3000:]
+    done = run_tap(folder, config, catalog=catalog)
+    assert done.code == 0, done.stderr[-3000:]
     return done.stdout
 
 
