@@ -9,9 +9,12 @@ TIMESTAMP WITH TIME ZONE, because python-oracledb drops ``tzinfo`` from datetime
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from decimal import ROUND_DOWN, Decimal, InvalidOperation, localcontext
-from typing import Any
+from functools import partial
+from operator import is_not
+from typing import Any, TypeVar
 
 from singer_sdk.singerlib.json import deserialize_json, serialize_json
 
@@ -26,6 +29,9 @@ TIMESTAMP_FORMAT = 'YYYY-MM-DD"T"HH24:MI:SS.FF6'
 BIND_TYPES = {CLOB: "DB_TYPE_CLOB", JSON: "DB_TYPE_JSON"}
 
 Converter = Callable[[Any], Any]
+_T = TypeVar("_T")
+#: A column's values (one per row of a batch) -> their bind values.
+ColumnConverter = Callable[[list[Any]], list[Any]]
 #: Decimal precision for the digit checks: more than any NUMBER (38) plus its scale range.
 _EXACT_DIGITS = 300
 
@@ -100,9 +106,18 @@ def _as_json_text(value: Any) -> str:
     return value if isinstance(value, str) else serialize_json(value)
 
 
+def _parse_text(parse: Callable[[str], _T], value: str, kind: str) -> _T:
+    """``parse(value)``; its error would quote the value, so the error says only what it is not."""
+    try:
+        return parse(value)
+    except ValueError:
+        msg = f"is not an ISO 8601 {kind}"
+        raise ValueError(msg) from None
+
+
 def _to_datetime(value: Any) -> dt.datetime:
     if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
+        value = _parse_text(dt.datetime.fromisoformat, value, "date-time")
     elif not isinstance(value, dt.datetime) and isinstance(value, dt.date):
         value = dt.datetime.combine(value, dt.time(), tzinfo=dt.UTC)
     if not isinstance(value, dt.datetime):
@@ -121,7 +136,7 @@ def _as_utc_datetime(value: Any) -> str:
 
 def _as_date(value: Any) -> dt.date:
     if isinstance(value, str):
-        return dt.date.fromisoformat(value[:10])
+        return _parse_text(dt.date.fromisoformat, value[:10], "date")
     if isinstance(value, dt.date):
         return value
     msg = f"a {type(value).__name__} is not a date"
@@ -174,14 +189,34 @@ def _check_digits(number: Decimal, precision: int | None, scale: int | None) -> 
             raise ValueError(msg)
 
 
+#: The SDK's parsers for the string formats it would turn into date, time and datetime objects.
+DATELIKE_PARSERS: dict[str, Callable[[str], Any]] = {
+    "date-time": dt.datetime.fromisoformat,
+    "date": dt.date.fromisoformat,
+    "time": dt.time.fromisoformat,
+}
+
+
 def converter(
-    table: str, column: str, column_type: OracleType, byte_limit: int, *, json_text: bool = False
+    table: str,
+    column: str,
+    column_type: OracleType,
+    byte_limit: int,
+    *,
+    json_text: bool = False,
+    text_format: str | None = None,
 ) -> Converter:
     """The function turning a record value into the bind value for ``column``.
 
     ``json_text``: the property's strings are JSON documents (contentMediaType application/json).
+    ``text_format``: the property's strings are dates, times or date-times (``format``), parsed
+    here as the SDK would have parsed them (the sink keeps the SDK from doing it per record).
     An empty string becomes NULL in every text column: Oracle stores '' as NULL anyway, and
     the loader's own key checks must see what the database will.
+
+    Why several shapes: this runs once per value of every row, so the usual value of each
+    column type (an int, a short str, a finite Decimal, date-time text) takes a path chosen
+    here, once; anything else goes through the full checks of ``checked``.
 
     Raises (from the returned function):
         BadValueError: one line naming table, column and why (never the value itself).
@@ -199,7 +234,7 @@ def converter(
     def fail(detail: str) -> BadValueError:
         return BadValueError(f'table {table} column "{column}" ({column_type.sql}): {detail}')
 
-    def convert(value: Any) -> Any:
+    def checked(value: Any) -> Any:
         if value is None or (text and value == ""):
             return None
         try:
@@ -221,4 +256,177 @@ def converter(
                 raise fail(f"a value of {len(bound)} characters ({size} bytes) does not fit (limit {limit})")
         return bound
 
+    if text_format in DATELIKE_PARSERS:
+        not_iso = f"is not an ISO 8601 {text_format} (format {text_format})"
+        # A datetime needs no more checks in a timestamp column; anything else gets them all.
+        finish = _FINISH.get(column_type.name, checked) if text_format == "date-time" else checked
+        return _parsing(DATELIKE_PARSERS[text_format], finish, checked, not_iso, fail)
+    if column_type.is_integer:
+        return _fast_integer(int_limit, checked)
+    if column_type.name == NUMBER and not digits:
+        return _fast_decimal(checked)
+    if text:
+        return _fast_text(safe_chars if max_bytes is not None else None, checked)
+    return checked
+
+
+#: The conversion of a parsed datetime for the column types that take nothing else.
+_FINISH: dict[str, Converter] = {TIMESTAMP_TZ: timestamp_text, TIMESTAMP: utc_text}
+
+
+def _parsing(
+    parse: Callable[[str], Any],
+    finish: Converter,
+    checked: Converter,
+    not_iso: str,
+    fail: Callable[[str], BadValueError],
+) -> Converter:
+    """Text parsed first (a failure says which format, never the value); other values as they are."""
+
+    def convert(value: Any) -> Any:
+        if value is None:
+            return None
+        if type(value) is str:
+            try:
+                parsed = parse(value)
+            except ValueError:
+                raise fail(not_iso) from None
+            return finish(parsed)
+        return checked(value)
+
     return convert
+
+
+def _fast_integer(limit: int | None, checked: Converter) -> Converter:
+    """An int within the column's digits is bound as it is."""
+
+    def convert(value: Any) -> Any:
+        if value is None:
+            return None
+        if type(value) is int and (limit is None or -limit < value < limit):
+            return value
+        return checked(value)
+
+    return convert
+
+
+def _fast_decimal(checked: Converter) -> Converter:
+    """A finite Decimal (JSON's numbers with a fraction) is bound as it is; an int as its Decimal."""
+
+    def convert(value: Any) -> Any:
+        if value is None:
+            return None
+        kind = type(value)
+        if kind is Decimal and value.is_finite():
+            return value
+        if kind is int:
+            return Decimal(value)
+        return checked(value)
+
+    return convert
+
+
+def _fast_text(safe_chars: int | None, checked: Converter) -> Converter:
+    """A str that fits whatever its bytes (or any str, without a byte limit) is bound as it is; '' as NULL."""
+
+    def convert(value: Any) -> Any:
+        if value is None:
+            return None
+        if type(value) is str and (safe_chars is None or len(value) <= safe_chars):
+            return value or None
+        return checked(value)
+
+    return convert
+
+
+def column_converter(
+    table: str,
+    column: str,
+    column_type: OracleType,
+    byte_limit: int,
+    *,
+    json_text: bool = False,
+    text_format: str | None = None,
+) -> ColumnConverter:
+    """A batch's values of ``column`` -> the bind values ``converter`` gives them one by one.
+
+    Why: a column's values are nearly always of the one kind the column takes as it is (ints
+    within a NUMBER(38, 0), text that fits a VARCHAR2, date-time text as the loader writes it).
+    That is checked over the whole column by loops in C (the set of the values' types, their
+    range or length, a pattern), and such a column is bound as it is, without a Python call
+    per value. Any other column goes through ``converter`` value by value.
+
+    Raises:
+        BadValueError: as ``converter`` does.
+
+    """
+    one = converter(table, column, column_type, byte_limit, json_text=json_text, text_format=text_format)
+    as_is = _as_is_check(column_type, byte_limit, text_format)
+
+    def convert(values: list[Any]) -> list[Any]:
+        if as_is is not None and as_is(values):
+            return values
+        return list(map(one, values))
+
+    return convert
+
+
+_NONE = type(None)
+_present = partial(filter, partial(is_not, None))
+#: Date-time text exactly as ``timestamp_text`` writes it (an offset of -00:00 it writes as +00:00).
+_AS_WRITTEN = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}(?!-00:00)[+-][0-9]{2}:[0-9]{2}"
+)
+
+
+def _as_is_check(
+    column_type: OracleType, byte_limit: int, text_format: str | None
+) -> Callable[[list[Any]], bool] | None:
+    """A test, in C loops, that ``converter`` would return every one of a column's values unchanged."""
+    name = column_type.name
+    if text_format == "date-time" and name == TIMESTAMP_TZ:
+        return _written_timestamps
+    if text_format is not None:
+        return None
+    if column_type.is_integer:
+        limit = 10**column_type.precision if column_type.precision is not None else None
+        return partial(_small_ints, limit)
+    if name == NUMBER and column_type.precision is None and not column_type.scale:
+        return _finite_decimals
+    if name in {VARCHAR2, CLOB}:
+        max_bytes = column_type.max_bytes(byte_limit)
+        return partial(_fitting_text, None if max_bytes is None else max_bytes // 4)
+    return None
+
+
+def _small_ints(limit: int | None, values: list[Any]) -> bool:
+    if not set(map(type, values)) <= {int, _NONE}:
+        return False
+    present = list(_present(values))
+    return limit is None or not present or (-limit < min(present) and max(present) < limit)
+
+
+def _finite_decimals(values: list[Any]) -> bool:
+    return set(map(type, values)) <= {Decimal, _NONE} and all(map(Decimal.is_finite, _present(values)))
+
+
+def _fitting_text(safe_chars: int | None, values: list[Any]) -> bool:
+    """Text that fits whatever its bytes, and no '' (bound as NULL)."""
+    if not set(map(type, values)) <= {str, _NONE} or "" in values:
+        return False
+    present = list(_present(values))
+    return safe_chars is None or not present or max(map(len, present)) <= safe_chars
+
+
+def _written_timestamps(values: list[Any]) -> bool:
+    """Date-time text that parses and that ``timestamp_text`` would write back the same."""
+    if not set(map(type, values)) <= {str, _NONE}:
+        return False
+    present = list(_present(values))
+    if not all(map(_AS_WRITTEN.fullmatch, present)):
+        return False
+    try:
+        list(map(dt.datetime.fromisoformat, present))
+    except ValueError:
+        return False  # value by value, for the error naming it
+    return True
