@@ -168,6 +168,9 @@ def _as_integer(value: Any) -> int:
     if type(value) is int:  # the usual case, without a Decimal round trip
         return value
     number = _as_decimal(value)
+    if not number.is_finite():
+        msg = "NaN and infinity have no Oracle NUMBER"
+        raise ValueError(msg)
     if number != number.to_integral_value():
         msg = "a fraction cannot go into a whole-number column without rounding"
         raise ValueError(msg)

@@ -113,6 +113,12 @@ def test_nan_is_an_error():
         bind(DECIMAL_TYPE, float("nan"))
 
 
+def test_infinity_into_an_integer_column_is_an_error():
+    """Not an OverflowError with a traceback: the same line as NaN."""
+    with pytest.raises(BadValueError, match="NaN and infinity have no Oracle NUMBER"):
+        bind(INTEGER_TYPE, float("inf"))
+
+
 def test_null_stays_null():
     """None binds as NULL whatever the column."""
     assert bind(INTEGER_TYPE, None) is None

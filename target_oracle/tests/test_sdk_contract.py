@@ -70,3 +70,45 @@ def test_sdk_writes_state_only_after_draining(tmp_path):
         "The SDK changed: STATE was written before the batch was processed, so commits in "
         "process_batch no longer precede the STATE. OracleSink must commit elsewhere."
     )
+
+
+class RecordPathSink(BatchSink):
+    """Sets its schema in setup as OracleSink does (no properties for the record path); notes the values."""
+
+    values: ClassVar[list[object]] = []
+
+    def setup(self) -> None:
+        self.schema = {"type": "object", "properties": {}, "additionalProperties": True}
+
+    def process_record(self, record: dict, context: dict) -> None:
+        RecordPathSink.values.append(record["ts"])
+
+    def process_batch(self, context: dict) -> None:
+        pass
+
+
+class RecordPathTarget(Target):
+    name = "record-path-target"
+    config_jsonschema: ClassVar[dict] = th.PropertiesList().to_dict()
+    default_sink_class = RecordPathSink
+
+
+def test_sdk_parses_date_times_by_the_sink_schema_of_the_moment(tmp_path, caplog):
+    """The SDK reads the sink's ``schema`` per record: set in setup, it decides what is parsed.
+
+    OracleSink relies on it to keep date-time text as sent for its own converters.
+    """
+    RecordPathSink.values = []
+    schema = schema_message("s", {"id": {"type": "integer"}, "ts": {"type": "string", "format": "date-time"}})
+    source = tmp_path / "in.jsonl"
+    messages = [schema, record("s", {"id": 1, "ts": "2024-07-04T20:30:58Z"})]
+    source.write_text("".join(json.dumps(m) + "\n" for m in messages))
+    config = tmp_path / "config.json"
+    config.write_text("{}")
+    result = CliRunner().invoke(RecordPathTarget.cli, ["--config", str(config), "--input", str(source)])
+    assert result.exit_code == 0, result.output
+    assert RecordPathSink.values == ["2024-07-04T20:30:58Z"], (
+        "The SDK changed: it parsed a date-time the sink's schema no longer declares. "
+        "OracleSink.setup's record-path schema no longer saves the SDK's per-field work; review it."
+    )
+    assert "No schema for record field" not in caplog.text

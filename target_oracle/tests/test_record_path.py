@@ -1,0 +1,297 @@
+"""The loader's own record path: what it does instead of the SDK's per-field work, with the same result.
+
+The sink keeps the SDK from parsing date-time text in every record (binds.py parses it once per
+value, in C, as the SDK would have), binds a batch a column at a time, and reads input lines and
+writes dry-run bind comments with msgspec. Each test holds one of these to the SDK's own way.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from singer_sdk.io_base import SingerReader
+from singer_sdk.singerlib.json import serialize_json
+from sqlalchemy.dialects import oracle
+from target_helpers import record, schema_message
+from test_cli import run_cli
+
+from target_oracle.binds import BadValueError, column_converter, converter
+from target_oracle.dryrun import DryRunScript
+from target_oracle.target import DryRunReader, TargetOracle
+from target_oracle.typemap import OracleType
+
+DATE_TIME = {"id": {"type": "integer"}, "ts": {"type": ["string", "null"], "format": "date-time"}}
+
+
+def bound(run_target, properties, rows) -> list[dict]:
+    """The bind rows the dry run wrote for ``rows`` of stream 'item'."""
+    messages = [schema_message("item", properties), *(record("item", row) for row in rows)]
+    run = run_target(messages, add_record_metadata=False)
+    assert run.exit_code == 0, run.log
+    return [json.loads(line[5:]) for line in run.script.splitlines() if line.startswith("--   {")]
+
+
+# --- date-time text, parsed by the column's converter
+
+
+def test_naive_date_time_is_bound_as_utc(run_target):
+    """No offset: taken as UTC, written with +00:00 for TO_TIMESTAMP_TZ."""
+    rows = bound(run_target, DATE_TIME, [{"id": 1, "ts": "2024-07-04T20:30:58"}])
+    assert rows[0]["p1"] == "2024-07-04T20:30:58.000000+00:00"
+
+
+def test_date_time_offset_is_kept(run_target):
+    rows = bound(run_target, DATE_TIME, [{"id": 1, "ts": "2024-07-04T20:30:58.635464-04:00"}])
+    assert rows[0]["p1"] == "2024-07-04T20:30:58.635464-04:00"
+
+
+def test_z_is_bound_as_offset_zero(run_target):
+    rows = bound(run_target, DATE_TIME, [{"id": 1, "ts": "2024-07-04T20:30:58Z"}])
+    assert rows[0]["p1"] == "2024-07-04T20:30:58.000000+00:00"
+
+
+def test_fractional_seconds_are_written_to_the_microsecond(run_target):
+    rows = bound(run_target, DATE_TIME, [{"id": 1, "ts": "2024-07-04T20:30:58.5+05:30"}])
+    assert rows[0]["p1"] == "2024-07-04T20:30:58.500000+05:30"
+
+
+def test_date_time_before_1900_is_bound_whole(run_target):
+    rows = bound(run_target, DATE_TIME, [{"id": 1, "ts": "1850-03-01T12:00:00.123456+00:00"}])
+    assert rows[0]["p1"] == "1850-03-01T12:00:00.123456+00:00"
+
+
+def test_offset_minus_zero_is_written_as_plus_zero(run_target):
+    """-00:00 is the same instant as +00:00; the loader writes every offset zero one way."""
+    rows = bound(run_target, DATE_TIME, [{"id": 1, "ts": "2024-07-04T20:30:58.000000-00:00"}])
+    assert rows[0]["p1"] == "2024-07-04T20:30:58.000000+00:00"
+
+
+def test_null_date_time_is_bound_as_null(run_target):
+    rows = bound(run_target, DATE_TIME, [{"id": 1, "ts": None}, {"id": 2}])
+    assert [row["p1"] for row in rows] == [None, None]
+
+
+def test_date_and_time_text_is_written_as_the_sdk_parses_it(run_target):
+    """format date: a DATE bind; format time: text as time.fromisoformat reads it back."""
+    properties = {
+        "id": {"type": "integer"},
+        "d": {"type": ["string", "null"], "format": "date"},
+        "t": {"type": ["string", "null"], "format": "time"},
+    }
+    rows = bound(run_target, properties, [{"id": 1, "d": "20240704", "t": "10:00"}])
+    assert (rows[0]["p1"], rows[0]["p2"]) == ("2024-07-04", "10:00:00")
+
+
+def test_date_time_in_an_any_of_is_parsed_too(run_target):
+    """The SDK's rule: a string with format date-time in one of the anyOf alternatives."""
+    properties = {
+        "id": {"type": "integer"},
+        "ts": {"anyOf": [{"type": "string", "format": "date-time"}, {"type": "null"}]},
+    }
+    rows = bound(run_target, properties, [{"id": 1, "ts": "2024-07-04 20:30"}])
+    assert rows[0]["p1"] == "2024-07-04T20:30:00.000000+00:00"
+
+
+def test_without_validation_a_date_time_that_does_not_parse_is_one_line_naming_stream_key_and_column(
+    tmp_path,
+):
+    """validate_records off: the converter refuses it, by stream, key and column, never the value."""
+    lines = [
+        json.dumps(schema_message("item", DATE_TIME)),
+        json.dumps(record("item", {"id": 3, "ts": "private-x"})),
+    ]
+    done = run_cli(tmp_path, {"dry_run_sql_path": str(tmp_path / "s.sql"), "validate_records": False}, lines)
+    assert done.returncode == 1
+    assert (
+        'stream \'item\' record key id=3: table "ITEM" column "TS" (TIMESTAMP WITH TIME ZONE): '
+        "is not an ISO 8601 date-time (format date-time)"
+    ) in done.stderr.splitlines()[-1]
+    assert "private-x" not in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_text_into_a_timestamp_column_that_does_not_parse_names_no_value():
+    """A TIMESTAMP WITH TIME ZONE column fed text without a date-time format (a changed schema)."""
+    convert = converter('"T"', "C", OracleType("TIMESTAMP WITH TIME ZONE"), 4000)
+    with pytest.raises(BadValueError) as error:
+        convert("private-y")
+    assert str(error.value) == 'table "T" column "C" (TIMESTAMP WITH TIME ZONE): is not an ISO 8601 date-time'
+
+
+# --- a batch bound a column at a time: the same binds as value by value
+
+COLUMN_TYPES = [
+    (OracleType("NUMBER", precision=38, scale=0), None),
+    (OracleType("NUMBER", precision=3, scale=0), None),
+    (OracleType("NUMBER", scale=0), None),
+    (OracleType("NUMBER"), None),
+    (OracleType("NUMBER", precision=10, scale=2), None),
+    (OracleType("VARCHAR2", length=5), None),
+    (OracleType("VARCHAR2", length=8, byte_semantics=True), None),
+    (OracleType("CLOB"), None),
+    (OracleType("NUMBER", precision=1, scale=0), None),
+    (OracleType("TIMESTAMP WITH TIME ZONE"), "date-time"),
+    (OracleType("TIMESTAMP WITH TIME ZONE"), None),
+    (OracleType("TIMESTAMP"), "date-time"),
+    (OracleType("DATE"), "date"),
+    (OracleType("VARCHAR2", length=32), "time"),
+    (OracleType("VARCHAR2", length=40), "date-time"),
+]
+_offsets = st.sampled_from(["+00:00", "-00:00", "Z", "-04:00", "+05:30", "+05:45:30", ""])
+_date_times = st.builds(
+    lambda when, offset, digits: when.isoformat(timespec=digits) + offset,
+    st.datetimes(min_value=dt.datetime(1, 1, 2), max_value=dt.datetime(9999, 12, 30)),
+    _offsets,
+    st.sampled_from(["seconds", "milliseconds", "microseconds"]),
+)
+VALUES = st.one_of(
+    st.none(),
+    st.integers(min_value=-(10**40), max_value=10**40),
+    st.integers(min_value=-1000, max_value=1000),
+    st.booleans(),
+    st.decimals(allow_nan=True, allow_infinity=True, places=3),
+    st.decimals(allow_nan=False, allow_infinity=False),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=12),
+    st.just(""),
+    _date_times,
+    st.dates().map(dt.date.isoformat),
+    st.times().map(dt.time.isoformat),
+    st.sampled_from(["2024-07-04T20:30:58.000000+00:00", "2024-13-04T20:30:58.000000+00:00"]),
+)
+
+
+def _convert_each(convert, values):
+    try:
+        return [convert(value) for value in values]
+    except BadValueError as exc:
+        return exc
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    kind=st.sampled_from(COLUMN_TYPES),
+    values=st.one_of(st.lists(VALUES, max_size=8), st.lists(_date_times, max_size=8)),
+)
+def test_a_column_binds_as_its_values_do_one_by_one(kind, values):
+    """column_converter gives exactly converter's binds (and refuses what it refuses), for any values."""
+    column_type, text_format = kind
+    how = ('"T"', "C", column_type, 4000)
+    expected = _convert_each(converter(*how, text_format=text_format), values)
+    try:
+        got = column_converter(*how, text_format=text_format)(list(values))
+    except BadValueError as exc:
+        got = exc
+    if isinstance(expected, BadValueError):
+        assert isinstance(got, BadValueError)
+        assert str(got) == str(expected)
+    else:
+        assert got == expected
+        assert [type(v) for v in got] == [type(v) for v in expected]
+
+
+def test_a_bad_value_in_a_batch_names_its_record(run_target):
+    """The column path finds it; the error still names the record, as value by value."""
+    properties = {"id": {"type": "integer"}, "n": {"type": ["integer", "null"]}}
+    run = run_target(
+        [schema_message("item", properties)]
+        + [record("item", {"id": i, "n": i}) for i in range(5)]
+        + [record("item", {"id": 9, "n": 10**40})],
+        add_record_metadata=False,
+    )
+    assert run.exit_code == 1
+    assert (
+        'stream \'item\' record key id=9: table "ITEM" column "N" (NUMBER(38, 0)): '
+        "more than 38 digit(s) before the decimal point"
+    ) in run.log
+
+
+# --- input lines and bind comments through msgspec: the SDK's values and text
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(record_value=st.dictionaries(st.text(max_size=8), _json_values, max_size=6))
+def test_input_lines_decode_to_the_sdks_values(record_value):
+    """Numbers with a fraction as Decimal, integers of any size, text as sent: json.loads' values."""
+    line = json.dumps({"type": "RECORD", "stream": "s", "record": record_value})
+    assert DryRunReader().deserialize_json(line) == SingerReader().deserialize_json(line)
+
+
+_bind_values = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(10**40), max_value=10**40),
+    st.decimals(allow_nan=False, allow_infinity=False),
+    st.text(),
+    st.dates(),
+    st.datetimes(timezones=st.none() | st.just(dt.UTC)),
+    st.dictionaries(st.text(max_size=3), st.integers() | st.floats(allow_nan=False), max_size=3),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rows=st.lists(st.dictionaries(st.sampled_from(["p0", "p1", "p2"]), _bind_values), min_size=1, max_size=4)
+)
+def test_bind_comments_are_the_sdks_json_text(tmp_path_factory, rows):
+    """Each bind row's comment is serialize_json's text (non-ASCII escaped, Decimals as numbers)."""
+    path = tmp_path_factory.mktemp("dry") / "s.sql"
+    dry = DryRunScript(path, oracle.dialect(), ["nothing"])
+    with dry.session() as session:
+        session.execute(sa.text("SELECT 1 FROM DUAL"), rows)
+        session.commit()
+    written = [line[5:] for line in path.read_text().splitlines() if line.startswith("--   ")]
+    assert written == [serialize_json(row) for row in rows]
+
+
+def test_bind_comment_of_a_decimal_keeps_its_exponent(tmp_path):
+    dry = DryRunScript(tmp_path / "s.sql", oracle.dialect(), ["nothing"])
+    with dry.session() as session:
+        session.execute(sa.text("SELECT 1 FROM DUAL"), [{"p0": Decimal("1E-7"), "p1": "caf\u00e9\x7f"}])
+        session.commit()
+    assert '--   {"p0":1E-7,"p1":"caf\\u00e9\\u007f"}' in (tmp_path / "s.sql").read_text()
+
+
+# --- a repeated SCHEMA: the SDK's rule, against the schema the sink was made from
+
+
+def _target(tmp_path) -> TargetOracle:
+    config = {
+        "dry_run_sql_path": str(tmp_path / "s.sql"),
+        "add_record_metadata": False,
+        "identifier_case": "preserve",
+    }
+    return TargetOracle(config=config)
+
+
+def test_the_same_schema_again_keeps_the_sink(tmp_path):
+    target = _target(tmp_path)
+    first = target.get_sink(
+        "item", schema={"type": "object", "properties": dict(DATE_TIME)}, key_properties=["id"]
+    )
+    again = target.get_sink(
+        "item", schema={"type": "object", "properties": dict(DATE_TIME)}, key_properties=["id"]
+    )
+    assert again is first
+
+
+def test_a_changed_schema_makes_a_new_sink(tmp_path):
+    target = _target(tmp_path)
+    first = target.get_sink(
+        "item", schema={"type": "object", "properties": dict(DATE_TIME)}, key_properties=["id"]
+    )
+    wider = {**DATE_TIME, "code": {"type": ["string", "null"]}}
+    again = target.get_sink("item", schema={"type": "object", "properties": wider}, key_properties=["id"])
+    assert again is not first
