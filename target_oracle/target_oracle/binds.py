@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from decimal import ROUND_DOWN, Decimal, InvalidOperation, localcontext
 from functools import partial
-from operator import is_not
+from operator import is_not, methodcaller
 from typing import Any, TypeVar
 
 from singer_sdk.singerlib.json import deserialize_json, serialize_json
@@ -353,10 +353,10 @@ def column_converter(
 ) -> ColumnConverter:
     """A batch's values of ``column`` -> the bind values ``converter`` gives them one by one.
 
-    Why: a column's values are nearly always of the one kind the column takes as it is (ints
-    within a NUMBER(38, 0), text that fits a VARCHAR2, date-time text as the loader writes it).
-    That is checked over the whole column by loops in C (the set of the values' types, their
-    range or length, a pattern), and such a column is bound as it is, without a Python call
+    Why: a column's values are nearly always of the kind the column's type expects (ints within
+    a NUMBER(38, 0), text that fits a VARCHAR2, date-time text as the loader writes it). That is
+    checked over the whole column in C (the set of the values' types, their range or length, a
+    pattern), and such a column is bound as it is or by one comprehension, without a Python call
     per value. Any other column goes through ``converter`` value by value.
 
     Raises:
@@ -364,11 +364,11 @@ def column_converter(
 
     """
     one = converter(table, column, column_type, byte_limit, json_text=json_text, text_format=text_format)
-    as_is = _as_is_check(column_type, byte_limit, text_format)
+    whole = _whole_column(column_type, byte_limit, text_format)
 
     def convert(values: list[Any]) -> list[Any]:
-        if as_is is not None and as_is(values):
-            return values
+        if whole is not None and (bound := whole(values)) is not None:
+            return bound
         return list(map(one, values))
 
     return convert
@@ -376,60 +376,91 @@ def column_converter(
 
 _NONE = type(None)
 _present = partial(filter, partial(is_not, None))
-#: Date-time text exactly as ``timestamp_text`` writes it (an offset of -00:00 it writes as +00:00).
+#: Date-time text that ``timestamp_text`` writes back the same (offset -00:00 it writes as +00:00),
+#: or with Z for +00:00.
 _AS_WRITTEN = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}(?!-00:00)[+-][0-9]{2}:[0-9]{2}"
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}(?:Z|(?!-00:00)[+-][0-9]{2}:[0-9]{2})"
 )
+_ENDS_IN_Z = methodcaller("endswith", "Z")
 
 
-def _as_is_check(
+def _whole_column(
     column_type: OracleType, byte_limit: int, text_format: str | None
-) -> Callable[[list[Any]], bool] | None:
-    """A test, in C loops, that ``converter`` would return every one of a column's values unchanged."""
+) -> Callable[[list[Any]], list[Any] | None] | None:
+    """For ``column_type``: a column's binds computed at once, or None where it takes value by value."""
     name = column_type.name
     if text_format == "date-time" and name == TIMESTAMP_TZ:
         return _written_timestamps
+    if text_format == "date" and name == DATE:
+        return _iso_dates
     if text_format is not None:
         return None
     if column_type.is_integer:
         limit = 10**column_type.precision if column_type.precision is not None else None
-        return partial(_small_ints, limit)
+        return partial(_whole_numbers, limit)
     if name == NUMBER and column_type.precision is None and not column_type.scale:
-        return _finite_decimals
+        return _decimals
     if name in {VARCHAR2, CLOB}:
         max_bytes = column_type.max_bytes(byte_limit)
         return partial(_fitting_text, None if max_bytes is None else max_bytes // 4)
     return None
 
 
-def _small_ints(limit: int | None, values: list[Any]) -> bool:
-    if not set(map(type, values)) <= {int, _NONE}:
-        return False
+def _whole_numbers(limit: int | None, values: list[Any]) -> list[Any] | None:
+    """Ints (and bools, as 1 and 0) within the column's digits."""
+    kinds = set(map(type, values))
+    if not kinds <= {int, bool, _NONE}:
+        return None
+    if bool in kinds:
+        values = [v if v is None else int(v) for v in values]
     present = list(_present(values))
-    return limit is None or not present or (-limit < min(present) and max(present) < limit)
+    if limit is None or not present or (-limit < min(present) and max(present) < limit):
+        return values
+    return None
 
 
-def _finite_decimals(values: list[Any]) -> bool:
-    return set(map(type, values)) <= {Decimal, _NONE} and all(map(Decimal.is_finite, _present(values)))
+def _decimals(values: list[Any]) -> list[Any] | None:
+    """Finite Decimals (JSON numbers with a fraction) as they are, ints as their Decimal."""
+    kinds = set(map(type, values))
+    if not kinds <= {Decimal, int, _NONE}:
+        return None
+    if int in kinds:
+        values = [v if v is None else Decimal(v) for v in values]
+    return values if all(map(Decimal.is_finite, _present(values))) else None
 
 
-def _fitting_text(safe_chars: int | None, values: list[Any]) -> bool:
-    """Text that fits whatever its bytes, and no '' (bound as NULL)."""
-    if not set(map(type, values)) <= {str, _NONE} or "" in values:
-        return False
-    present = list(_present(values))
-    return safe_chars is None or not present or max(map(len, present)) <= safe_chars
-
-
-def _written_timestamps(values: list[Any]) -> bool:
-    """Date-time text that parses and that ``timestamp_text`` would write back the same."""
+def _fitting_text(safe_chars: int | None, values: list[Any]) -> list[Any] | None:
+    """Text that fits whatever its bytes; '' as NULL."""
     if not set(map(type, values)) <= {str, _NONE}:
-        return False
+        return None
+    present = list(_present(values))
+    if safe_chars is not None and present and max(map(len, present)) > safe_chars:
+        return None
+    return [v or None for v in values] if "" in values else values
+
+
+def _written_timestamps(values: list[Any]) -> list[Any] | None:
+    """Date-time text that parses and that ``timestamp_text`` writes back the same (Z as +00:00)."""
+    if not set(map(type, values)) <= {str, _NONE}:
+        return None
     present = list(_present(values))
     if not all(map(_AS_WRITTEN.fullmatch, present)):
-        return False
+        return None
     try:
         list(map(dt.datetime.fromisoformat, present))
     except ValueError:
-        return False  # value by value, for the error naming it
-    return True
+        return None  # value by value, for the error naming it
+    if any(map(_ENDS_IN_Z, present)):
+        return [v if v is None or v[-1] != "Z" else f"{v[:-1]}+00:00" for v in values]
+    return values
+
+
+def _iso_dates(values: list[Any]) -> list[Any] | None:
+    """Date text parsed, as the SDK parsed it."""
+    if not set(map(type, values)) <= {str, _NONE}:
+        return None
+    parse = dt.date.fromisoformat
+    try:
+        return [v if v is None else parse(v) for v in values]
+    except ValueError:
+        return None  # value by value, for the error naming it
