@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 from functools import cached_property
 from itertools import repeat
-from operator import call
+from operator import call, itemgetter
 from typing import TYPE_CHECKING, Any
 
 import fastjsonschema
@@ -162,6 +162,8 @@ class OracleSink(SQLSink[OracleConnector]):
         return self._record_validator
 
     _record_validator: FieldNamingValidator | None = None
+    #: The version process_record last noted in the ledger.
+    _noted_version: Any = None
 
     @override
     def setup(self) -> None:
@@ -248,17 +250,14 @@ class OracleSink(SQLSink[OracleConnector]):
             rows = [self.bind_row(record) for record in records]  # again, to name the record
         if not self.upserts:
             return rows
-        latest: dict[tuple[Any, ...], dict[str, Any]] = {}
-        for row in rows:
-            key = tuple(row[b] for b in self._key_binds)
-            latest.pop(key, None)  # re-inserted so the dict keeps the order of last occurrences
-            latest[key] = row
-        if len(latest) < len(rows):
-            self.logger.info(
-                "Merged %d duplicate key(s) in one batch; the last record of each won",
-                len(rows) - len(latest),
-            )
-        return list(latest.values())
+        # Each key's last row index (a later row overwrites an earlier one's), without a Python loop.
+        last = dict(zip(map(itemgetter(*self._key_binds), rows), range(len(rows)), strict=True))
+        if len(last) == len(rows):
+            return rows
+        self.logger.info(
+            "Merged %d duplicate key(s) in one batch; the last record of each won", len(rows) - len(last)
+        )
+        return [rows[i] for i in sorted(last.values())]  # in the order of their last occurrences
 
     def bind_columns(self, records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         """What ``bind_row`` gives each record, built a column at a time (see ``column_converter``).
@@ -363,8 +362,10 @@ class OracleSink(SQLSink[OracleConnector]):
     def process_record(self, record: dict[str, Any], context: dict[str, Any]) -> None:
         """Buffer the record, noting which table version it belongs to."""
         version = record.get(self.version_column_name)
-        if version is not None:
+        # The ledger needs each version once after each activation (activate_version forgets it).
+        if version is not None and version != self._noted_version:
             self.connector.versions.record(self.ledger_key, int(version))
+            self._noted_version = version
         super().process_record(record, context)
 
     @override
@@ -380,6 +381,7 @@ class OracleSink(SQLSink[OracleConnector]):
         if self.current_size:
             self.process_batch(self.start_drain())
             self.mark_drained()
+        self._noted_version = None
         if not self.include_sdc_metadata_properties:
             self.logger.warning(
                 "ACTIVATE_VERSION for '%s' ignored: add_record_metadata is off, so rows carry no version",
