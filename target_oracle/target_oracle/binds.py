@@ -375,7 +375,13 @@ def column_converter(
 
 
 _NONE = type(None)
-_present = partial(filter, partial(is_not, None))
+_not_null = partial(is_not, None)
+
+
+def _without_nulls(values: list[Any]) -> list[Any]:
+    return list(filter(_not_null, values)) if None in values else values
+
+
 #: Date-time text that ``timestamp_text`` writes back the same (offset -00:00 it writes as +00:00),
 #: or with Z for +00:00.
 _AS_WRITTEN = re.compile(
@@ -413,7 +419,7 @@ def _whole_numbers(limit: int | None, values: list[Any]) -> list[Any] | None:
         return None
     if bool in kinds:
         values = [v if v is None else int(v) for v in values]
-    present = list(_present(values))
+    present = _without_nulls(values)
     if limit is None or not present or (-limit < min(present) and max(present) < limit):
         return values
     return None
@@ -426,14 +432,14 @@ def _decimals(values: list[Any]) -> list[Any] | None:
         return None
     if int in kinds:
         values = [v if v is None else Decimal(v) for v in values]
-    return values if all(map(Decimal.is_finite, _present(values))) else None
+    return values if all(map(Decimal.is_finite, _without_nulls(values))) else None
 
 
 def _fitting_text(safe_chars: int | None, values: list[Any]) -> list[Any] | None:
     """Text that fits whatever its bytes; '' as NULL."""
     if not set(map(type, values)) <= {str, _NONE}:
         return None
-    present = list(_present(values))
+    present = _without_nulls(values)
     if safe_chars is not None and present and max(map(len, present)) > safe_chars:
         return None
     return [v or None for v in values] if "" in values else values
@@ -443,7 +449,7 @@ def _written_timestamps(values: list[Any]) -> list[Any] | None:
     """Date-time text that parses and that ``timestamp_text`` writes back the same (Z as +00:00)."""
     if not set(map(type, values)) <= {str, _NONE}:
         return None
-    present = list(_present(values))
+    present = _without_nulls(values)
     if not all(map(_AS_WRITTEN.fullmatch, present)):
         return None
     try:
