@@ -47,7 +47,7 @@ _ENCODER = msgspec.json.Encoder(decimal_format="number")
 
 
 def _json_line(row: Mapping[str, Any]) -> str:
-    """``serialize_json(row)``, by msgspec where its text is the same (five times faster)."""
+    """``serialize_json(row)``, by msgspec where its text is the same (in a sixth of the CPU)."""
     if _SAME_TEXT_TYPES.issuperset(map(type, row.values())):
         text = _ENCODER.encode(row)
         if text.isascii() and b"\x7f" not in text:  # serialize_json escapes DEL and non-ASCII

@@ -198,9 +198,9 @@ class OracleSink(SQLSink[OracleConnector]):
         #: converters above are made from it, and a new SCHEMA message is compared with it.
         self.table_schema = self.schema
         # What the SDK's record path sees from here on. Given the properties, it looks up every
-        # field of every record and parses date-time text into datetimes (a third of its CPU);
-        # the converters parse that text instead, once per value, as the SDK would have.
-        # additionalProperties: the fields are expected, so it warns about none of them.
+        # field of every record and parses date-time text into datetimes (0.5 CPU-s for the
+        # bench's 50k rows, an eighth of the loader's); the converters parse that text instead,
+        # as the SDK would have. additionalProperties: the fields are expected, no warning.
         self.schema = {"type": "object", "properties": {}, "additionalProperties": True}
 
     @property
