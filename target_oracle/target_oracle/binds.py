@@ -217,10 +217,6 @@ def converter(
     An empty string becomes NULL in every text column: Oracle stores '' as NULL anyway, and
     the loader's own key checks must see what the database will.
 
-    Why several shapes: this runs once per value of every row, so the usual value of each
-    column type (an int, a short str, a finite Decimal, date-time text) takes a path chosen
-    here, once; anything else goes through the full checks of ``checked``.
-
     Raises (from the returned function):
         BadValueError: one line naming table, column and why (never the value itself).
     """
@@ -264,12 +260,6 @@ def converter(
         # A datetime needs no more checks in a timestamp column; anything else gets them all.
         finish = _FINISH.get(column_type.name, checked) if text_format == "date-time" else checked
         return _parsing(DATELIKE_PARSERS[text_format], finish, checked, not_iso, fail)
-    if column_type.is_integer:
-        return _fast_integer(int_limit, checked)
-    if column_type.name == NUMBER and not digits:
-        return _fast_decimal(checked)
-    if text:
-        return _fast_text(safe_chars if max_bytes is not None else None, checked)
     return checked
 
 
@@ -295,48 +285,6 @@ def _parsing(
             except ValueError:
                 raise fail(not_iso) from None
             return finish(parsed)
-        return checked(value)
-
-    return convert
-
-
-def _fast_integer(limit: int | None, checked: Converter) -> Converter:
-    """An int within the column's digits is bound as it is."""
-
-    def convert(value: Any) -> Any:
-        if value is None:
-            return None
-        if type(value) is int and (limit is None or -limit < value < limit):
-            return value
-        return checked(value)
-
-    return convert
-
-
-def _fast_decimal(checked: Converter) -> Converter:
-    """A finite Decimal (JSON's numbers with a fraction) is bound as it is; an int as its Decimal."""
-
-    def convert(value: Any) -> Any:
-        if value is None:
-            return None
-        kind = type(value)
-        if kind is Decimal and value.is_finite():
-            return value
-        if kind is int:
-            return Decimal(value)
-        return checked(value)
-
-    return convert
-
-
-def _fast_text(safe_chars: int | None, checked: Converter) -> Converter:
-    """A str that fits whatever its bytes (or any str, without a byte limit) is bound as it is; '' as NULL."""
-
-    def convert(value: Any) -> Any:
-        if value is None:
-            return None
-        if type(value) is str and (safe_chars is None or len(value) <= safe_chars):
-            return value or None
         return checked(value)
 
     return convert
