@@ -19,6 +19,7 @@ from singer_sdk.io_base import SingerReader
 from singer_sdk.singerlib.json import serialize_json
 from sqlalchemy.dialects import oracle
 from target_helpers import record, schema_message
+from test_activate_version import batch_message
 from test_cli import run_cli
 
 from target_oracle.binds import BadValueError, column_converter, converter
@@ -122,6 +123,32 @@ def test_text_into_a_timestamp_column_that_does_not_parse_names_no_value():
     with pytest.raises(BadValueError) as error:
         convert("private-y")
     assert str(error.value) == 'table "T" column "C" (TIMESTAMP WITH TIME ZONE): is not an ISO 8601 date-time'
+
+
+def test_batch_file_date_and_time_text_binds_as_a_records_does(run_target, tmp_path):
+    """Rows from BATCH files (never through the SDK's parse) get the same binds as RECORD rows."""
+    properties = {
+        "id": {"type": "integer"},
+        "ts": {"type": ["string", "null"], "format": "date-time"},
+        "t": {"type": ["string", "null"], "format": "time"},
+    }
+    row = {"id": 1, "ts": "2024-07-04T20:30:58Z", "t": "10:00"}
+    from_record = bound(run_target, properties, [row])
+    batch = batch_message(tmp_path, json.dumps(row) + "\n")
+    run = run_target([schema_message("item", properties), batch], add_record_metadata=False)
+    from_file = [json.loads(line[5:]) for line in run.script.splitlines() if line.startswith("--   {")]
+    assert from_file == from_record == [{"p0": 1, "p1": "2024-07-04T20:30:58.000000+00:00", "p2": "10:00:00"}]
+
+
+def test_batch_file_date_time_that_does_not_parse_is_one_line_without_the_value(run_target, tmp_path):
+    batch = batch_message(tmp_path, '{"id": 5, "ts": "private-z"}\n')
+    run = run_target([schema_message("item", DATE_TIME), batch], add_record_metadata=False)
+    assert run.exit_code == 1
+    assert (
+        'stream \'item\' record key id=5: table "ITEM" column "TS" (TIMESTAMP WITH TIME ZONE): '
+        "is not an ISO 8601 date-time (format date-time)"
+    ) in run.log
+    assert "private-z" not in run.log
 
 
 # --- a batch bound a column at a time: the same binds as value by value
