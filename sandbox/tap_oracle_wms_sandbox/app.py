@@ -246,6 +246,8 @@ def admin_routes(state: State) -> list[Route]:
         user = USERS.get(request.query_params.get("user", "admin"))
         if entity is None or user is None:
             return error(404, "NOT_FOUND", "Unknown entity or user.")
+        if request.url.path.startswith("/_admin/odd_values/"):
+            return JSONResponse(listing.odd_values(state, entity, user))
         api_base = f"{request.url.scheme}://{request.url.netloc}/{state.config.env}/wms/lgfapi/v10/"
         return JSONResponse(listing.truth(state, entity, user, api_base))
 
@@ -273,6 +275,7 @@ def admin_routes(state: State) -> list[Route]:
         Route("/_admin/activity/start", start, methods=["POST"]),
         Route("/_admin/activity/stop", stop, methods=["POST"]),
         Route("/_admin/truth/{entity}", truth, methods=["GET"]),
+        Route("/_admin/odd_values/{entity}", truth, methods=["GET"]),
         Route("/_admin/requests", requests, methods=["GET"]),
         Route("/_admin/requests/clear", clear, methods=["POST"]),
         Route("/_admin/reset", reset, methods=["POST"]),
