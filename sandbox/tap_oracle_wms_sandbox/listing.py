@@ -158,9 +158,9 @@ def paged(
             )
         ]
         results = render_ids(state, js, joins, table, w.params, ids)
-    forward = {"page": page + 1} if page < pages else None
-    loop = quirks.looping_link(state.config, params, forward, lambda _: {"page": page})
-    nxt = link(url_base, params, **(forward if loop is None else loop)) if forward or loop else None
+    forward: dict[str, Any] | None = {"page": page + 1} if page < pages else None
+    changes = quirks.looping_link(state.config, params, forward, lambda _: {"page": page}) or forward
+    nxt = link(url_base, params, **changes) if changes is not None else None
     prev = link(url_base, params, page=page - 1 if page > 2 else None) if page > 1 else None
     body = (
         f'{{"result_count":{total},"page_count":{pages},"page_nbr":{page},'
@@ -220,13 +220,12 @@ def sequenced(
     else:
         forward = {"cursor": query.encode_cursor(last, False)} if more else None
         prev = link(url_base, params, cursor=query.encode_cursor(first, True)) if token else None
-        loop = quirks.looping_link(
-            state.config,
-            params,
-            forward,
-            lambda hop: {"cursor": query.encode_cursor(values, False, hop) if hop else token},
-        )
-        changes = forward if loop is None else loop
+
+        def again(hop: int) -> dict[str, Any]:
+            """This page again: its own cursor, or (hop > 0) a new cursor text for it."""
+            return {"cursor": query.encode_cursor(values, False, hop) if hop else token}
+
+        changes = quirks.looping_link(state.config, params, forward, again) or forward
         nxt = link(url_base, params, **changes) if changes is not None else None
     body = f'{{"next_page":{json.dumps(nxt)},"previous_page":{json.dumps(prev)},"results":[' + results + "]}"
     return Result(200, body, {})

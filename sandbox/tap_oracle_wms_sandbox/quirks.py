@@ -188,16 +188,21 @@ def odd_rows(state: State, entity: Entity) -> tuple[OddRow, ...]:
     with state.lock:
         if entity.name not in state.odd_rows:
             state.odd_rows[entity.name] = pick_odd_rows(state, entity)
-        return state.odd_rows[entity.name]  # type: ignore[no-any-return]
+        return state.odd_rows[entity.name]
 
 
 def pick_odd_rows(state: State, entity: Entity) -> tuple[OddRow, ...]:
     """Seeded choice of one row per odd case that applies to the entity."""
     decimals = [f.name for f in api_fields(entity) if f.kind == "decimal" and not f.on_request]
-    fields = {"id": "id", "mod_ts": "mod_ts" if entity.has_mod_ts else "", "decimal": next(iter(decimals), "")}
+    fields = {
+        "id": "id",
+        "mod_ts": "mod_ts" if entity.has_mod_ts else "",
+        "decimal": next(iter(decimals), ""),
+    }
     cases = [(fields[kind], sql) for kind, sql in ODD_CASES if fields[kind]]
     where = entity.where or "1"
-    ids = [r[0] for r in state.pristine.execute(f'SELECT id FROM "{entity.sql_table}" t WHERE {where} ORDER BY id')]  # noqa: S608
-    rng = random.Random(f"{state.config.seed}:{entity.name}")  # noqa: S311 - test data, not secrets
+    sql = f'SELECT id FROM "{entity.sql_table}" t WHERE {where} ORDER BY id'  # noqa: S608 - static declarations
+    ids = [r[0] for r in state.pristine.execute(sql)]
+    rng = random.Random(f"{state.config.seed}:{entity.name}")
     chosen = rng.sample(ids[1:-1], min(len(cases), max(0, len(ids) - 2)))
     return tuple(sorted(OddRow(i, name, sql) for i, (name, sql) in zip(chosen, cases, strict=False)))
