@@ -222,7 +222,7 @@ def sequenced(
         prev = link(url_base, params, cursor=query.encode_cursor(first, True)) if token else None
 
         def again(hop: int) -> dict[str, Any]:
-            """This page again: its own cursor, or (hop > 0) a new cursor text for it."""
+            """The same page again: its own cursor, or (hop > 0) a new cursor text for it."""
             return {"cursor": query.encode_cursor(values, False, hop) if hop else token}
 
         changes = quirks.looping_link(state.config, params, forward, again) or forward
