@@ -260,8 +260,9 @@ def expected_with_odd_values(sandbox, entity: str) -> tuple[list[dict], set[int]
 
 
 def odd_sync(sandbox, caplog, method: str):
-    """A split sync of ODD (page_size 5: the engine reads it in key ranges) with odd_values on."""
-    settings = tap_config(sandbox, ODD, page_size=5, emit_activate_version_messages=True)
+    """A split sync of ODD (page_size 10: the engine reads it in key ranges, the first range holding
+    odd rows of every kind) with odd_values on."""
+    settings = tap_config(sandbox, ODD, page_size=10, emit_activate_version_messages=True)
     catalog = discover(settings)
     if method == "FULL_TABLE":
         catalog = full_table(catalog)
@@ -279,16 +280,16 @@ def test_a_split_listing_with_odd_values_loses_no_row(sandbox, caplog, method):
     records = out.records(ODD)
     assert_nothing_lost(records, expected, out.schema(ODD))
     assert {r["id"] for r in records} == {row["id"] for row in expected}
-    assert len(skipped) == 3
+    assert skipped
     key = "mod_ts" if method == "INCREMENTAL" else "id"
     assert any(f"{key} ranges" in r.getMessage() for r in caplog.records)  # the listing was split
 
 
 def test_an_integer_id_sent_as_text_in_a_full_table_sync_is_that_integer(sandbox, caplog):
-    """The row sending "id": "<n>" is emitted once with the integer id, before ACTIVATE_VERSION."""
+    """Rows sending "id": "<n>" are emitted once each with the integer id, before ACTIVATE_VERSION."""
     out = odd_sync(sandbox, caplog, "FULL_TABLE")
-    (as_text,) = [o["id"] for o in sandbox.odd_values(ODD) if o["sent"] == str(o["id"])]
-    assert [r["id"] for r in out.records(ODD) if r["id"] == as_text] == [as_text]
+    as_text = [o["id"] for o in sandbox.odd_values(ODD) if o["sent"] == str(o["id"])]
+    assert sorted(r["id"] for r in out.records(ODD) if r["id"] in as_text) == as_text
     assert all(type(r["id"]) is int for r in out.records(ODD))
     types = [m["type"] for m in out.messages]
     assert types.count("ACTIVATE_VERSION") == 1
@@ -298,31 +299,33 @@ def test_an_integer_id_sent_as_text_in_a_full_table_sync_is_that_integer(sandbox
 
 
 def test_each_record_whose_id_is_no_integer_is_skipped_with_its_own_warning(sandbox, caplog):
-    """ids "abc", 12.5 and true: three records skipped, three warnings, each naming its value."""
+    """ids "abc", 12.5 and true: each such record skipped, with a warning of its own naming its value."""
     odd_sync(sandbox, caplog, "INCREMENTAL")
-    skipped = warnings_about(caplog, "it is skipped")
-    assert len(skipped) == 3
+    _, skipped = expected_with_odd_values(sandbox, ODD)
+    lines = warnings_about(caplog, "it is skipped")
+    assert len(lines) == len(skipped) >= 3
     for shown in ("'abc' (str)", "'12.5' (Decimal)", "'True' (bool)"):
-        assert any(shown in line for line in skipped), shown
+        assert any(shown in line for line in lines), shown
 
 
-def test_an_unparsable_mod_ts_is_emitted_as_null_with_a_warning_naming_the_record(sandbox, caplog):
-    """The row whose mod_ts reads 'YYYY-MM-DDTHH:MM:SS UTC' arrives with mod_ts null, and is named."""
+def test_an_unparsable_mod_ts_is_emitted_as_null_with_a_warning_naming_a_record(sandbox, caplog):
+    """Rows whose mod_ts reads 'YYYY-MM-DDTHH:MM:SS UTC' arrive with mod_ts null; the warning names one."""
     out = odd_sync(sandbox, caplog, "INCREMENTAL")
-    (odd,) = [o for o in sandbox.odd_values(ODD) if o["field"] == "mod_ts"]
-    assert [r["mod_ts"] for r in out.records(ODD) if r["id"] == odd["id"]] == [None]
-    assert [line for line in warnings_about(caplog, "field 'mod_ts'") if f"id={odd['id']}" in line]
+    odd = {o["id"] for o in sandbox.odd_values(ODD) if o["field"] == "mod_ts"}
+    assert [r["mod_ts"] for r in out.records(ODD) if r["id"] in odd] == [None] * len(odd)
+    (line,) = warnings_about(caplog, "field 'mod_ts'")
+    assert "unparsable date-time text" in line
+    assert any(f"id={ident} " in line for ident in odd)
     assert out.bookmark(ODD) is not None
 
 
 def test_nan_and_infinity_are_emitted_as_null_with_one_warning_for_the_field(sandbox, caplog):
-    """ "NaN" and "Infinity" in ord_qty: both records arrive with ord_qty null; one warning for the field."""
+    """ "NaN" and "Infinity" in ord_qty: those records arrive with ord_qty null; one warning for the field."""
     out = odd_sync(sandbox, caplog, "FULL_TABLE")
     poisoned = {o["id"] for o in sandbox.odd_values(ODD) if o["sent"] in ("NaN", "Infinity")}
-    assert len(poisoned) == 2
-    assert [r["ord_qty"] for r in out.records(ODD) if r["id"] in poisoned] == [None, None]
-    assert len(warnings_about(caplog, "field 'ord_qty'")) == 1
-    assert warnings_about(caplog, "not a finite number")
+    assert [r["ord_qty"] for r in out.records(ODD) if r["id"] in poisoned] == [None] * len(poisoned)
+    (line,) = warnings_about(caplog, "field 'ord_qty'")
+    assert "not a finite number" in line
 
 
 @pytest.mark.parametrize(

@@ -78,9 +78,9 @@ HELP = {
     "unknown_types": "on: location.geo_coords exists, with describe type 'json' that clients may "
     "not know; off: the field is absent",
     "odd_values": "comma list of entities (* = all) whose seeded rows send what real tenants were "
-    'seen or feared to send: a mod_ts no ISO parser reads, an id as text ("150"), ids "abc", 12.5 '
-    'and true, "NaN" and "Infinity" in a decimal field; one row per value, listed by GET '
-    "/_admin/odd_values/{entity}; filters, ordering and counts see the stored values",
+    "seen or feared to send, about one row in 5, in turn: a mod_ts no ISO parser reads, an id as "
+    'text ("150"), ids "abc", 12.5 and true, "NaN" and "Infinity" in a decimal field; GET '
+    "/_admin/odd_values/{entity} lists them; filters, ordering and counts see the stored values",
 }
 
 

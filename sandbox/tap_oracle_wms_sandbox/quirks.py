@@ -176,12 +176,17 @@ class OddRow:
     sql: str
 
 
+# About one row in ODD_SPACING sends an odd value, the cases in turn, so any stretch of
+# ODD_SPACING * len(ODD_CASES) rows holds every case; at most MAX_ODD_ROWS rows per entity.
+ODD_SPACING = 5
+MAX_ODD_ROWS = 20 * len(ODD_CASES)
+
+
 def odd_rows(state: State, entity: Entity) -> tuple[OddRow, ...]:
     """The rows of `entity` that send odd values (knob odd_values), or () when it is off for it.
 
-    Seeded: the same seed and scale pick the same rows, never the first or last by id, so each
-    sits inside a listing. Only the JSON sent is odd: the stored id, mod_ts and decimal stay
-    typed, so filters, ordering, counts and cursors see the true values.
+    Only the JSON sent is odd: the stored id, mod_ts and decimal stay typed, so filters,
+    ordering, counts and cursors see the true values.
     """
     if entity.name not in state.config.odd_values and "*" not in state.config.odd_values:
         return ()
@@ -192,7 +197,11 @@ def odd_rows(state: State, entity: Entity) -> tuple[OddRow, ...]:
 
 
 def pick_odd_rows(state: State, entity: Entity) -> tuple[OddRow, ...]:
-    """Seeded choice of one row per odd case that applies to the entity."""
+    """Seeded rows spread evenly over the id order, never the first or last, each case in turn.
+
+    Chosen once per seed and scale from the seeded rows: one in each slot of ODD_SPACING rows,
+    at a seeded place within it.
+    """
     decimals = [f.name for f in api_fields(entity) if f.kind == "decimal" and not f.on_request]
     fields = {
         "id": "id",
@@ -202,7 +211,9 @@ def pick_odd_rows(state: State, entity: Entity) -> tuple[OddRow, ...]:
     cases = [(fields[kind], sql) for kind, sql in ODD_CASES if fields[kind]]
     where = entity.where or "1"
     sql = f'SELECT id FROM "{entity.sql_table}" t WHERE {where} ORDER BY id'  # noqa: S608 - static declarations
-    ids = [r[0] for r in state.pristine.execute(sql)]
+    inner = [r[0] for r in state.pristine.execute(sql)][1:-1]
+    count = min(len(inner), MAX_ODD_ROWS, max(len(cases), len(inner) // ODD_SPACING))
     rng = random.Random(f"{state.config.seed}:{entity.name}")
-    chosen = rng.sample(ids[1:-1], min(len(cases), max(0, len(ids) - 2)))
-    return tuple(sorted(OddRow(i, name, sql) for i, (name, sql) in zip(chosen, cases, strict=False)))
+    slot = len(inner) / count if count else 0
+    chosen = [inner[int(n * slot + rng.random() * slot)] for n in range(count)]
+    return tuple(OddRow(i, *cases[n % len(cases)]) for n, i in enumerate(chosen))
