@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -24,6 +25,15 @@ def run_cli(*args: str, code: str = "") -> subprocess.CompletedProcess[str]:
 def test_every_knob_has_a_help_text():
     """HELP documents every SandboxConfig knob (the flags are generated from it)."""
     assert set(HELP) == set(knob_names())
+
+
+def test_the_readme_names_every_knob_flag():
+    """The tap's README, section "The sandbox", names every flag, so a new knob cannot go unsaid."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme[
+        readme.index("## The sandbox") : readme.index("\n## ", readme.index("## The sandbox") + 1)
+    ]
+    assert [k for k in knob_names() if "--" + k.replace("_", "-") not in section] == []
 
 
 def test_cli_flags_set_the_new_knobs():
