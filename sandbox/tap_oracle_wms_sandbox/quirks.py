@@ -88,8 +88,9 @@ def looping_link(
     `forward`: the changes of the plain next link (None on the last page); `again(hop)`: changes
     that ask this page again, hop making them differ. on: a later page links to itself (the same
     URL). alternate: the first two pages link to each other for ever, each link with a new
-    loop=<hop>, so no URL repeats. fresh: a later page links to a new URL (a new cursor text, or
-    page and loop=<hop>) that serves its rows again. Seen on real tenants (issue 26, finding 7).
+    loop=<hop>, so no URL repeats. fresh: a later page links to a new URL (a new cursor text for
+    the same position, or the same page, plus loop=<hop>) that serves its rows again. Issue 26,
+    finding 7: loops that an exact-URL check cannot catch.
     """
     mode = cfg.next_page_loop
     later = is_later_page(params)

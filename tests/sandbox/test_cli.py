@@ -49,6 +49,8 @@ def test_cli_flags_set_the_new_knobs():
             "--retry-after", "NaN",
             "--link-origin", "port443",
             "--unknown-types", "on",
+            "--next-page-loop", "fresh",
+            "--odd-values", "order_dtl,wave",
         ]
     )  # fmt: skip
     assert cfg.entity_faults == ("order_dtl:500", "wave:418")
@@ -56,6 +58,7 @@ def test_cli_flags_set_the_new_knobs():
     assert (cfg.slow_page_rows, cfg.slow_page_entities) == (100, ("inventory",))
     assert (cfg.later_page_404, cfg.redirect_lists, cfg.retry_after) == ("once", "same_origin", "NaN")
     assert (cfg.link_origin, cfg.unknown_types) == ("port443", "on")
+    assert (cfg.next_page_loop, cfg.odd_values) == ("fresh", ("order_dtl", "wave"))
 
 
 def test_cli_bad_knob_value_is_one_line_naming_it():
