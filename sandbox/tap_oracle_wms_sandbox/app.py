@@ -242,6 +242,7 @@ def admin_routes(state: State) -> list[Route]:
         return JSONResponse({"running": False, **activity.stop(state)})
 
     async def truth(request: Request) -> Response:
+        """Ground truth of /_admin/truth/{entity}, or the odd rows of /_admin/odd_values/{entity}."""
         entity = BY_NAME.get(request.path_params["entity"])
         user = USERS.get(request.query_params.get("user", "admin"))
         if entity is None or user is None:

@@ -168,7 +168,7 @@ ODD_CASES: tuple[tuple[str, str], ...] = (
 )
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class OddRow:
     """One seeded row that sends an odd value: its true id, the field, and the SQL of the value."""
 

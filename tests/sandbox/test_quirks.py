@@ -388,3 +388,8 @@ def test_odd_values_only_where_asked(client, state):
     assert client.get("/_admin/odd_values/order_hdr").json() == []
     order_hdr = all_sequenced(client, "entity/order_hdr/?page_mode=sequenced&page_size=1250&ordering=id")
     assert order_hdr == state_truth(state, "order_hdr")
+
+
+def test_odd_values_route_of_an_unknown_entity_is_a_404(client):
+    """GET /_admin/odd_values/<no such entity> answers 404, like the truth route."""
+    assert client.get("/_admin/odd_values/no_such_entity").status_code == 404
