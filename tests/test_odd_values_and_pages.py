@@ -5,8 +5,9 @@ from __future__ import annotations
 import logging
 
 import pytest
+from clirun import PREFIX, run_tap
 from keyset_server import ENTITY, Served, config, keyset_server, rows
-from tapruns import discover, full_table, sync
+from tapruns import assert_nothing_lost, discover, full_table, sync, tap_config
 
 from tap_oracle_wms.engine import LinkLoopError
 from tap_oracle_wms.lgfapi.paging import list_rows
@@ -236,3 +237,114 @@ def test_a_lone_surrogate_escape_in_text_is_read_as_a_replacement_character(capl
     (row,) = [r for r in out.records(ENTITY) if r["id"] == 150]
     assert row["name"] == "thing \ufffd 150"
     assert any("surrogate" in r.getMessage() for r in caplog.records)
+
+
+# --- the same findings played by the sandbox (knobs odd_values and next_page_loop) ---------------
+
+ODD = "order_dtl"
+
+
+def expected_with_odd_values(sandbox, entity: str) -> tuple[list[dict], set[int]]:
+    """What a correct tap emits of the entity's rows with odd_values on, as the README promises
+    (the ground truth, with an unparsable date-time or a non-finite number null and an integer
+    sent as text read as that integer), and the true ids of the rows skipped (an id that is no integer)."""
+    truth = {row["id"]: dict(row) for row in sandbox.truth(entity)}
+    skipped = set()
+    for odd in sandbox.odd_values(entity):
+        if odd["field"] != "id":
+            truth[odd["id"]][odd["field"]] = None
+        elif odd["sent"] != str(odd["id"]):
+            skipped.add(odd["id"])
+            del truth[odd["id"]]
+    return list(truth.values()), skipped
+
+
+def odd_sync(sandbox, caplog, method: str):
+    """A split sync of ODD (page_size 10: the engine reads it in key ranges, the first range holding
+    odd rows of every kind) with odd_values on."""
+    settings = tap_config(sandbox, ODD, page_size=10, emit_activate_version_messages=True)
+    catalog = discover(settings)
+    if method == "FULL_TABLE":
+        catalog = full_table(catalog)
+    sandbox.configure(odd_values=(ODD,))
+    with caplog.at_level(logging.INFO):
+        return sync(settings, catalog=catalog)
+
+
+@pytest.mark.parametrize("method", ["INCREMENTAL", "FULL_TABLE"])
+def test_a_split_listing_with_odd_values_loses_no_row(sandbox, caplog, method):
+    """Odd ids, an unparsable mod_ts and NaN/Infinity inside a listing read in key ranges: every
+    other row arrives as the ground truth has it, the odd ones as the README promises."""
+    out = odd_sync(sandbox, caplog, method)
+    expected, skipped = expected_with_odd_values(sandbox, ODD)
+    records = out.records(ODD)
+    assert_nothing_lost(records, expected, out.schema(ODD))
+    assert {r["id"] for r in records} == {row["id"] for row in expected}
+    assert skipped
+    key = "mod_ts" if method == "INCREMENTAL" else "id"
+    assert any(f"{key} ranges" in r.getMessage() for r in caplog.records)  # the listing was split
+
+
+def test_an_integer_id_sent_as_text_in_a_full_table_sync_is_that_integer(sandbox, caplog):
+    """Rows sending "id": "<n>" are emitted once each with the integer id, before ACTIVATE_VERSION."""
+    out = odd_sync(sandbox, caplog, "FULL_TABLE")
+    as_text = [o["id"] for o in sandbox.odd_values(ODD) if o["sent"] == str(o["id"])]
+    assert sorted(r["id"] for r in out.records(ODD) if r["id"] in as_text) == as_text
+    assert all(type(r["id"]) is int for r in out.records(ODD))
+    types = [m["type"] for m in out.messages]
+    assert types.count("ACTIVATE_VERSION") == 1
+    assert types.index("ACTIVATE_VERSION") > len(types) - 1 - types[::-1].index(
+        "RECORD"
+    )  # after every record
+
+
+def test_each_record_whose_id_is_no_integer_is_skipped_with_its_own_warning(sandbox, caplog):
+    """ids "abc", 12.5 and true: each such record skipped, with a warning of its own naming its value."""
+    odd_sync(sandbox, caplog, "INCREMENTAL")
+    _, skipped = expected_with_odd_values(sandbox, ODD)
+    lines = warnings_about(caplog, "it is skipped")
+    assert len(lines) == len(skipped) >= 3
+    for shown in ("'abc' (str)", "'12.5' (Decimal)", "'True' (bool)"):
+        assert any(shown in line for line in lines), shown
+
+
+def test_an_unparsable_mod_ts_is_emitted_as_null_with_a_warning_naming_a_record(sandbox, caplog):
+    """Rows whose mod_ts reads 'YYYY-MM-DDTHH:MM:SS UTC' arrive with mod_ts null; the warning names one."""
+    out = odd_sync(sandbox, caplog, "INCREMENTAL")
+    odd = {o["id"] for o in sandbox.odd_values(ODD) if o["field"] == "mod_ts"}
+    assert [r["mod_ts"] for r in out.records(ODD) if r["id"] in odd] == [None] * len(odd)
+    (line,) = warnings_about(caplog, "field 'mod_ts'")
+    assert "unparsable date-time text" in line
+    assert any(f"id={ident} " in line for ident in odd)
+    assert out.bookmark(ODD) is not None
+
+
+def test_nan_and_infinity_are_emitted_as_null_with_one_warning_for_the_field(sandbox, caplog):
+    """ "NaN" and "Infinity" in ord_qty: those records arrive with ord_qty null; one warning for the field."""
+    out = odd_sync(sandbox, caplog, "FULL_TABLE")
+    poisoned = {o["id"] for o in sandbox.odd_values(ODD) if o["sent"] in ("NaN", "Infinity")}
+    assert [r["ord_qty"] for r in out.records(ODD) if r["id"] in poisoned] == [None] * len(poisoned)
+    (line,) = warnings_about(caplog, "field 'ord_qty'")
+    assert "not a finite number" in line
+
+
+@pytest.mark.parametrize(
+    ("loop", "line"),
+    [
+        ("on", "points back to a page already read"),
+        ("alternate", "pages in a row brought no row that was not already read"),
+        ("fresh", "pages in a row brought no row that was not already read"),
+    ],
+)
+def test_each_next_page_loop_of_the_sandbox_fails_the_stream_with_one_line(sandbox, tmp_path, loop, line):
+    """A self link, pages 1 and 2 linking to each other with new URLs, and fresh URLs serving a
+    page again: exit 1 within seconds, the last line naming the stream and the loop."""
+    settings = tap_config(sandbox, "wave", page_size=2)
+    sandbox.configure(next_page_loop=loop)
+    run = run_tap(tmp_path, settings)
+    assert run.code == 1
+    assert "Traceback" not in run.output
+    assert [x for x in run.stderr.splitlines() if x.startswith(PREFIX)] == [run.last_line]
+    assert run.last_line.startswith(PREFIX + "sync failed: 1 stream failed, the others are complete: wave: ")
+    assert line in run.last_line
+    assert len([r for r in sandbox.requests if "entity/wave" in r.path]) < 30

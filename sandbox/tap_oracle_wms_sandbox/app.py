@@ -242,10 +242,13 @@ def admin_routes(state: State) -> list[Route]:
         return JSONResponse({"running": False, **activity.stop(state)})
 
     async def truth(request: Request) -> Response:
+        """Ground truth of /_admin/truth/{entity}, or the odd rows of /_admin/odd_values/{entity}."""
         entity = BY_NAME.get(request.path_params["entity"])
         user = USERS.get(request.query_params.get("user", "admin"))
         if entity is None or user is None:
             return error(404, "NOT_FOUND", "Unknown entity or user.")
+        if request.url.path.startswith("/_admin/odd_values/"):
+            return JSONResponse(listing.odd_values(state, entity, user))
         api_base = f"{request.url.scheme}://{request.url.netloc}/{state.config.env}/wms/lgfapi/v10/"
         return JSONResponse(listing.truth(state, entity, user, api_base))
 
@@ -273,6 +276,7 @@ def admin_routes(state: State) -> list[Route]:
         Route("/_admin/activity/start", start, methods=["POST"]),
         Route("/_admin/activity/stop", stop, methods=["POST"]),
         Route("/_admin/truth/{entity}", truth, methods=["GET"]),
+        Route("/_admin/odd_values/{entity}", truth, methods=["GET"]),
         Route("/_admin/requests", requests, methods=["GET"]),
         Route("/_admin/requests/clear", clear, methods=["POST"]),
         Route("/_admin/reset", reset, methods=["POST"]),

@@ -63,7 +63,10 @@ HELP = {
     "retry_after": "raw Retry-After value of 429/503 answers, e.g. 100000, -1, NaN or an HTTP-date "
     "(empty = --retry-after-s)",
     "trickle_bytes_per_s": "list bodies are sent at this many bytes per second (0 = off)",
-    "next_page_loop": "on: pages after the first give themselves as next_page (a loop)",
+    "next_page_loop": "next_page links that loop: on (pages after the first link to themselves), "
+    "alternate (the first two pages link to each other for ever, each link with a new loop=N, so "
+    "no URL repeats) or fresh (pages after the first link to a new cursor, or page and loop=N, that "
+    "serves the same rows again)",
     "empty_pages": "on: each page after the first first answers with no rows and a next_page to "
     "the same page (marked emptied=1), which then answers its rows",
     "echo_credentials": "on: API error bodies echo the Authorization header and the password or "
@@ -74,6 +77,10 @@ HELP = {
     "tls_keyfile": "PEM private key of --tls-certfile",
     "unknown_types": "on: location.geo_coords exists, with describe type 'json' that clients may "
     "not know; off: the field is absent",
+    "odd_values": "comma list of entities (* = all) whose seeded rows send what real tenants were "
+    "seen or feared to send, about one row in 5, in turn: a mod_ts no ISO parser reads, an id as "
+    'text ("150"), ids "abc", 12.5 and true, "NaN" and "Infinity" in a decimal field; GET '
+    "/_admin/odd_values/{entity} lists them; filters, ordering and counts see the stored values",
 }
 
 

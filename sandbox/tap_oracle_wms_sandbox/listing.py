@@ -81,10 +81,15 @@ def scope_where(entity: Entity, user: User, w: query.Where) -> None:
 
 def link(url_base: str, params: dict[str, str], **changes: Any) -> str:
     """Absolute link with the caller's params echoed and page/cursor replaced."""
-    marks = ("page", "cursor", quirks.REDIRECT_MARK, quirks.EMPTIED_MARK)
+    marks = ("page", "cursor", quirks.REDIRECT_MARK, quirks.EMPTIED_MARK, quirks.LOOP_MARK)
     out = {k: v for k, v in params.items() if k not in marks}
     out.update({k: str(v) for k, v in changes.items() if v is not None})
     return f"{url_base}?{urlencode(out, safe=',:!')}" if out else url_base
+
+
+def odd_sql(state: State, entity: Entity) -> tuple[tuple[int, str, str], ...]:
+    """The odd values `entity`'s rows send (knob odd_values) as select_sql takes them."""
+    return tuple((r.id, r.field, r.sql) for r in quirks.odd_rows(state, entity))
 
 
 def list_page(
@@ -112,7 +117,7 @@ def list_page(
         nxt = json.dumps(link(url_base, params, **again))
         return Result(200, f'{{"next_page":{nxt},"previous_page":null,"results":[]}}', {})
     naive = state.config.datetime_output == "naive"
-    js, joins = render.select_sql(entity.name, names, user.tz, naive)
+    js, joins = render.select_sql(entity.name, names, user.tz, naive, odd_sql(state, entity))
     w.params["base"] = api_base + "entity/"
     table = f'"{entity.sql_table}" t'
     if mode == "paged":
@@ -153,9 +158,9 @@ def paged(
             )
         ]
         results = render_ids(state, js, joins, table, w.params, ids)
-    nxt = link(url_base, params, page=page + 1) if page < pages else None
-    if page > 1 and state.config.next_page_loop == "on":  # a looping tenant: this page again
-        nxt = link(url_base, params, page=page)
+    forward: dict[str, Any] | None = {"page": page + 1} if page < pages else None
+    changes = quirks.looping_link(state.config, params, forward, lambda _: {"page": page}) or forward
+    nxt = link(url_base, params, **changes) if changes is not None else None
     prev = link(url_base, params, page=page - 1 if page > 2 else None) if page > 1 else None
     body = (
         f'{{"result_count":{total},"page_count":{pages},"page_nbr":{page},'
@@ -213,10 +218,15 @@ def sequenced(
         nxt = link(url_base, params, cursor=query.encode_cursor(last, False))
         prev = link(url_base, params, cursor=query.encode_cursor(first, True)) if more else None
     else:
-        nxt = link(url_base, params, cursor=query.encode_cursor(last, False)) if more else None
+        forward = {"cursor": query.encode_cursor(last, False)} if more else None
         prev = link(url_base, params, cursor=query.encode_cursor(first, True)) if token else None
-        if token and state.config.next_page_loop == "on":  # a looping tenant: this page again
-            nxt = link(url_base, params, cursor=token)
+
+        def again(hop: int) -> dict[str, Any]:
+            """The same page again: its own cursor, or (hop > 0) a new cursor text for it."""
+            return {"cursor": query.encode_cursor(values, False, hop) if hop else token}
+
+        changes = quirks.looping_link(state.config, params, forward, again) or forward
+        nxt = link(url_base, params, **changes) if changes is not None else None
     body = f'{{"next_page":{json.dumps(nxt)},"previous_page":{json.dumps(prev)},"results":[' + results + "]}"
     return Result(200, body, {})
 
@@ -232,7 +242,7 @@ def retrieve(state: State, entity: Entity, user: User, ident: str, raw_query: st
     w.clauses.append(f"t.id = {int(ident)}")
     w.params["base"] = api_base + "entity/"
     naive = state.config.datetime_output == "naive"
-    js, joins = render.select_sql(entity.name, names, user.tz, naive)
+    js, joins = render.select_sql(entity.name, names, user.tz, naive, odd_sql(state, entity))
     modified = render.ts_sql('t."mod_ts"', user.tz) if entity.has_mod_ts else "NULL"
     with state.lock:
         row = state.conn.execute(
@@ -245,7 +255,10 @@ def retrieve(state: State, entity: Entity, user: User, ident: str, raw_query: st
 
 
 def truth(state: State, entity: Entity, user: User, api_base: str) -> list[dict[str, Any]]:
-    """Every row the user can see, full representation, sorted by id (admin ground truth)."""
+    """Every row the user can see, full representation, sorted by id (admin ground truth).
+
+    Stored values: a row that sends an odd value (knob odd_values) has its true one here.
+    """
     w = query.Where()
     scope_where(entity, user, w)
     w.params["base"] = api_base + "entity/"
@@ -259,3 +272,23 @@ def truth(state: State, entity: Entity, user: User, api_base: str) -> list[dict[
             w.params,
         ).fetchall()
     return json.loads("[" + ",".join(r[0] for r in rows) + "]")
+
+
+def odd_values(state: State, entity: Entity, user: User) -> list[dict[str, Any]]:
+    """The odd values the user's rows of `entity` send (knob odd_values), sorted by true id.
+
+    truth() keeps the stored values; this says which rows send what instead, so a test can say
+    what a correct client makes of each.
+    """
+    w = query.Where()
+    scope_where(entity, user, w)
+    out = []
+    with state.lock:
+        for odd in quirks.odd_rows(state, entity):
+            row = state.conn.execute(
+                f"SELECT json_object('sent', {odd.sql}) FROM \"{entity.sql_table}\" t "
+                f"WHERE {' AND '.join([*w.clauses, f't.id = {odd.id}'])}"
+            ).fetchone()
+            if row is not None:
+                out.append({"id": odd.id, "field": odd.field, "sent": json.loads(row[0])["sent"]})
+    return out

@@ -52,6 +52,7 @@ RESERVED = {
     "limit",
     "redirected",  # marker of a same-origin redirect (knob redirect_lists), never a filter
     "emptied",  # marker of a page whose empty answer was served (knob empty_pages), never a filter
+    "loop",  # hop number of a looping next_page (knob next_page_loop), never a filter
 }
 INT_KINDS = {"pk", "fk", "status", "int"}
 INT_RE = re.compile(r"-?\d+")
@@ -300,10 +301,13 @@ def order_by(terms: list[Order], reverse: bool = False) -> str:
     return ", ".join(f"{t.sql} {'ASC' if t.desc == reverse else 'DESC'}" for t in terms)
 
 
-def encode_cursor(values: list[Any], reverse: bool) -> str:
-    """Opaque base64 cursor; `p=<id>` for the id keyset (docs/lgfapi.md 2.2: cD0xNDAw = p=1400)."""
+def encode_cursor(values: list[Any], reverse: bool, salt: int = 0) -> str:
+    """Opaque base64 cursor; `p=<id>` for the id keyset (docs/lgfapi.md 2.2: cD0xNDAw = p=1400).
+
+    A `salt` makes another cursor text for the same position (knob next_page_loop=fresh).
+    """
     pos = str(values[0]) if len(values) == 1 else json.dumps(values, separators=(",", ":"))
-    body = urlencode({"r": 1, "p": pos} if reverse else {"p": pos})
+    body = urlencode({"r": 1, "p": pos} if reverse else {"p": pos} | ({"n": salt} if salt else {}))
     return base64.b64encode(body.encode()).decode()
 
 

@@ -125,8 +125,17 @@ def default_fields(entity: Entity, unknown_types: bool = False) -> list[str]:
 
 
 @lru_cache(maxsize=512)
-def select_sql(entity_name: str, names: tuple[str, ...], tz_name: str, naive: bool) -> tuple[str, str]:
-    """(json_object expression, join clauses) rendering the named fields of alias t."""
+def select_sql(
+    entity_name: str,
+    names: tuple[str, ...],
+    tz_name: str,
+    naive: bool,
+    odd: tuple[tuple[int, str, str], ...] = (),
+) -> tuple[str, str]:
+    """(json_object expression, join clauses) rendering the named fields of alias t.
+
+    `odd` (id, field, SQL) makes those rows send that value instead (knob odd_values).
+    """
     entity = BY_NAME[entity_name]
     by_name = entity.by_name
     joins: list[str] = []
@@ -136,5 +145,8 @@ def select_sql(entity_name: str, names: tuple[str, ...], tz_name: str, naive: bo
             expr = f"(:base || '{entity.name}/' || t.id)"
         else:
             expr = value_sql(by_name[name], entity, joins, tz_name, naive)
+        cases = " ".join(f"WHEN {i} THEN {sql}" for i, field, sql in odd if field == name)
+        if cases:
+            expr = f"CASE t.id {cases} ELSE {expr} END"
         parts.append(f"'{name}', {expr}")
     return f"json_object({', '.join(parts)})", " ".join(joins)

@@ -174,6 +174,10 @@ class Sandbox:
         """Every row `user` can see, API representation, sorted by id."""
         return listing.truth(self.state, BY_NAME[entity], USERS[user], self.api_url)
 
+    def odd_values(self, entity: str, user: str = "admin") -> list[dict[str, Any]]:
+        """The rows of `entity` that send an odd value (knob odd_values): id, field, value sent."""
+        return listing.odd_values(self.state, BY_NAME[entity], USERS[user])
+
     @property
     def requests(self) -> list[RequestLogEntry]:
         """Requests answered so far (admin routes excluded)."""

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tap_oracle_wms_sandbox import data
+from tap_oracle_wms_sandbox.entities import ENTITIES
 
 FAULT_KINDS = ("500", "503", "429", "409", "drop", "truncate", "slow")
 CHOICES = {
@@ -25,7 +26,7 @@ CHOICES = {
     "datetime_output": ("offset", "naive"),
     "link_origin": ("request", "alias", "port443", "https"),
     "redirect_lists": ("off", "other_host", "same_origin", "plain_http"),
-    "next_page_loop": ("off", "on"),
+    "next_page_loop": ("off", "on", "alternate", "fresh"),
     "empty_pages": ("off", "on"),
     "echo_credentials": ("off", "on"),
     "token_endpoint": ("normal", "html", "invalid_json", "no_expires_in", "redirect"),
@@ -71,13 +72,14 @@ class SandboxConfig:
     redirect_lists: str = "off"  # off | other_host | same_origin | plain_http (302 on lists)
     retry_after: str = ""  # raw Retry-After header value ("" = retry_after_s)
     trickle_bytes_per_s: float = 0.0  # list bodies sent at this rate (0 = off)
-    next_page_loop: str = "off"  # on: pages after the first link next_page to themselves
+    next_page_loop: str = "off"  # on | alternate | fresh: next_page links that loop (quirks.py)
     empty_pages: str = "off"  # on: each later page first answers no rows and a next_page to itself
     echo_credentials: str = "off"  # on: error bodies echo the Authorization header and secret
     token_endpoint: str = "normal"  # noqa: S105 - a mode: normal, html, invalid_json, no_expires_in, redirect
     tls_certfile: str = ""  # PEM certificate: serve https (read at start)
     tls_keyfile: str = ""  # PEM private key of tls_certfile
     unknown_types: str = "off"  # on: location.geo_coords (describe type "json") exists
+    odd_values: tuple[str, ...] = ()  # entities (* = all) whose seeded rows send odd values
 
     def validated(self) -> SandboxConfig:
         """Check enumerations and ranges; raise ValueError naming the bad knob."""
@@ -98,7 +100,7 @@ class SandboxConfig:
         return self
 
 
-TUPLE_KNOBS = ("faults", "ordering_rejects", "slow_page_entities", "entity_faults")
+TUPLE_KNOBS = ("faults", "ordering_rejects", "slow_page_entities", "entity_faults", "odd_values")
 
 
 def as_tuple(value: Any) -> tuple[str, ...]:
@@ -137,6 +139,9 @@ def check_quirks(cfg: SandboxConfig) -> None:
     for entity, status in pairs("entity_faults", cfg.entity_faults):
         if not status.isdigit() or not 400 <= int(status) <= 599:
             raise ValueError(f"entity_faults: status {status!r} of {entity} must be 400..599")
+    unknown = sorted(set(cfg.odd_values) - {"*"} - {e.name for e in ENTITIES if e.exposed})
+    if unknown:
+        raise ValueError(f"odd_values: unknown entities {unknown} (entity names, or * for all)")
     number("slow_page_rows", cfg.slow_page_rows, 0)
     number("slow_page_delay_s", cfg.slow_page_delay_s, 0)
     number("trickle_bytes_per_s", cfg.trickle_bytes_per_s, 0)
@@ -220,6 +225,7 @@ class State:
     bursts: int = 0  # seeds the activity row picks reproducibly
     closing: threading.Event = field(default_factory=threading.Event)  # server stopping: cut waits
     failed_once: set[str] = field(default_factory=set)  # listings whose later page 404'd (once)
+    odd_rows: dict[str, Any] = field(default_factory=dict)  # entity -> its odd rows (quirks.odd_rows)
 
     def __post_init__(self) -> None:
         self.config.validated()
@@ -253,6 +259,7 @@ class State:
             self.conn.close()
             self.conn = data.copy_of(self.pristine)
             self.bursts = 0
+            self.odd_rows.clear()
 
     def reset(self) -> None:
         """Initial knobs, pristine data, no tokens, empty log."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -26,6 +27,15 @@ def test_every_knob_has_a_help_text():
     assert set(HELP) == set(knob_names())
 
 
+def test_the_readme_names_every_knob_flag():
+    """The tap's README, section "The sandbox", names every flag, so a new knob cannot go unsaid."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme[
+        readme.index("## The sandbox") : readme.index("\n## ", readme.index("## The sandbox") + 1)
+    ]
+    assert [k for k in knob_names() if "--" + k.replace("_", "-") not in section] == []
+
+
 def test_cli_flags_set_the_new_knobs():
     """Comma-list flags become tuples; choice and number flags land in SandboxConfig."""
     cfg = config_from(
@@ -39,6 +49,8 @@ def test_cli_flags_set_the_new_knobs():
             "--retry-after", "NaN",
             "--link-origin", "port443",
             "--unknown-types", "on",
+            "--next-page-loop", "fresh",
+            "--odd-values", "order_dtl,wave",
         ]
     )  # fmt: skip
     assert cfg.entity_faults == ("order_dtl:500", "wave:418")
@@ -46,6 +58,7 @@ def test_cli_flags_set_the_new_knobs():
     assert (cfg.slow_page_rows, cfg.slow_page_entities) == (100, ("inventory",))
     assert (cfg.later_page_404, cfg.redirect_lists, cfg.retry_after) == ("once", "same_origin", "NaN")
     assert (cfg.link_origin, cfg.unknown_types) == ("port443", "on")
+    assert (cfg.next_page_loop, cfg.odd_values) == ("fresh", ("order_dtl", "wave"))
 
 
 def test_cli_bad_knob_value_is_one_line_naming_it():

@@ -22,6 +22,7 @@ QUIRKS = {
     "echo_credentials": "on",
     "token_endpoint": "html",
     "unknown_types": "on",
+    "odd_values": ("order_dtl",),
 }
 
 
@@ -43,6 +44,7 @@ def test_every_quirk_is_off_by_default():
         "echo_credentials": "off",
         "token_endpoint": "normal",
         "unknown_types": "off",
+        "odd_values": (),
     }
     assert (cfg.tls_certfile, cfg.tls_keyfile) == ("", "")
 
@@ -84,6 +86,9 @@ def test_admin_config_takes_lists_for_tuple_knobs(client):
         ("token_endpoint", "xml"),
         ("tls_certfile", "/no/such/cert.pem"),
         ("unknown_types", "maybe"),
+        ("next_page_loop", "twice"),
+        ("odd_values", ("order_dtl", "no_such_entity")),
+        ("odd_values", ("inventory_attribute",)),
     ],
 )
 def test_bad_knob_value_is_refused_naming_the_knob(state, knob, value):

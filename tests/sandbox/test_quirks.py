@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qs, urlsplit
+from datetime import UTC, datetime
+from urllib.parse import parse_qs, quote, urlsplit
 
-from sandbox_helpers import API, get_json
+import pytest
+from sandbox_helpers import API, all_sequenced, get_json, state_truth
+
+from tap_oracle_wms_sandbox import quirks
 
 
 def path_of(url: str) -> str:
@@ -213,3 +217,179 @@ def test_next_page_loop_paged_repeats_the_page(client, state):
     assert parse_qs(urlsplit(first["next_page"]).query)["page"] == ["2"]
     second = client.get(first["next_page"]).json()
     assert second["next_page"] == first["next_page"]
+
+
+LISTINGS = {
+    "sequenced": "entity/order_dtl/?page_mode=sequenced&page_size=5&fields=id",
+    "paged": "entity/order_dtl/?page_size=5&fields=id&ordering=id",
+}
+
+
+def hops(client, path: str, count: int) -> list[tuple[str, list[int]]]:
+    """(URL asked, ids served) of `count` pages following next_page from `path`."""
+    out: list[tuple[str, list[int]]] = []
+    url = API + path
+    for _ in range(count):
+        body = client.get(url).json()
+        out.append((url, [r["id"] for r in body["results"]]))
+        url = body["next_page"]
+    return out
+
+
+@pytest.mark.parametrize("mode", ["sequenced", "paged"])
+def test_next_page_loop_alternate_links_pages_1_and_2_with_urls_that_never_repeat(client, state, mode):
+    """next_page_loop=alternate: pages 1 and 2 link to each other for ever, each link a new URL."""
+    state.configure(next_page_loop="alternate")
+    seen = hops(client, LISTINGS[mode], 6)
+    first, second = seen[0][1], seen[1][1]
+    assert first != second
+    assert [ids for _, ids in seen] == [first, second] * 3
+    assert len({url for url, _ in seen}) == 6
+    assert [parse_qs(urlsplit(url).query).get("loop") for url, _ in seen[1:3]] == [["1"], ["2"]]
+
+
+@pytest.mark.parametrize("mode", ["sequenced", "paged"])
+def test_next_page_loop_fresh_serves_page_2_again_under_new_urls(client, state, mode):
+    """next_page_loop=fresh: page 2 links to a URL never sent before that serves page 2 again."""
+    state.configure(next_page_loop="fresh")
+    seen = hops(client, LISTINGS[mode], 5)
+    assert [ids for _, ids in seen[1:]] == [seen[1][1]] * 4
+    assert seen[0][1] != seen[1][1]
+    assert len({url for url, _ in seen}) == 5
+
+
+def test_next_page_loop_fresh_sequenced_cursors_differ(client, state):
+    """In sequenced mode the loop's cursors themselves are new texts, not only the URL around them."""
+    state.configure(next_page_loop="fresh")
+    seen = hops(client, LISTINGS["sequenced"], 4)
+    cursors = [parse_qs(urlsplit(url).query)["cursor"][0] for url, _ in seen[1:]]
+    assert len(set(cursors)) == 3
+
+
+def test_next_page_loop_marks_are_no_filters(client, state):
+    """The loop=N mark is not read as a filter: a listing that carries it answers as without it."""
+    plain = get_json(client, "entity/wave/?page_size=2&fields=id&ordering=id")
+    marked = get_json(client, "entity/wave/?page_size=2&fields=id&ordering=id&loop=3")
+    assert marked["results"] == plain["results"]
+
+
+# ---- odd_values -------------------------------------------------------------------------------
+
+ODD = "order_dtl"
+
+
+def listed(client) -> list[dict]:
+    """Every row of ODD as the API sends it, in id order."""
+    return all_sequenced(client, f"entity/{ODD}/?page_mode=sequenced&page_size=1250&ordering=id")
+
+
+def differences(client, state) -> dict[int, dict[str, object]]:
+    """{true id: {field: value sent}} of the listed rows that differ from the ground truth."""
+    truth = state_truth(state, ODD)
+    rows = listed(client)
+    assert len(rows) == len(truth)
+    return {
+        want["id"]: {k: v for k, v in got.items() if v != want[k] or type(v) is not type(want[k])}
+        for got, want in zip(rows, truth, strict=True)
+        if got != want or type(got["id"]) is not int
+    }
+
+
+def odd_row(client, wanted) -> dict:
+    """The first odd row /_admin/odd_values names that satisfies `wanted`."""
+    return next(o for o in client.get(f"/_admin/odd_values/{ODD}").json() if wanted(o))
+
+
+def test_odd_values_off_sends_every_row_as_stored(client, state):
+    """Without the knob the listing is the ground truth, value for value."""
+    assert differences(client, state) == {}
+
+
+def test_odd_values_make_about_one_row_in_five_send_an_odd_value(client, state):
+    """odd_values=order_dtl: the rows /_admin/odd_values names, and only they, send an odd value."""
+    state.configure(odd_values=ODD)
+    named = client.get(f"/_admin/odd_values/{ODD}").json()
+    assert differences(client, state) == {o["id"]: {o["field"]: o["sent"]} for o in named}
+    assert len(named) == (len(state_truth(state, ODD)) - 2) // quirks.ODD_SPACING
+
+
+def test_odd_values_take_turns_so_any_stretch_holds_every_case(client, state):
+    """Seven odd rows in a row, in id order, send the seven odd values, one each."""
+    state.configure(odd_values=ODD)
+    named = client.get(f"/_admin/odd_values/{ODD}").json()
+    for start in range(len(named) - 6):
+        turn = named[start : start + 7]
+        sent = {(o["field"], repr(o["sent"]) if o["sent"] != str(o["id"]) else "text") for o in turn}
+        assert {value for field, value in sent if field == "id"} == {"text", "'abc'", "12.5", "True"}
+        assert {value for field, value in sent if field == "ord_qty"} == {"'NaN'", "'Infinity'"}
+        assert [field for field, _ in sent].count("mod_ts") == 1
+
+
+def test_odd_mod_ts_names_the_true_instant_in_a_form_iso_cannot_read(client, state):
+    """The unparsable mod_ts is the row's true instant written as 'YYYY-MM-DDTHH:MM:SS UTC'."""
+    state.configure(odd_values=ODD)
+    odd = odd_row(client, lambda o: o["field"] == "mod_ts")
+    true = {r["id"]: r["mod_ts"] for r in state_truth(state, ODD)}[odd["id"]]
+    instant = datetime.fromisoformat(true).astimezone(UTC)
+    assert odd["sent"] == instant.strftime("%Y-%m-%dT%H:%M:%S UTC")
+    with pytest.raises(ValueError, match="Invalid isoformat"):
+        datetime.fromisoformat(odd["sent"])
+
+
+def test_odd_values_are_seeded(client, state):
+    """The same seed picks the same rows; another seed other rows."""
+    state.configure(odd_values=ODD)
+    first = client.get(f"/_admin/odd_values/{ODD}").json()
+    state.reset()
+    state.configure(odd_values=ODD)
+    assert client.get(f"/_admin/odd_values/{ODD}").json() == first
+    state.configure(seed=8)
+    assert [o["id"] for o in client.get(f"/_admin/odd_values/{ODD}").json()] != [o["id"] for o in first]
+
+
+def test_odd_values_leave_the_ground_truth_and_counts_on_the_stored_values(client, state):
+    """truth() and the paged count do not change: only what the rows send does."""
+    count = get_json(client, f"entity/{ODD}/?page_size=1")["result_count"]
+    truth = state_truth(state, ODD)
+    state.configure(odd_values=ODD)
+    assert state_truth(state, ODD) == truth
+    assert get_json(client, f"entity/{ODD}/?page_size=1")["result_count"] == count
+
+
+def test_odd_values_are_filtered_and_ordered_by_their_stored_id(client, state):
+    """The row sending id "abc" is found by id__gte/id__lt of its stored id, in its id place."""
+    state.configure(odd_values=ODD)
+    abc = odd_row(client, lambda o: o["sent"] == "abc")["id"]
+    body = get_json(
+        client, f"entity/{ODD}/?page_mode=sequenced&fields=id&ordering=id&id__gte={abc - 1}&id__lt={abc + 2}"
+    )
+    assert [r["id"] for r in body["results"]] == [abc - 1, "abc", abc + 1]
+
+
+def test_odd_mod_ts_is_filtered_by_its_stored_instant(client, state):
+    """The row sending an unparsable mod_ts is found by mod_ts__gte/__lte of its stored instant."""
+    state.configure(odd_values=ODD)
+    odd = odd_row(client, lambda o: o["field"] == "mod_ts")
+    stored = quote(next(r["mod_ts"] for r in state_truth(state, ODD) if r["id"] == odd["id"]))
+    body = get_json(
+        client,
+        f"entity/{ODD}/?page_mode=sequenced&fields=id,mod_ts&mod_ts__gte={stored}&mod_ts__lte={stored}",
+    )
+    assert {"id": odd["id"], "mod_ts": odd["sent"]} in body["results"]
+
+
+def test_odd_values_only_where_asked(client, state):
+    """Other entities, and a `fields` selection without the odd field, send stored values."""
+    state.configure(odd_values=ODD)
+    odd = client.get(f"/_admin/odd_values/{ODD}").json()
+    nan = next(o for o in odd if o["sent"] == "NaN")
+    assert client.get(API + f"entity/{ODD}/{nan['id']}/").json()[nan["field"]] == "NaN"
+    assert client.get(API + f"entity/{ODD}/{nan['id']}/?fields=id,mod_ts").json()["id"] == nan["id"]
+    assert client.get("/_admin/odd_values/order_hdr").json() == []
+    order_hdr = all_sequenced(client, "entity/order_hdr/?page_mode=sequenced&page_size=1250&ordering=id")
+    assert order_hdr == state_truth(state, "order_hdr")
+
+
+def test_odd_values_route_of_an_unknown_entity_is_a_404(client):
+    """GET /_admin/odd_values/<no such entity> answers 404, like the truth route."""
+    assert client.get("/_admin/odd_values/no_such_entity").status_code == 404
