@@ -52,6 +52,7 @@ class StreamStats:
     retries: int = 0
     second_pass_rows: int = 0
     reread_rows: int = 0  # rows of hours the drift check read again
+    skipped: int = 0  # rows read but not emitted (no usable key; each warned)
     total: int | None = None  # rows the source holds, when a count was asked
     started: float | None = None  # the stream's first request (its pages may be fetched early)
     answered: float | None = None  # the stream's last answer
@@ -155,15 +156,20 @@ class Progress:
                 stats.seconds,
             )
 
+    def skipped(self, stream: str) -> None:
+        """A row read is not emitted (each is warned): rows count what was read, this says how many."""
+        self.of(stream).skipped += 1
+
     def end(self, stream: str) -> None:
         """The stream is complete: one line with its totals."""
         stats = self.of(stream)
         stats.ended = time.monotonic()
         logger.info(
-            "Stream '%s': done, %s rows%s in %d pages (%d requests, %d retries), %.1f s.",
+            "Stream '%s': done, %s rows%s%s in %d pages (%d requests, %d retries), %.1f s.",
             stream,
             f"{stats.rows:,}",
             stats.share(),
+            f", {stats.skipped:,} of them skipped," if stats.skipped else "",
             stats.pages,
             stats.requests,
             stats.retries,
@@ -178,6 +184,7 @@ class Progress:
         def notes(s: StreamStats) -> str:
             extra = [f"{s.second_pass_rows:,} backdated rows"] if s.second_pass_rows else []
             extra += [f"{s.reread_rows:,} rows re-read"] if s.reread_rows else []
+            extra += [f"{s.skipped:,} rows skipped (warned)"] if s.skipped else []
             return "; ".join(s.notes + extra)
 
         shown = [(name, s) for name, s in sorted(self.streams.items()) if s.announced or s.notes]

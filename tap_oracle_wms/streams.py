@@ -308,8 +308,11 @@ class EntityStream(Stream):
 
     @override
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
-        """Shape the decoded row in place to the catalog schema; None skips it."""
-        return self.shaper.shape(row)
+        """Shape the decoded row in place to the catalog schema; None skips it (counted, warned)."""
+        shaped = self.shaper.shape(row)
+        if shaped is None:
+            self.run.progress.skipped(self.name)
+        return shaped
 
 
 class InventoryHistoryStream(EntityStream):

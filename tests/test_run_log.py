@@ -152,6 +152,21 @@ def test_a_streams_seconds_do_not_include_the_wait_for_the_streams_before_it(mon
     assert run.of("wave").seconds == pytest.approx(0.2)
 
 
+def test_rows_read_but_skipped_are_counted_in_the_done_line_and_the_notes(tmp_path, sandbox):
+    """Rows whose id is no integer are read, not emitted: the done line and the summary say how many."""
+    sandbox.configure(odd_values=("order_dtl",))
+    skipped = sum(
+        1 for odd in sandbox.odd_values("order_dtl") if odd["field"] == "id" and odd["sent"] != str(odd["id"])
+    )
+    run = run_tap(tmp_path, tap_config(sandbox, "order_dtl"))
+    assert run.code == 0, run.stderr
+    emitted = sum(1 for line in run.stdout.splitlines() if '"type":"RECORD"' in line.replace(" ", ""))
+    row = summary(run.stderr)["order_dtl"]
+    assert int(row[1].replace(",", "")) == emitted + skipped
+    assert f"{skipped} rows skipped (warned)" in " ".join(row[6:])
+    assert re.search(rf"Stream 'order_dtl': done, [\d,]+ rows.*, {skipped} of them skipped, in", run.stderr)
+
+
 # --- metrics ------------------------------------------------------------------------------------
 
 
