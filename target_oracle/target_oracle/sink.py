@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Sequence
+from decimal import Decimal
 from functools import cached_property
 from itertools import repeat
 from operator import call, itemgetter
@@ -64,7 +65,14 @@ class FieldNamingValidator(BaseJSONSchemaValidator):
         except jsonschema.SchemaError as exc:
             msg = f"stream '{stream}': its schema is not a valid JSON Schema ({exc.message})"
             raise InvalidJSONSchema(msg) from None
-        self.check = fastjsonschema.compile(schema, use_default=False, use_formats=False)
+        # multipleOf is checked here in decimal: fastjsonschema divides the record's Decimal by
+        # the schema's float (TypeError) and every number of such a column would crash.
+        self.multiples = {
+            name: Decimal(str(prop["multipleOf"]))
+            for name, prop in schema.get("properties", {}).items()
+            if isinstance(prop, dict) and isinstance(prop.get("multipleOf"), int | float | Decimal)
+        }
+        self.check = fastjsonschema.compile(without_multiple_of(schema), use_default=False, use_formats=False)
         self.stream = stream
         self.keys = keys
         self.problem: str | None = None
@@ -86,6 +94,10 @@ class FieldNamingValidator(BaseJSONSchemaValidator):
                 record, field, f"does not match its schema ({exc.rule} {exc.rule_definition})"
             )
             return
+        for name, step in self.multiples.items():
+            if not is_multiple(record.get(name), step):
+                self.problem = self.refuse(record, name, f"does not match its schema (multipleOf {step})")
+                return
         for name, (fmt, parse) in self.datelike.items():
             value = record.get(name)
             if isinstance(value, str):
@@ -98,6 +110,29 @@ class FieldNamingValidator(BaseJSONSchemaValidator):
     def refuse(self, record: dict[str, Any], field: str, why: str) -> str:
         """The one line that refuses ``record``."""
         return f"stream '{self.stream}' record {record_key(record, self.keys)} field '{field}': {why}"
+
+
+def is_multiple(value: Any, step: Decimal) -> bool:
+    """JSON Schema's multipleOf, in decimal; what is no finite number is another rule's business."""
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        return True
+    number = Decimal(str(value))
+    if not number.is_finite() or step <= 0:
+        return True
+    try:
+        quotient = number / step
+    except ArithmeticError:  # beyond the decimal context's exponent range: not decided here
+        return True
+    return quotient == quotient.to_integral_value()
+
+
+def without_multiple_of(schema: Any) -> Any:
+    """The schema without its multipleOf rules (checked in decimal by the validator, top level)."""
+    if isinstance(schema, dict):
+        return {k: without_multiple_of(v) for k, v in schema.items() if k != "multipleOf"}
+    if isinstance(schema, list):
+        return [without_multiple_of(v) for v in schema]
+    return schema
 
 
 def datelike_format(prop: dict[str, Any]) -> str | None:

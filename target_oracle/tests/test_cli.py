@@ -133,6 +133,26 @@ def test_date_time_that_does_not_parse_is_one_line_without_the_value(tmp_path):
     assert "Traceback" not in done.stderr
 
 
+def test_a_decimal_multiple_of_its_float_multipleof_loads_and_one_that_is_not_is_one_line(tmp_path):
+    """multipleOf 0.01 (a float, as taps write it) against decimal values: 12.34 loads, 12.345 is
+    refused in one line naming the rule; neither crashes (compiled validators divide Decimal by float)."""
+    schema = {"id": {"type": "integer"}, "price": {"type": ["number", "null"], "multipleOf": 0.01}}
+    good = ['{"type":"RECORD","stream":"item","record":{"id":1,"price":12.34}}',
+            '{"type":"RECORD","stream":"item","record":{"id":2,"price":5}}',
+            '{"type":"RECORD","stream":"item","record":{"id":3,"price":null}}']  # fmt: skip
+    bad = '{"type":"RECORD","stream":"item","record":{"id":4,"price":12.345}}'
+    head = [json.dumps(schema_message("item", schema))]
+    loaded = run_cli(tmp_path, {"dry_run_sql_path": str(tmp_path / "good.sql")}, head + good)
+    assert loaded.returncode == 0, loaded.stderr
+    assert "MERGE" in (tmp_path / "good.sql").read_text()
+    refused = run_cli(tmp_path, {"dry_run_sql_path": str(tmp_path / "bad.sql")}, [*head, *good, bad])
+    assert refused.returncode == 1
+    assert refused.stderr.splitlines()[-1].endswith(
+        "stream 'item' record key id=4 field 'price': does not match its schema (multipleOf 0.01)"
+    )
+    assert "Traceback" not in refused.stderr
+
+
 def test_key_missing_from_the_schema_is_one_line(tmp_path):
     """key_properties naming no property: one line, no traceback (#26)."""
     lines = [
