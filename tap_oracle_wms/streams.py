@@ -103,8 +103,7 @@ class EntityStream(Stream):
             **query.user_filters(self.config, self.name),
         }
         if self.incremental and self.replication_key:
-            start = starting_bound(self, context)
-            lookback = self.config["lookback_seconds"]
+            start, lookback = starting_bound(self, context), self.config["lookback_seconds"]
             params.update(query.bounds(self.replication_key, start, lookback, self.run.started_at))
         params.update(self.partition_filters(context))
         return params
@@ -309,8 +308,7 @@ class EntityStream(Stream):
     @override
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
         """Shape the decoded row in place to the catalog schema; None skips it (counted, warned)."""
-        shaped = self.shaper.shape(row)
-        if shaped is None:
+        if (shaped := self.shaper.shape(row)) is None:
             self.run.progress.skipped(self.name)
         return shaped
 
