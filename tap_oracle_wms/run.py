@@ -18,6 +18,7 @@ from tap_oracle_wms.lgfapi.client import Client, Hooks
 from tap_oracle_wms.lgfapi.wire import UTC
 from tap_oracle_wms.output import BufferedMsgSpecWriter
 from tap_oracle_wms.progress import Progress
+from tap_oracle_wms.settings import MAX_PAGE_SIZE
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -68,11 +69,15 @@ class SyncRun:
 
     @property
     def engine(self) -> Engine:
-        """The run's page engine: `concurrency` requests in flight, ~4 pages each buffered."""
+        """The run's page engine: `concurrency` requests in flight, 4 full pages (1,250 rows) each buffered.
+
+        A budget of rows, not of pages: memory goes by rows, and at a small page_size a budget of
+        pages left the workers idle behind one slow range (the read-ahead ran out).
+        """
         with self.lock:
             if self._engine is None:
                 concurrency = int(self.config["concurrency"])
-                buffer_rows = concurrency * BUFFER_PAGES * int(self.config["page_size"])
+                buffer_rows = concurrency * BUFFER_PAGES * MAX_PAGE_SIZE
                 self._engine = Engine(concurrency, buffer_rows)
             return self._engine
 

@@ -7,7 +7,7 @@ import threading
 import time
 
 import pytest
-from keyset_server import START, Row, Served, keyset_server
+from keyset_server import ENTITY, START, Row, Served, keyset_server, rows
 from keyset_server import config as keyset_config
 from tapruns import discover, sync, tap_config
 
@@ -237,3 +237,31 @@ def test_a_range_longer_than_planned_is_split_and_loses_no_row(key):
     assert concurrent.last_state == sequential.last_state
     planned = 9  # 380 rows after the first page of 20: 10 ranges of ~2 pages, 9 of them with a start
     assert len(asked) > planned, asked
+
+
+# --- the read-ahead is a budget of rows, whatever the page size ---------------------------------------
+
+
+def settled(served: Served, quiet: float = 0.5, most: float = 10.0) -> None:
+    """Wait until the server has been asked nothing new for `quiet` seconds (the workers wait)."""
+    deadline, seen = time.monotonic() + most, -1
+    while len(served.requests) != seen and time.monotonic() < deadline:
+        seen = len(served.requests)
+        time.sleep(quiet)
+
+
+def test_small_pages_do_not_shrink_the_read_ahead():
+    """While the sync thread holds the first page, the workers read every range of a 400-row listing
+    in pages of 10: the budget is rows (concurrency x 4 pages of the API's largest), not pages, so a
+    small page_size does not idle the workers behind one slow range (at 2 x 4 pages of 10 rows they
+    stopped after 5 of its 19 ranges)."""
+    served = Served(rows(400))
+    with keyset_server(served) as base_url:
+        settings = keyset_config(base_url, page_size=10, concurrency=2, drift_window_hours=0)
+        stream = TapOracleWMS(config=settings, validate_config=True).streams[ENTITY]
+        records = iter(stream.get_records(None))
+        next(records)
+        settled(served)
+        asked = ranges_asked(served, "mod_ts")
+        records.close()
+    assert len(asked) >= 19, sorted(asked)  # 390 rows after the first page: 20 ranges of ~2 pages

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("tap-oracle-wms")
 
-# Buffered rows: this many pages per request in flight.
+# Buffered rows: this many pages of the API's largest (MAX_PAGE_SIZE rows) per request in flight.
 BUFFER_PAGES = 4
 # Longest wait, in all, for workers to end when the engine closes (a worker mid-request may
 # hold its socket for request_timeout; it dies with the process, holding no output).
