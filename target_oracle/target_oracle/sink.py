@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from decimal import Decimal
+from fractions import Fraction
 from functools import cached_property
 from itertools import repeat
 from operator import call, itemgetter
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import fastjsonschema
 import jsonschema
+from jsonschema import ValidationError
 from jsonschema.validators import validator_for
 from singer_sdk.exceptions import InvalidJSONSchema, InvalidRecord, MissingKeyPropertiesError
 from singer_sdk.singerlib.json import serialize_json
@@ -65,14 +67,10 @@ class FieldNamingValidator(BaseJSONSchemaValidator):
         except jsonschema.SchemaError as exc:
             msg = f"stream '{stream}': its schema is not a valid JSON Schema ({exc.message})"
             raise InvalidJSONSchema(msg) from None
-        # multipleOf is checked here in decimal: fastjsonschema divides the record's Decimal by
-        # the schema's float (TypeError) and every number of such a column would crash.
-        self.multiples = {
-            name: Decimal(str(prop["multipleOf"]))
-            for name, prop in schema.get("properties", {}).items()
-            if isinstance(prop, dict) and isinstance(prop.get("multipleOf"), int | float | Decimal)
-        }
+        # multipleOf is checked in decimal by a second validator: fastjsonschema's code reads the
+        # record's Decimal through repr() and every number of such a property would crash.
         self.check = fastjsonschema.compile(without_multiple_of(schema), use_default=False, use_formats=False)
+        self.multiples = decimal_validator(schema) if has_multiple_of(schema) else None
         self.stream = stream
         self.keys = keys
         self.problem: str | None = None
@@ -94,10 +92,13 @@ class FieldNamingValidator(BaseJSONSchemaValidator):
                 record, field, f"does not match its schema ({exc.rule} {exc.rule_definition})"
             )
             return
-        for name, step in self.multiples.items():
-            if not is_multiple(record.get(name), step):
-                self.problem = self.refuse(record, name, f"does not match its schema (multipleOf {step})")
-                return
+        broken = next(self.multiples.iter_errors(record), None) if self.multiples is not None else None
+        if broken is not None:
+            field = "/".join(str(p) for p in broken.absolute_path) or "(record)"
+            self.problem = self.refuse(
+                record, field, f"does not match its schema ({broken.validator} {broken.validator_value})"
+            )
+            return
         for name, (fmt, parse) in self.datelike.items():
             value = record.get(name)
             if isinstance(value, str):
@@ -112,27 +113,62 @@ class FieldNamingValidator(BaseJSONSchemaValidator):
         return f"stream '{self.stream}' record {record_key(record, self.keys)} field '{field}': {why}"
 
 
-def is_multiple(value: Any, step: Decimal) -> bool:
-    """JSON Schema's multipleOf, in decimal; what is no finite number is another rule's business."""
+def is_multiple(value: Any, step: Any) -> bool:
+    """JSON Schema's multipleOf, exactly: no float, no 28-digit rounding.
+
+    What is no finite number is another rule's business (the column's converter refuses NaN and infinity).
+    """
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         return True
-    number = Decimal(str(value))
-    if not number.is_finite() or step <= 0:
+    number, divisor = Decimal(str(value)), Decimal(str(step))
+    if not (number.is_finite() and divisor.is_finite()) or divisor <= 0:
         return True
-    try:
-        quotient = number / step
-    except ArithmeticError:  # beyond the decimal context's exponent range: not decided here
-        return True
-    return quotient == quotient.to_integral_value()
+    if abs(number.adjusted() - divisor.adjusted()) > MAX_EXACT_DIGITS:
+        return True  # far outside any Oracle NUMBER: the column's converter refuses such a value
+    return (Fraction(number) / Fraction(divisor)).denominator == 1
+
+
+#: is_multiple decides exactly up to this many digits between value and divisor.
+MAX_EXACT_DIGITS = 1000
+
+
+def _decimal_multiple_of(validator: Any, step: Any, instance: Any, schema: Any) -> Iterator[ValidationError]:
+    del schema
+    if validator.is_type(instance, "number") and not is_multiple(instance, step):
+        yield ValidationError(f"is not a multiple of {step}")
+
+
+def is_rule(value: Any) -> bool:
+    """A multipleOf keyword's value (a property may be *named* multipleOf: its value is a schema)."""
+    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+
+
+def has_multiple_of(schema: Any) -> bool:
+    """Whether any subschema has a multipleOf rule."""
+    if isinstance(schema, dict):
+        return is_rule(schema.get("multipleOf")) or any(has_multiple_of(v) for v in schema.values())
+    if isinstance(schema, list):
+        return any(has_multiple_of(v) for v in schema)
+    return False
 
 
 def without_multiple_of(schema: Any) -> Any:
-    """The schema without its multipleOf rules (checked in decimal by the validator, top level)."""
+    """The schema without its multipleOf rules (decimal_validator checks them)."""
     if isinstance(schema, dict):
-        return {k: without_multiple_of(v) for k, v in schema.items() if k != "multipleOf"}
+        return {
+            k: without_multiple_of(v) for k, v in schema.items() if not (k == "multipleOf" and is_rule(v))
+        }
     if isinstance(schema, list):
         return [without_multiple_of(v) for v in schema]
     return schema
+
+
+def decimal_validator(schema: dict[str, Any]) -> Any:
+    """The schema's jsonschema validator with multipleOf decided exactly.
+
+    Run only for schemas that have one, after the compiled check passed: only multipleOf is left to break.
+    """
+    return jsonschema.validators.extend(validator_for(schema), {"multipleOf": _decimal_multiple_of})(schema)
 
 
 def datelike_format(prop: dict[str, Any]) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -60,6 +61,12 @@ USER_ERRORS = (
 _DECODER = msgspec.json.Decoder(float_hook=Decimal)
 
 
+#: A \uD800-\uDFFF escape in a line: it may leave a lone surrogate in the decoded text (a pair decodes
+#: to one character), so only such lines are walked.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_LONE_SURROGATE = re.compile("[\\ud800-\\udfff]")
+
+
 class DryRunReader(SingerReader):
     """The SDK's reader with a faster decoder; in a dry run it keeps STATE messages from the output.
 
@@ -69,6 +76,10 @@ class DryRunReader(SingerReader):
 
     hold_state = False
     held = 0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.surrogate_streams: set[Any] = set()
 
     @override
     def process_lines(
@@ -88,8 +99,32 @@ class DryRunReader(SingerReader):
         try:
             message: dict[str, Any] = _DECODER.decode(line)
         except msgspec.DecodeError:
-            return super().deserialize_json(line)
+            message = super().deserialize_json(line)
+        if _SURROGATE_ESCAPE.search(line) and message.get("type") == "RECORD":
+            message["record"] = self.without_lone_surrogates(message.get("stream"), message.get("record"))
         return message
+
+    def without_lone_surrogates(self, stream: Any, value: Any) -> Any:
+        """Text with a lone UTF-16 surrogate escape gets U+FFFD in its place, as the tap does.
+
+        No UTF-8 database stores one (python-oracledb cannot even encode it); one warning per
+        stream, without the value.
+        """
+        if isinstance(value, str):
+            fixed = _LONE_SURROGATE.sub("\ufffd", value)
+            if fixed != value and stream not in self.surrogate_streams:
+                self.surrogate_streams.add(stream)
+                logging.getLogger("target_oracle").warning(
+                    "stream '%s': text with a lone UTF-16 surrogate escape (no character; Oracle's "
+                    "AL32UTF8 cannot store it) is loaded with U+FFFD in its place",
+                    stream,
+                )
+            return fixed
+        if isinstance(value, dict):
+            return {k: self.without_lone_surrogates(stream, v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.without_lone_surrogates(stream, v) for v in value]
+        return value
 
     def hold(self, message: dict[str, Any]) -> None:
         """Count the STATE message, say once that it stays here."""

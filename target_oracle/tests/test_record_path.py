@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from decimal import Decimal
 
 import pytest
@@ -24,6 +25,7 @@ from test_cli import run_cli
 
 from target_oracle.binds import BadValueError, column_converter, converter
 from target_oracle.dryrun import DryRunScript
+from target_oracle.sink import FieldNamingValidator
 from target_oracle.target import DryRunReader, TargetOracle
 from target_oracle.typemap import OracleType
 
@@ -322,3 +324,61 @@ def test_a_changed_schema_makes_a_new_sink(tmp_path):
     wider = {**DATE_TIME, "code": {"type": ["string", "null"]}}
     again = target.get_sink("item", schema={"type": "object", "properties": wider}, key_properties=["id"])
     assert again is not first
+
+
+# --- multipleOf, decided exactly in decimal (the compiled validator cannot read a Decimal) -----------
+
+
+def multiple_of_problem(properties: dict, row: dict) -> str | None:
+    """The one-line refusal the validator keeps for ``row``, or None when it passes."""
+    validator = FieldNamingValidator("item", {"type": "object", "properties": properties}, ["id"])
+    validator.validate(row)
+    return validator.problem
+
+
+HALVES = {"type": "number", "multipleOf": 0.5}
+CENTS = {"type": "number", "multipleOf": 0.01}
+
+
+@pytest.mark.parametrize(
+    ("properties", "row", "field"),
+    [
+        ({"n": {"anyOf": [HALVES, {"type": "null"}]}}, {"n": Decimal("1.3")}, "n"),
+        ({"o": {"type": "object", "properties": {"x": HALVES}}}, {"o": {"x": Decimal("1.3")}}, "o/x"),
+        ({"n": CENTS}, {"n": Decimal("1.0000000000000000000000000000001")}, "n"),
+        ({"n": CENTS}, {"n": Decimal("12345678901234567890123456789.001")}, "n"),
+    ],
+    ids=["in anyOf", "in an object", "past 28 digits", "a long integer part"],
+)
+def test_a_value_that_is_no_multiple_is_refused_wherever_the_rule_is(properties, row, field):
+    problem = multiple_of_problem({"id": {"type": "integer"}, **properties}, {"id": 1, **row})
+    assert problem is not None
+    assert problem.startswith(f"stream 'item' record key id=1 field '{field}': does not match its schema (")
+    assert "1.3" not in problem  # the rule, never the value
+    assert "0000001" not in problem
+
+
+@pytest.mark.parametrize(
+    "value",
+    [Decimal("12.34"), 5, Decimal("-0"), Decimal("1E+400"), Decimal("123456789012345678901234567890.01")],
+)
+def test_multiples_pass_exactly(value):
+    assert multiple_of_problem({"n": CENTS}, {"n": value}) is None
+
+
+def test_a_property_named_multipleof_keeps_its_own_rules():
+    """Only the keyword is taken out of the compiled schema, not a property of that name."""
+    problem = multiple_of_problem({"multipleOf": {"type": "integer", "maximum": 5}}, {"multipleOf": 999})
+    assert problem is not None
+    assert "field 'multipleOf': does not match its schema (maximum 5)" in problem
+
+
+def test_a_lone_surrogate_in_text_is_loaded_as_a_replacement_character_with_one_warning(run_target, caplog):
+    """JSON "\\ud800" decodes to no character, which no UTF-8 database stores: U+FFFD in its place,
+    as the tap does, one warning per stream; a surrogate pair (an emoji) is a character and stays."""
+    rows = [{"id": 1, "t": "a\ud800b"}, {"id": 2, "t": "c\udfffd"}, {"id": 3, "t": "\U0001f600"}]
+    with caplog.at_level(logging.WARNING, logger="target_oracle"):
+        binds = bound(run_target, {"id": {"type": "integer"}, "t": {"type": "string"}}, rows)
+    assert [row["p1"] for row in binds] == ["a\ufffdb", "c\ufffdd", "\U0001f600"]
+    (warning,) = [r.getMessage() for r in caplog.records if "surrogate" in r.getMessage()]
+    assert warning.startswith("stream 'item': text with a lone UTF-16 surrogate escape")
