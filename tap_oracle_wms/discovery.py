@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from tap_oracle_wms.cache import DescribeCache
 from tap_oracle_wms.lgfapi.errors import AccessDeniedError
+from tap_oracle_wms.lgfapi.throttle import Throttle
 from tap_oracle_wms.records import JSON_TEXT
 
 if TYPE_CHECKING:
@@ -235,11 +236,12 @@ def describe_all(names: list[str], fetch: Callable[[str], Any], *, concurrency: 
 
 
 def describe_entities(
-    config: Mapping[str, Any], fetch: Callable[[str, str], Any], names: list[str]
+    config: Mapping[str, Any], fetch: Callable[[str, str, Throttle], Any], names: list[str]
 ) -> dict[str, Any]:
     """Describe payloads for `names`, from the disk cache where fresh, skipping unreadable ones.
 
-    `fetch(path, entity)` is the client's GET of JSON (`Client.get_json`).
+    `fetch(path, entity, throttle)` is the client's GET of JSON (`Client.get_json`). The describes
+    share one throttle: `describe_concurrency` in flight, fewer while the tenant answers 429.
     """
     who = config.get("username") or config.get("oauth_client_id") or ""
     cache = DescribeCache(
@@ -249,8 +251,11 @@ def describe_entities(
     )
     cached = cache.load()
     todo = [name for name in names if name not in cached]
+    throttle = Throttle(config["describe_concurrency"])
     fetched = describe_all(
-        todo, lambda name: fetch(f"entity/{name}/describe/", name), concurrency=config["describe_concurrency"]
+        todo,
+        lambda name: fetch(f"entity/{name}/describe/", name, throttle),
+        concurrency=config["describe_concurrency"],
     )
     denied = sorted(n for n, r in fetched.items() if isinstance(r, AccessDeniedError))
     if denied:

@@ -197,7 +197,7 @@ SETTINGS: dict[str, Any] = th.PropertiesList(
         "describe_concurrency",
         th.IntegerType(minimum=1, maximum=MAX_CONCURRENCY),
         default=8,
-        description="Describe calls in flight during discovery.",
+        description="Describe calls in flight during discovery (halved on each 429 or 503, as pages are).",
     ),
     th.Property(
         "discovery_cache_ttl",

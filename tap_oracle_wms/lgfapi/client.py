@@ -169,9 +169,9 @@ class Client:
         )
         return retrying(attempt)()
 
-    def get_json(self, path: str, entity: str | None = None) -> Any:
+    def get_json(self, path: str, entity: str | None = None, throttle: Throttle | None = None) -> Any:
         """One GET outside paging (catalog, describe) with the same credentials, retries and checks."""
-        response = self.send(self.url_base + path, None, entity, tally=False)
+        response = self.send(self.url_base + path, None, entity, throttle, tally=False)
         if response.status_code == HTTPStatus.NOT_FOUND:
             raise FatalError(failure_text(response, entity=entity or "entity", auth_method=self.auth_method))
         return self.payload(response)
