@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import sys
@@ -22,6 +23,7 @@ from singer_sdk.exceptions import (
     RecordsWithoutSchemaException,
 )
 from singer_sdk.io_base import SingerReader
+from singer_sdk.singerlib import json as singer_json
 from singer_sdk.singerlib.exceptions import InvalidInputLine
 from singer_sdk.sinks import Sink
 from singer_sdk.sql import SQLTarget
@@ -99,9 +101,23 @@ class DryRunReader(SingerReader):
         try:
             message: dict[str, Any] = _DECODER.decode(line)
         except msgspec.DecodeError:
-            message = super().deserialize_json(line)
+            message = self.decode_otherwise(line)
         if _SURROGATE_ESCAPE.search(line) and message.get("type") == "RECORD":
             message["record"] = self.without_lone_surrogates(message.get("stream"), message.get("record"))
+        return message
+
+    @staticmethod
+    def decode_otherwise(line: str) -> dict[str, Any]:
+        """The SDK's JSON decoding: it reads NaN, so the column refuses it by name.
+
+        A line that is no JSON is one line of error without its text (it may hold data), not the
+        SDK's log of it.
+        """
+        try:
+            message: dict[str, Any] = singer_json.deserialize_json(line)
+        except json.JSONDecodeError as exc:
+            msg = f"an input line is no JSON ({exc.msg}, at character {exc.pos}); its text is not shown"
+            raise InvalidInputLine(msg) from None
         return message
 
     def without_lone_surrogates(self, stream: Any, value: Any) -> Any:

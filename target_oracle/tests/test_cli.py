@@ -188,11 +188,20 @@ def test_value_that_does_not_fit_is_one_line_naming_stream_key_and_column(tmp_pa
     assert "Traceback" not in done.stderr
 
 
-def test_malformed_line_ends_the_run(tmp_path):
-    """A line that is not JSON ends the run with exit 1 and says so on its last line."""
-    done = run_cli(tmp_path, {"dry_run_sql_path": str(tmp_path / "s.sql")}, ["{not json"])
+def test_malformed_line_ends_the_run_in_one_line_without_its_text(tmp_path):
+    """A line that is not JSON (a record cut short) ends the run with exit 1 and one line saying so;
+    its text, which may hold data, is shown nowhere, and there is no traceback."""
+    lines = [
+        json.dumps(schema_message("item", ITEM_SCHEMA)),
+        '{"type":"RECORD","stream":"item","record":{"code":"SECRETV"',
+    ]
+    done = run_cli(tmp_path, {"dry_run_sql_path": str(tmp_path / "s.sql")}, lines)
     assert done.returncode == 1
-    assert "Unable to parse line as JSON" in done.stderr.splitlines()[-1]
+    assert done.stderr.splitlines()[-1].endswith(
+        "an input line is no JSON (Expecting ',' delimiter, at character 60); its text is not shown"
+    )
+    assert "SECRETV" not in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_record_before_schema_is_one_line(tmp_path):
