@@ -8,7 +8,9 @@ the database does not have.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import time
+import zlib
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from fractions import Fraction
@@ -357,8 +359,22 @@ class OracleSink(SQLSink[OracleConnector]):
         self._from_files = True
         try:
             super().process_batch_files(encoding, files)
+        except (OSError, EOFError, zlib.error, json.JSONDecodeError) as exc:  # a file gone, cut or garbled
+            msg = f"stream '{self.stream_name}': a BATCH file cannot be read ({type(exc).__name__}: {exc})"
+            raise BadValueError(msg) from None
         finally:
             self._from_files = False
+
+    def validate_file_rows(self, records: Sequence[dict[str, Any]]) -> None:
+        """BATCH file rows are held to their schema as RECORD rows are (the SDK passes them as read)."""
+        validator = self._record_validator
+        if validator is None:
+            return
+        for record in records:
+            validator.validate(record)
+            if validator.problem:
+                problem, validator.problem = validator.problem, None
+                raise InvalidRecord(problem, record) from None
 
     def stamp(self, record: dict[str, Any]) -> dict[str, Any]:
         """The _sdc metadata a RECORD row gets; the version is the stream's last activated one.
@@ -389,8 +405,10 @@ class OracleSink(SQLSink[OracleConnector]):
         records = context.get("records") or []
         if not records:
             return
-        if self._from_files and self.include_sdc_metadata_properties:
-            records = [self.stamp(r) for r in records]
+        if self._from_files:
+            self.validate_file_rows(records)
+            if self.include_sdc_metadata_properties:
+                records = [self.stamp(r) for r in records]
         rows = self.bind_rows(records)
         table = self.connector.load_table(self.full_table_name)
         columns = self._columns

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import socket
 import subprocess
@@ -11,6 +12,7 @@ import urllib.parse
 from pathlib import Path
 
 from target_helpers import ITEM_SCHEMA, record, schema_message, state
+from test_activate_version import batch_message
 
 SECRET = "Sup3r-Secret/Pass+word"
 TARGET = [sys.executable, "-m", "target_oracle"]
@@ -223,3 +225,32 @@ def test_about_marks_secrets(tmp_path):
     for name in ("password", "wallet_password", "sqlalchemy_url"):
         assert properties[name]["secret"] is True
         assert properties[name]["writeOnly"] is True
+
+
+def test_a_batch_file_row_breaking_its_schema_is_refused_as_a_record_would_be(tmp_path):
+    """BATCH rows get the schema checks of RECORD rows: one line naming stream, key and field; no value."""
+    message = batch_message(
+        tmp_path, '{"id": 1, "code": "ok"}\n{"id": 2, "code": "' + "private-text-" * 3 + '"}\n'
+    )
+    lines = [json.dumps(schema_message("item", ITEM_SCHEMA)), json.dumps(message)]
+    done = run_cli(tmp_path, {"dry_run_sql_path": str(tmp_path / "s.sql")}, lines)
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[-1].endswith(
+        "stream 'item' record key id=2 field 'code': does not match its schema (maxLength 30)"
+    )
+    assert "private-text" not in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_batch_file_gone_or_garbled_is_one_line(tmp_path):
+    """A manifest naming a file that is not there, or a gzip file cut short: exit 1, one line."""
+    gone = {**batch_message(tmp_path, ""), "manifest": [(tmp_path / "nowhere.jsonl").as_uri()]}
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(gzip.compress(b'{"id": 1, "code": "x"}\n' * 100)[:60])
+    garbled = {**gone, "encoding": {"format": "jsonl", "compression": "gzip"}, "manifest": [cut.as_uri()]}
+    for message in (gone, garbled):
+        lines = [json.dumps(schema_message("item", ITEM_SCHEMA)), json.dumps(message)]
+        done = run_cli(tmp_path, {"dry_run_sql_path": str(tmp_path / "s.sql")}, lines)
+        assert done.returncode == 1
+        assert "stream 'item': a BATCH file cannot be read (" in done.stderr.splitlines()[-1]
+        assert "Traceback" not in done.stderr

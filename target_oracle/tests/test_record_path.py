@@ -142,14 +142,23 @@ def test_batch_file_date_and_time_text_binds_as_a_records_does(run_target, tmp_p
     assert from_file == from_record == [{"p0": 1, "p1": "2024-07-04T20:30:58.000000+00:00", "p2": "10:00:00"}]
 
 
-def test_batch_file_date_time_that_does_not_parse_is_one_line_without_the_value(run_target, tmp_path):
+@pytest.mark.parametrize(
+    ("validate", "says"),
+    [
+        (True, " field 'ts': is not an ISO 8601 date-time (format date-time)"),
+        (False, ': table "ITEM" column "TS" (TIMESTAMP WITH TIME ZONE): is not an ISO 8601 date-time'),
+    ],
+    ids=["validated like a record", "without validation, by its column"],
+)
+def test_batch_file_date_time_that_does_not_parse_is_one_line_without_the_value(
+    run_target, tmp_path, validate, says
+):
     batch = batch_message(tmp_path, '{"id": 5, "ts": "private-z"}\n')
-    run = run_target([schema_message("item", DATE_TIME), batch], add_record_metadata=False)
+    run = run_target(
+        [schema_message("item", DATE_TIME), batch], add_record_metadata=False, validate_records=validate
+    )
     assert run.exit_code == 1
-    assert (
-        'stream \'item\' record key id=5: table "ITEM" column "TS" (TIMESTAMP WITH TIME ZONE): '
-        "is not an ISO 8601 date-time (format date-time)"
-    ) in run.log
+    assert f"stream 'item' record key id=5{says}" in run.log
     assert "private-z" not in run.log
 
 
