@@ -133,7 +133,6 @@ def test_every_request_of_a_sync_holds_a_throttle_slot(sandbox, monkeypatch):
         slots.append(1)
         return epoch
 
-    monkeypatch.setattr(throttle.Throttle, "acquire", counted)
     empty_wave = {"wave": {"id__lt": 0}}  # an empty first page: the catalog check follows
     config = tap_config(
         sandbox,
@@ -145,7 +144,8 @@ def test_every_request_of_a_sync_holds_a_throttle_slot(sandbox, monkeypatch):
         stream_filters=empty_wave,
         **PAGED,
     )
-    catalog = discover(config)
+    catalog = discover(config)  # (its describes have a throttle of their own)
+    monkeypatch.setattr(throttle.Throttle, "acquire", counted)
     sandbox.configure(max_concurrency=2, latency_ms=5, retry_after_s=0)
     sandbox.clear_requests()
     sync(config, catalog=catalog)
