@@ -360,7 +360,9 @@ class OracleSink(SQLSink[OracleConnector]):
         try:
             super().process_batch_files(encoding, files)
         except (OSError, EOFError, zlib.error, json.JSONDecodeError) as exc:  # a file gone, cut or garbled
-            msg = f"stream '{self.stream_name}': a BATCH file cannot be read ({type(exc).__name__}: {exc})"
+            # The reason only: a message may quote the file's URL (credentials) or its text (data).
+            why = getattr(exc, "strerror", None) or getattr(exc, "msg", None) or type(exc).__name__
+            msg = f"stream '{self.stream_name}': a BATCH file cannot be read ({type(exc).__name__}: {why})"
             raise BadValueError(msg) from None
         finally:
             self._from_files = False

@@ -259,4 +259,5 @@ def test_a_batch_file_gone_or_garbled_is_one_line(tmp_path):
         done = run_cli(tmp_path, {"dry_run_sql_path": str(tmp_path / "s.sql")}, lines)
         assert done.returncode == 1
         assert "stream 'item': a BATCH file cannot be read (" in done.stderr.splitlines()[-1]
+        assert str(tmp_path) not in done.stderr  # the reason, not the file's URL
         assert "Traceback" not in done.stderr
