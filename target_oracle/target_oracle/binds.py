@@ -9,6 +9,7 @@ TIMESTAMP WITH TIME ZONE, because python-oracledb drops ``tzinfo`` from datetime
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Callable
 from decimal import ROUND_DOWN, Decimal, InvalidOperation, localcontext
@@ -18,6 +19,14 @@ from typing import Any, TypeVar
 
 from singer_sdk.singerlib.json import deserialize_json, serialize_json
 
+from .oracle_rules import (
+    MAX_PRECISION,
+    NUMBER_DIGITS,
+    TZ_OFFSET_MAX,
+    TZ_OFFSET_MIN,
+    YEAR_RANGE,
+    number_problem,
+)
 from .typemap import BOOLEAN, CLOB, DATE, JSON, NUMBER, TIMESTAMP, TIMESTAMP_TZ, VARCHAR2, OracleType
 
 #: TO_TIMESTAMP_TZ format matching :func:`timestamp_text`.
@@ -43,23 +52,39 @@ class BadValueError(ValueError):
 def timestamp_text(value: dt.datetime) -> str:
     """``2024-07-04T20:30:58.635464-04:00``: the offset kept; naive means UTC.
 
-    An offset with seconds (TZH:TZM cannot say it) is written as the same instant in UTC.
+    An offset TZH:TZM cannot say (seconds) or Oracle does not take (beyond -12:00..+14:00,
+    ORA-01874) is written as the same instant in UTC.
+
+    Raises:
+        ValueError: the instant is outside years 1 to 9999 in UTC (Oracle keeps it in UTC).
+
     """
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
     offset = value.utcoffset()
-    if offset is None or offset % _MINUTE:
-        value = value.astimezone(dt.UTC)
+    if offset is None or offset % _MINUTE or not TZ_OFFSET_MIN <= offset <= TZ_OFFSET_MAX:
+        value = _in_utc(value)
+    elif value.year in _EDGE_YEARS:
+        _in_utc(value)  # only there can the UTC instant leave the years Oracle and Python share
     return value.isoformat(timespec="microseconds")
 
 
 _MINUTE = dt.timedelta(minutes=1)
+_EDGE_YEARS = frozenset({dt.MINYEAR, dt.MAXYEAR})
+
+
+def _in_utc(value: dt.datetime) -> dt.datetime:
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        msg = YEAR_RANGE.broken("in UTC the instant is outside years 1 to 9999")
+        raise ValueError(msg) from None
 
 
 def utc_text(value: dt.datetime) -> str:
     """``2024-07-05T00:30:58.635464``: the same instant in UTC, no offset (naive means UTC)."""
     if value.tzinfo is not None:
-        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+        value = _in_utc(value).replace(tzinfo=None)
     return value.isoformat(timespec="microseconds")
 
 
@@ -164,6 +189,10 @@ def _base_converter(column_type: OracleType, json_text: bool) -> Converter:
     return _as_text
 
 
+def _finite(value: Decimal | float) -> bool:
+    return value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)
+
+
 def _as_integer(value: Any) -> int:
     if type(value) is int:  # the usual case, without a Decimal round trip
         return value
@@ -208,6 +237,7 @@ def converter(
     *,
     json_text: bool = False,
     text_format: str | None = None,
+    not_finite: Callable[[], None] | None = None,
 ) -> Converter:
     """The function turning a record value into the bind value for ``column``.
 
@@ -216,6 +246,8 @@ def converter(
     here as the SDK would have parsed them (the sink keeps the SDK from doing it per record).
     An empty string becomes NULL in every text column: Oracle stores '' as NULL anyway, and
     the loader's own key checks must see what the database will.
+    NaN and infinity (a JSON extension) have no Oracle NUMBER and no JSON form: they bind as
+    NULL whatever the column, and ``not_finite`` is called so that the caller can say so.
 
     Raises (from the returned function):
         BadValueError: one line naming table, column and why (never the value itself).
@@ -227,8 +259,9 @@ def converter(
     # Fewer characters than max_bytes / 4 always fit: the byte count is only taken beyond that.
     safe_chars = (max_bytes or 0) // 4
     digits = column_type.name == NUMBER and (column_type.precision is not None or column_type.scale)
-    whole = column_type.is_integer and column_type.precision is not None
-    int_limit = 10 ** (column_type.precision or 0) if whole else None
+    # INTEGER (NUMBER(*, 0)) holds 38 digits.
+    int_digits = (column_type.precision or MAX_PRECISION) if column_type.is_integer else None
+    int_limit = 10**int_digits if int_digits is not None else None
 
     def fail(detail: str) -> BadValueError:
         return BadValueError(f'table {table} column "{column}" ({column_type.sql}): {detail}')
@@ -236,15 +269,19 @@ def converter(
     def checked(value: Any) -> Any:
         if value is None or (text and value == ""):
             return None
+        if isinstance(value, Decimal | float) and not _finite(value):
+            return None if not_finite is None else not_finite()
         try:
             bound = base(value)
             if isinstance(bound, Decimal):
+                if not bound.is_finite():  # decimal text such as "NaN" (format x-singer.decimal)
+                    return None if not_finite is None else not_finite()
+                if problem := number_problem(bound):
+                    raise ValueError(problem)
                 if digits:
                     _check_digits(bound, column_type.precision, column_type.scale)
-                elif not bound.is_finite():
-                    _check_digits(bound, None, None)
             elif int_limit is not None and type(bound) is int and abs(bound) >= int_limit:
-                msg = f"more than {column_type.precision} digit(s) before the decimal point"
+                msg = f"more than {int_digits} digit(s) before the decimal point"
                 raise ValueError(msg)
         except (ValueError, TypeError, InvalidOperation) as exc:
             raise fail(str(exc) or type(exc).__name__) from None
@@ -284,7 +321,10 @@ def _parsing(
                 parsed = parse(value)
             except ValueError:
                 raise fail(not_iso) from None
-            return finish(parsed)
+            try:
+                return finish(parsed)
+            except ValueError as exc:  # an instant Oracle cannot keep (timestamp_text)
+                raise fail(str(exc)) from None
         return checked(value)
 
     return convert
@@ -298,6 +338,7 @@ def column_converter(
     *,
     json_text: bool = False,
     text_format: str | None = None,
+    not_finite: Callable[[], None] | None = None,
 ) -> ColumnConverter:
     """A batch's values of ``column`` -> the bind values ``converter`` gives them one by one.
 
@@ -311,7 +352,15 @@ def column_converter(
         BadValueError: as ``converter`` does.
 
     """
-    one = converter(table, column, column_type, byte_limit, json_text=json_text, text_format=text_format)
+    one = converter(
+        table,
+        column,
+        column_type,
+        byte_limit,
+        json_text=json_text,
+        text_format=text_format,
+        not_finite=not_finite,
+    )
     whole = _whole_column(column_type, byte_limit, text_format)
 
     def convert(values: list[Any]) -> list[Any]:
@@ -332,8 +381,10 @@ def _without_nulls(values: list[Any]) -> list[Any]:
 
 #: Date-time text that ``timestamp_text`` writes back the same (offset -00:00 it writes as +00:00),
 #: or with Z for +00:00.
+#: Not the first and last days Python has (their UTC instant may leave them), offsets Oracle takes only.
 _AS_WRITTEN = re.compile(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}(?:Z|(?!-00:00)[+-][0-9]{2}:[0-9]{2})"
+    r"(?!0001-01-01|9999-12-31)[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}"
+    r"(?:Z|\+(?:0[0-9]|1[0-3]):[0-5][0-9]|\+14:00|-(?!00:00)(?:0[0-9]|1[01]):[0-5][0-9]|-12:00)"
 )
 _ENDS_IN_Z = methodcaller("endswith", "Z")
 
@@ -350,8 +401,7 @@ def _whole_column(
     if text_format is not None:
         return None
     if column_type.is_integer:
-        limit = 10**column_type.precision if column_type.precision is not None else None
-        return partial(_whole_numbers, limit)
+        return partial(_whole_numbers, 10 ** (column_type.precision or MAX_PRECISION))
     if name == NUMBER and column_type.precision is None and not column_type.scale:
         return _decimals
     if name in {VARCHAR2, CLOB}:
@@ -360,7 +410,7 @@ def _whole_column(
     return None
 
 
-def _whole_numbers(limit: int | None, values: list[Any]) -> list[Any] | None:
+def _whole_numbers(limit: int, values: list[Any]) -> list[Any] | None:
     """Ints (and bools, as 1 and 0) within the column's digits."""
     kinds = set(map(type, values))
     if not kinds <= {int, bool, _NONE}:
@@ -368,19 +418,29 @@ def _whole_numbers(limit: int | None, values: list[Any]) -> list[Any] | None:
     if bool in kinds:
         values = [v if v is None else int(v) for v in values]
     present = _without_nulls(values)
-    if limit is None or not present or (-limit < min(present) and max(present) < limit):
+    if not present or (-limit < min(present) and max(present) < limit):
         return values
     return None
 
 
 def _decimals(values: list[Any]) -> list[Any] | None:
-    """Finite Decimals (JSON numbers with a fraction) as they are, ints as their Decimal."""
+    """Finite Decimals (JSON numbers with a fraction) as they are, ints as their Decimal.
+
+    Text of at most 38 characters without an exponent has at most 38 digits and a magnitude
+    between 1E-7 and 1E38: well inside NUMBER (number_problem). Any other goes value by value.
+    """
     kinds = set(map(type, values))
     if not kinds <= {Decimal, int, _NONE}:
         return None
     if int in kinds:
         values = [v if v is None else Decimal(v) for v in values]
-    return values if all(map(Decimal.is_finite, _without_nulls(values))) else None
+    present = _without_nulls(values)
+    if not present:
+        return values
+    if not all(map(Decimal.is_finite, present)):
+        return None
+    texts = list(map(str, present))
+    return values if max(map(len, texts)) <= NUMBER_DIGITS and "E" not in "".join(texts) else None
 
 
 def _fitting_text(safe_chars: int | None, values: list[Any]) -> list[Any] | None:

@@ -216,7 +216,7 @@ class OracleConnector(SQLConnector):
         """
         result: Identifier = conform(name, self.settings.identifier_case, self.identifier_limit)
         if result.shortened_from:
-            self._warn_once(
+            self.warn_once(
                 result.shortened_from,
                 f"Name {result.shortened_from!r} is longer than the database's {self.identifier_limit}-byte "
                 f"limit; it is written as {result.name!r}",
@@ -226,20 +226,21 @@ class OracleConnector(SQLConnector):
             final = shorten(
                 f"{final}_{hashlib.sha256(final.encode()).hexdigest()[:8]}", self.identifier_limit
             )
-            self._warn_once(
+            self.warn_once(
                 result.name,
                 f"Table name {result.name!r} ends like target-oracle's own tables ($STG, $NEW); "
                 f"it is written as {final!r}",
             )
         elif object_type not in {"table", "schema"} and final.upper() in RESERVED_COLUMN_NAMES:
             final = f"{final}_"
-            self._warn_once(
+            self.warn_once(
                 result.name,
                 f"Oracle refuses a column named {result.name!r}, even quoted; it is written as {final!r}",
             )
         return final
 
-    def _warn_once(self, key: str, message: str) -> None:
+    def warn_once(self, key: str, message: str) -> None:
+        """Log ``message`` as a warning the first time ``key`` is seen in this run."""
         if key not in self._warned:
             self._warned.add(key)
             logger.warning("%s", message)

@@ -13,8 +13,10 @@ Oracle Database Error Messages, python-oracledb documentation ("Using Bind Varia
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,47 @@ VALUE_SIZE = Rule("ORA-12899", "a value no longer than its VARCHAR2 column", "Er
 #: A JSON column takes only well-formed JSON.
 JSON_SYNTAX = Rule("ORA-40441", "JSON columns take valid JSON", "JSON Developer's Guide")
 
+#: NUMBER holds absolute values from 1.0E-130 up to, not including, 1.0E126 (an error beyond),
+#: with 38 significant digits guaranteed (more are rounded, smaller magnitudes become 0).
+NUMBER_MAX_EXPONENT = 126
+NUMBER_MIN_EXPONENT = -130
+NUMBER_DIGITS = 38
+NUMBER_RANGE = Rule(
+    "ORA-01426",
+    "NUMBER magnitudes below 1E126 (numeric overflow)",
+    "SQL Reference, Data Types, NUMBER Data Type",
+)
+NUMBER_ROUNDED = Rule(
+    "no ORA- error: Oracle rounds",
+    "NUMBER keeps 38 significant digits and magnitudes from 1E-130",
+    "SQL Reference, Data Types, NUMBER Data Type",
+)
+
+#: TIMESTAMP WITH TIME ZONE offsets: TIMEZONE_HOUR -12 to 14 (TIMEZONE_MINUTE 0 to 59).
+TZ_OFFSET_MIN = dt.timedelta(hours=-12)
+TZ_OFFSET_MAX = dt.timedelta(hours=14)
+TZ_OFFSET = Rule(
+    "ORA-01874",
+    "time zone offsets from -12:00 to +14:00",
+    "SQL Reference, Data Types, Datetime Fields and Values",
+)
+
+#: DATE and TIMESTAMP years: -4712 to 9999, not 0; a TIMESTAMP WITH TIME ZONE is kept in UTC,
+#: so its UTC year counts. (The loader writes years 1 to 9999, the range Python has.)
+YEAR_RANGE = Rule(
+    "ORA-01841",
+    "years from -4712 to 9999 (not 0), in UTC for TIMESTAMP WITH TIME ZONE",
+    "SQL Reference, Data Types, Datetime Fields and Values",
+)
+
+#: LOBs cannot be compared: not in a join, so not in a MERGE's ON clause.
+LOB_TYPES = frozenset({"CLOB", "NCLOB", "BLOB"})
+LOB_COMPARE = Rule(
+    "ORA-00932",
+    "no CLOB, NCLOB or BLOB column in a MERGE ON clause (LOBs cannot be compared)",
+    "SecureFiles and Large Objects Developer's Guide, LOB Restrictions",
+)
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -97,6 +140,34 @@ class Limits:
     database_version: int = 19
     string_limit: int = VARCHAR2_STANDARD_BYTES
     identifier_limit: int = 128
+
+
+def number_problem(value: Decimal) -> str | None:
+    """Why NUMBER cannot hold finite ``value`` as it is (NUMBER_RANGE, NUMBER_ROUNDED), else None."""
+    if not value:
+        return None
+    if value.adjusted() >= NUMBER_MAX_EXPONENT:
+        return NUMBER_RANGE.broken("a magnitude of 1E126 or more")
+    if value.adjusted() < NUMBER_MIN_EXPONENT:
+        return NUMBER_ROUNDED.broken("a magnitude below 1E-130 would be stored as 0")
+    significant = len(bytes(value.as_tuple().digits).rstrip(b"\0"))  # trailing zeros are not significant
+    if significant > NUMBER_DIGITS:
+        return NUMBER_ROUNDED.broken(f"{significant} significant digits would be rounded to {NUMBER_DIGITS}")
+    return None
+
+
+def datetime_problem(text: str) -> str | None:
+    """Why a TO_TIMESTAMP_TZ / TO_TIMESTAMP bind (ISO 8601 text) breaks TZ_OFFSET or YEAR_RANGE."""
+    value = dt.datetime.fromisoformat(text)
+    offset = value.utcoffset()
+    if offset is not None and not TZ_OFFSET_MIN <= offset <= TZ_OFFSET_MAX:
+        return TZ_OFFSET.broken(f"offset {offset}")
+    if offset is not None:
+        try:
+            value.astimezone(dt.UTC)
+        except OverflowError:
+            return YEAR_RANGE.broken("the UTC instant is outside years 1 to 9999")
+    return None
 
 
 def key_width(type_sql: str) -> int:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import time
 import zlib
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from fractions import Fraction
-from functools import cached_property
+from functools import cached_property, partial
 from itertools import repeat
 from operator import call, itemgetter
 from typing import TYPE_CHECKING, Any
@@ -40,7 +41,8 @@ from .binds import (
     converter,
     timestamp_text,
 )
-from .connector import OracleConnector
+from .connector import OracleConnector, TableRuleError
+from .oracle_rules import LOB_COMPARE, LOB_TYPES
 from .statements import LoadColumn
 from .typemap import INTEGER_TYPE, TIMESTAMP_TZ, OracleType
 
@@ -67,7 +69,9 @@ class FieldNamingValidator(BaseJSONSchemaValidator):
         try:
             validator_for(schema).check_schema(schema)
         except jsonschema.SchemaError as exc:
-            msg = f"stream '{stream}': its schema is not a valid JSON Schema ({exc.message})"
+            where = "/".join(map(str, exc.absolute_path)) or "(schema)"
+            rule = f"{exc.validator} {exc.validator_value}"  # the metaschema's rule: no Decimal repr
+            msg = f"stream '{stream}': its schema is not a valid JSON Schema (at {where}: breaks {rule})"
             raise InvalidJSONSchema(msg) from None
         # multipleOf is checked in decimal by a second validator: fastjsonschema's code reads the
         # record's Decimal through repr() and every number of such a property would crash.
@@ -188,11 +192,19 @@ def record_key(record: dict[str, Any], keys: Sequence[str]) -> str:
     """How an error names a record: its key properties and their values (no other value)."""
     if not keys:
         return "(no key properties)"
-    return "key " + ", ".join(f"{k}={_short(serialize_json(record.get(k)))}" for k in keys)
+    return "key " + ", ".join(f"{k}={_short(record.get(k))}" for k in keys)
 
 
-def _short(text: str, limit: int = 40) -> str:
+def _short(value: Any, limit: int = 40) -> str:
+    if isinstance(value, int) and value.bit_length() > _LONG_INT_BITS:
+        # Python will not write it as text (its int-string limit): its size says enough.
+        return f"(an integer of about {int(value.bit_length() * math.log10(2))} digits)"
+    text = serialize_json(value)
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+#: Integers of more bits than this have more digits than Python writes as text (4,300).
+_LONG_INT_BITS = 14000
 
 
 class OracleSink(SQLSink[OracleConnector]):
@@ -244,6 +256,7 @@ class OracleSink(SQLSink[OracleConnector]):
         if missing:
             msg = f"stream '{self.stream_name}': key property '{missing[0]}' is not in its schema"
             raise MissingKeyPropertiesError(msg)
+        self.refuse_lob_keys()
         super().setup()
         table = self.connector.load_table(self.full_table_name)
         self._columns: list[LoadColumn] = []
@@ -254,9 +267,10 @@ class OracleSink(SQLSink[OracleConnector]):
             column = LoadColumn(name, table.columns[name], f"p{index}")
             self._columns.append(column)
             how = (str(self.full_table_name), name, column.type, self.connector.settings.string_limit)
-            options = {
+            options: dict[str, Any] = {
                 "json_text": prop_schema.get("contentMediaType") == "application/json",
                 "text_format": datelike_format(prop_schema),
+                "not_finite": partial(self.warn_not_finite, prop),
             }
             self._converters.append(converter(*how, **options))
             self._column_converters.append(column_converter(*how, **options))
@@ -275,6 +289,35 @@ class OracleSink(SQLSink[OracleConnector]):
         # bench's 50k rows, an eighth of the loader's); the converters parse that text instead,
         # as the SDK would have. additionalProperties: the fields are expected, no warning.
         self.schema = {"type": "object", "properties": {}, "additionalProperties": True}
+
+    def warn_not_finite(self, prop: str) -> None:
+        """Say once per stream and property that NaN or infinity was loaded as NULL."""
+        self.connector.warn_once(
+            f"not finite {self.stream_name} {prop}",
+            f"stream '{self.stream_name}' property '{prop}': NaN or infinity (no Oracle NUMBER, no JSON "
+            "value) is loaded as NULL",
+        )
+
+    def refuse_lob_keys(self) -> None:
+        """A key property stored as a LOB in the existing table: refused before any DDL or row.
+
+        Why: the MERGE would compare the LOB in its ON clause, which Oracle refuses (ORA-00932);
+        it happens when a later SCHEMA message names another key, or a DBA made the column.
+        """
+        table = self.connector.known_table(self.full_table_name)
+        if table is None or self.connector.settings.load_method == "append-only":
+            return
+        for prop in self.stream_keys:
+            column = self.conform_name(prop)
+            stored = table.columns.get(column)
+            if stored is not None and stored.name in LOB_TYPES:
+                rule = LOB_COMPARE.broken("a MERGE cannot match rows by it")
+                msg = (
+                    f"stream '{self.stream_name}': key property '{prop}' is column \"{column}\" of "
+                    f"{table.ref.name}, a {stored.sql}: {rule}; "
+                    "no record was written under this key (load it into a new table, see the README)"
+                )
+                raise TableRuleError(msg)
 
     @property
     def upserts(self) -> bool:

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from singer_sdk import typing as th
 from singer_sdk.exceptions import (
     ConformedNameClashException,
+    InvalidJSONSchema,
     InvalidRecord,
     MissingKeyPropertiesError,
     RecordsWithoutSchemaException,
@@ -56,6 +57,7 @@ USER_ERRORS = (
     MissingKeyPropertiesError,
     RecordsWithoutSchemaException,
     ConformedNameClashException,
+    InvalidJSONSchema,
 )
 
 
@@ -67,6 +69,23 @@ _DECODER = msgspec.json.Decoder(float_hook=Decimal)
 #: to one character), so only such lines are walked.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _LONE_SURROGATE = re.compile("[\\ud800-\\udfff]")
+
+
+#: A line nesting arrays or objects deeper than Python's recursion limit (about 1,000 levels).
+_TOO_DEEP = (
+    "an input line nests arrays or objects too deep to read (about 1,000 levels); its text is not shown"
+)
+
+
+def _integer(text: str) -> int | Decimal:
+    """A JSON integer, also beyond Python's int-string limit (4,300 digits): through Decimal, which has none.
+
+    The column then refuses one that NUMBER cannot hold, by name (binds.py, oracle_rules.py).
+    """
+    return int(text) if len(text) <= _INT_DIGITS else int(Decimal(text))
+
+
+_INT_DIGITS = 4000
 
 
 class DryRunReader(SingerReader):
@@ -102,6 +121,8 @@ class DryRunReader(SingerReader):
             message: dict[str, Any] = _DECODER.decode(line)
         except msgspec.DecodeError:
             message = self.decode_otherwise(line)
+        except RecursionError:
+            raise InvalidInputLine(_TOO_DEEP) from None
         if _SURROGATE_ESCAPE.search(line) and message.get("type") == "RECORD":
             message["record"] = self.without_lone_surrogates(message.get("stream"), message.get("record"))
         return message
@@ -114,10 +135,12 @@ class DryRunReader(SingerReader):
         SDK's log of it.
         """
         try:
-            message: dict[str, Any] = singer_json.deserialize_json(line)
+            message: dict[str, Any] = singer_json.deserialize_json(line, parse_int=_integer)
         except json.JSONDecodeError as exc:
             msg = f"an input line is no JSON ({exc.msg}, at character {exc.pos}); its text is not shown"
             raise InvalidInputLine(msg) from None
+        except RecursionError:
+            raise InvalidInputLine(_TOO_DEEP) from None
         return message
 
     def without_lone_surrogates(self, stream: Any, value: Any) -> Any:

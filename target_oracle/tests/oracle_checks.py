@@ -2,8 +2,9 @@
 
 conftest's run_target calls :func:`check_script` after every run, so each statement any test's
 dry run produces is checked: tables as created and altered (columns, keys, types, release),
-MERGE clauses, and every bind row against the table it goes to (declared types for long text
-and JSON, NULL keys, values longer than their column).
+MERGE clauses (no ON column updated, none a LOB), and every bind row against the table it goes
+to (declared types for long text and JSON, NULL keys, values longer than their column, numbers
+NUMBER cannot hold, date-times with offsets or UTC years Oracle refuses).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from target_oracle import oracle_rules as rules
@@ -45,7 +47,7 @@ def statements(script: str) -> list[Statement]:
         elif line.startswith("-- bind types: "):
             found[-1].bind_types = dict(part.split() for part in line[15:].split(", "))
         elif line.startswith("--   {"):
-            found[-1].rows.append(json.loads(line[5:]))
+            found[-1].rows.append(json.loads(line[5:], parse_float=Decimal))
         elif not line.startswith("--") and line != "COMMIT;":
             lines.append(line)
     return found
@@ -104,12 +106,17 @@ def check_script(script: str) -> list[str]:
                 updated = set(re.findall(r't\."([^"]+)" =', sql.split("UPDATE SET", 1)[-1]))
                 if "UPDATE SET" in sql and on_columns & updated:
                     problems.append(rules.MERGE_ON.broken(f"{match[1]} {sorted(on_columns & updated)}"))
+                columns = tables[match[1]].columns if match[1] in tables else {}
+                lobs = sorted(c for c in on_columns if columns.get(c, "").upper() in rules.LOB_TYPES)
+                if lobs:
+                    problems.append(rules.LOB_COMPARE.broken(f"{match[1]} {lobs}"))
     return problems
 
 
 def _check_rows(name: str, statement: Statement, table: Table | None, limits: Limits) -> list[str]:
     problems: list[str] = []
     bound = _bound_columns(statement.sql)
+    timestamps = set(re.findall(r"TO_TIMESTAMP(?:_TZ)?\(:(p\d+)", statement.sql))
     for row in statement.rows:
         for bind, value in row.items():
             declared = statement.bind_types.get(bind)
@@ -123,6 +130,15 @@ def _check_rows(name: str, statement: Statement, table: Table | None, limits: Li
                     json.loads(value)
                 except ValueError:
                     problems.append(rules.JSON_SYNTAX.broken(f"{name} column {column}"))
+            number = isinstance(value, int | Decimal) and not isinstance(value, bool)
+            if (
+                number
+                and column_type.startswith("NUMBER")
+                and (problem := rules.number_problem(Decimal(value)))
+            ):
+                problems.append(f"{problem} ({name} column {column})")
+            if bind in timestamps and isinstance(value, str) and (problem := rules.datetime_problem(value)):
+                problems.append(f"{problem} ({name} column {column})")
             if table and column in table.keys and value in (None, ""):
                 problems.append(rules.KEY_NULL.broken(f"{name} key {column}"))
             size = rules.varchar2_size(column_type)

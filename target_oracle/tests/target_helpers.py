@@ -62,6 +62,11 @@ def record(stream: str, row: dict[str, Any], version: int | None = None) -> dict
     return message
 
 
+def raw_record(key: int, field: str, json_text: str) -> str:
+    """A RECORD line of stream 'item' whose ``field`` is ``json_text`` as written (JSON extensions too)."""
+    return f'{{"type":"RECORD","stream":"item","record":{{"id":{key},"{field}":{json_text}}}}}'
+
+
 def state(value: dict[str, Any]) -> dict[str, Any]:
     return {"type": "STATE", "value": value}
 

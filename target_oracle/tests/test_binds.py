@@ -107,16 +107,13 @@ def test_string_over_the_byte_limit_is_an_error():
         bind(OracleType("VARCHAR2", length=4000), "é" * 4000)
 
 
-def test_nan_is_an_error():
-    """Oracle NUMBER has no NaN."""
-    with pytest.raises(BadValueError, match="NaN"):
-        bind(DECIMAL_TYPE, float("nan"))
-
-
-def test_infinity_into_an_integer_column_is_an_error():
-    """Not an OverflowError with a traceback: the same line as NaN."""
-    with pytest.raises(BadValueError, match="NaN and infinity have no Oracle NUMBER"):
-        bind(INTEGER_TYPE, float("inf"))
+@pytest.mark.parametrize("column_type", [DECIMAL_TYPE, INTEGER_TYPE, CLOB], ids=["number", "integer", "clob"])
+@pytest.mark.parametrize("value", [float("nan"), Decimal("NaN"), float("inf"), Decimal("-Infinity")], ids=str)
+def test_nan_and_infinity_bind_as_null_and_are_reported(column_type, value):
+    """Oracle NUMBER has no NaN or infinity, JSON neither: NULL, and the caller is told (it warns)."""
+    told = []
+    assert converter('"T"', "C", column_type, 4000, not_finite=lambda: told.append(1))(value) is None
+    assert told == [1]
 
 
 def test_null_stays_null():

@@ -11,7 +11,8 @@ import sys
 import urllib.parse
 from pathlib import Path
 
-from target_helpers import ITEM_SCHEMA, record, schema_message, state
+import pytest
+from target_helpers import ITEM_SCHEMA, raw_record, record, schema_message, state
 from test_activate_version import batch_message
 
 SECRET = "Sup3r-Secret/Pass+word"
@@ -185,16 +186,16 @@ def test_stream_name_that_conforms_to_nothing_is_one_line(tmp_path):
 
 
 def test_value_that_does_not_fit_is_one_line_naming_stream_key_and_column(tmp_path):
-    """A NaN for a NUMBER column: one line with stream, record key and column; no traceback."""
+    """1E200 for a NUMBER column: one line with stream, record key and column; no traceback."""
     schema = {"id": {"type": "integer"}, "qty": {"type": "number"}}
     lines = [
         json.dumps(schema_message("item", schema)),
-        '{"type":"RECORD","stream":"item","record":{"id":4,"qty":NaN}}',
+        '{"type":"RECORD","stream":"item","record":{"id":4,"qty":1E200}}',
     ]
     done = run_cli(tmp_path, {"dry_run_sql_path": str(tmp_path / "s.sql")}, lines)
     assert done.returncode == 1
     last = done.stderr.splitlines()[-1]
-    assert 'stream \'item\' record key id=4: table "ITEM" column "QTY" (NUMBER): NaN' in last
+    assert 'stream \'item\' record key id=4: table "ITEM" column "QTY" (NUMBER): ORA-01426' in last
     assert "Traceback" not in done.stderr
 
 
@@ -261,3 +262,125 @@ def test_a_batch_file_gone_or_garbled_is_one_line(tmp_path):
         assert "stream 'item': a BATCH file cannot be read (" in done.stderr.splitlines()[-1]
         assert str(tmp_path) not in done.stderr  # the reason, not the file's URL
         assert "Traceback" not in done.stderr
+
+
+NUMBERS = {"id": {"type": "integer"}, "n": {"type": ["integer", "null"]}, "x": {"type": ["number", "null"]}}
+
+
+@pytest.mark.parametrize(
+    ("field", "text", "ending"),
+    [
+        ("n", "9" * 5000, 'column "N" (NUMBER(38, 0)): more than 38 digit(s) before the decimal point'),
+        ("x", "9" * 5000, 'column "X" (NUMBER): ORA-01426 (NUMBER magnitudes below 1E126 '
+         '(numeric overflow)): a magnitude of 1E126 or more'),
+        ("x", "1e126", "a magnitude of 1E126 or more"),
+        ("x", "-2.5E+200", "a magnitude of 1E126 or more"),
+        ("x", "1e-131", "a magnitude below 1E-130 would be stored as 0"),
+        ("x", "1." + "1" * 39, "40 significant digits would be rounded to 38"),
+    ],
+    ids=["5000-digit-integer", "5000-digit-number", "1e126", "-2.5e200", "1e-131", "40-digits"],
+)  # fmt: skip
+def test_number_oracle_cannot_hold_is_one_line_naming_stream_and_column(tmp_path, field, text, ending):
+    """Beyond NUMBER's range or digits: exit 1, one line (stream, record key, column, rule), no
+    traceback (Python's int-string limit made one), no value, and no row of the batch in the script."""
+    lines = [
+        json.dumps(schema_message("item", NUMBERS)),
+        '{"type":"RECORD","stream":"item","record":{"id":1,"x":1.5}}',
+        raw_record(2, field, text),
+    ]
+    done = run_cli(tmp_path, {"dry_run_sql_path": str(tmp_path / "s.sql")}, lines)
+    assert_refused(done, ending, text)
+    assert "stream 'item' record key id=2: table \"ITEM\" column" in done.stderr.splitlines()[-1]
+    assert "MERGE" not in (tmp_path / "s.sql").read_text()
+
+
+def test_numbers_at_the_edges_of_oracles_range_load(tmp_path):
+    """What NUMBER holds exactly loads: 38 digits, 9.99E125, 1E-130, and integers as wide as the column."""
+    values = [
+        "9" * 38,
+        "9.99E125",
+        "-1E-130",
+        "0.0000000000000000000000000000000000000000001",
+        "1" + "0" * 60,
+    ]
+    lines = [json.dumps(schema_message("item", NUMBERS))]
+    lines += [raw_record(i, "x", v) for i, v in enumerate(values)]
+    lines.append(raw_record(9, "n", "9" * 38))
+    done = run_cli(tmp_path, {"dry_run_sql_path": str(tmp_path / "s.sql")}, lines)
+    assert done.returncode == 0, done.stderr
+    assert "9" * 38 in (tmp_path / "s.sql").read_text()
+
+
+def test_json_nested_5000_deep_is_one_line(tmp_path):
+    """A record nesting arrays 5,000 deep (Python's RecursionError): exit 1, one line, no traceback."""
+    schema = {"id": {"type": "integer"}, "doc": {"type": ["array", "null"]}}
+    deep = "[" * 5000 + '"SECRETV"' + "]" * 5000
+    lines = [
+        json.dumps(schema_message("item", schema)),
+        raw_record(1, "doc", deep),
+    ]
+    done = run_cli(tmp_path, {"dry_run_sql_path": str(tmp_path / "s.sql")}, lines)
+    assert_refused(
+        done,
+        "an input line nests arrays or objects too deep to read (about 1,000 levels); its text is not shown",
+        "SECRETV",
+    )
+
+
+@pytest.mark.parametrize("step", [0, -1, -0.5])
+def test_multipleof_zero_or_negative_is_one_line_naming_where(tmp_path, step):
+    """multipleOf must be above 0 (JSON Schema): one line naming the stream and where, no traceback."""
+    schema = {"id": {"type": "integer"}, "price": {"type": ["number", "null"], "multipleOf": step}}
+    lines = [json.dumps(schema_message("item", schema)), json.dumps(record("item", {"id": 1, "price": 2}))]
+    done = run_cli(tmp_path, {"dry_run_sql_path": str(tmp_path / "s.sql")}, lines)
+    assert_refused(
+        done,
+        "stream 'item': its schema is not a valid JSON Schema (at properties/price/multipleOf: breaks "
+        "exclusiveMinimum 0)",
+        "SECRETV",
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "key"),
+    [
+        ("9999-12-31T23:00:00-05:00", False),
+        ("9999-12-31T23:00:00.000000-05:00", False),
+        ("0001-01-01T00:30:00+01:00", False),
+        ("9999-12-31T23:00:00-05:00", True),
+    ],
+    ids=["year-10000", "year-10000-as-written", "year-0", "year-10000-key"],
+)
+def test_date_time_outside_oracles_years_in_utc_is_one_line(tmp_path, value, key):
+    """Oracle keeps TIMESTAMP WITH TIME ZONE in UTC (and keys as UTC TIMESTAMP): an instant that is
+    year 10000 or year 0 there is refused in one line (ORA-01841), not a traceback, not accepted."""
+    schema = {"id": {"type": "integer"}, "ts": {"type": ["string", "null"], "format": "date-time"}}
+    message = schema_message("item", schema, keys=["ts"] if key else ["id"])
+    lines = [json.dumps(message), json.dumps(record("item", {"id": 1, "ts": value}))]
+    done = run_cli(tmp_path, {"dry_run_sql_path": str(tmp_path / "s.sql")}, lines)
+    assert_refused(done, "in UTC the instant is outside years 1 to 9999", "SECRETV")
+    assert "ORA-01841" in done.stderr.splitlines()[-1]
+    assert "MERGE" not in (tmp_path / "s.sql").read_text()
+
+
+def test_key_changed_to_a_property_stored_as_clob_is_one_line(tmp_path):
+    """A second SCHEMA makes 'note' (a CLOB column) the key: a MERGE ON it would be refused
+    (ORA-00932). One line naming stream and property; the earlier batch stays, none under the new key."""
+    schema = {"id": {"type": "integer"}, "note": {"type": ["string", "null"]}}
+    lines = [
+        json.dumps(schema_message("item", schema)),
+        json.dumps(record("item", {"id": 1, "note": "a"})),
+        json.dumps(schema_message("item", schema, keys=["note"])),
+        json.dumps(record("item", {"id": 2, "note": "SECRETV"})),
+    ]
+    done = run_cli(tmp_path, {"dry_run_sql_path": str(tmp_path / "s.sql")}, lines)
+    assert_refused(
+        done,
+        "stream 'item': key property 'note' is column \"NOTE\" of ITEM, a CLOB: ORA-00932 (no CLOB, NCLOB or "
+        "BLOB column in a MERGE ON clause (LOBs cannot be compared)): a MERGE cannot match rows by it; no "
+        "record was written under this key (load it into a new table, see the README)",
+        "SECRETV",
+    )
+    script = (tmp_path / "s.sql").read_text()
+    assert 'ON (t."ID" = s."ID")' in script
+    assert 'ON (t."NOTE"' not in script

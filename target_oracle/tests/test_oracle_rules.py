@@ -96,3 +96,56 @@ def test_a_good_script_breaks_no_rule():
     text = HEADER.replace("19", "21") + CREATE + "\n;\n"
     text += with_rows(MERGE, '{"p0":1,"p1":"a","p2":"hello"}', types="p2 DB_TYPE_JSON")
     assert check_script(text) == []
+
+
+LIMITS_CREATE = (
+    'CREATE TABLE "L" (\n\t"ID" NUMBER(38, 0) NOT NULL, \n\t"QTY" NUMBER, \n\t"TS" TIMESTAMP WITH TIME ZONE, '
+    '\n\t"NOTE" CLOB, \n\tPRIMARY KEY ("ID")\n)'
+)
+LIMITS_MERGE = (
+    'MERGE INTO "L" t\nUSING (SELECT :p0 AS "ID", :p1 AS "QTY", '
+    'TO_TIMESTAMP_TZ(:p2, \'YYYY-MM-DD"T"HH24:MI:SS.FF6TZH:TZM\') AS "TS" FROM DUAL) s\n'
+    'ON (t."ID" = s."ID")\n'
+    'WHEN MATCHED THEN UPDATE SET t."QTY" = s."QTY", t."TS" = s."TS"\n'
+    'WHEN NOT MATCHED THEN INSERT ("ID", "QTY", "TS") VALUES (s."ID", s."QTY", s."TS")'
+)
+
+
+@pytest.mark.parametrize(
+    ("row", "error"),
+    [
+        ('{"p0":1,"p1":1E+126,"p2":null}', "ORA-01426"),
+        ('{"p0":1,"p1":' + "9" * 200 + ',"p2":null}', "ORA-01426"),
+        ('{"p0":1,"p1":1E-131,"p2":null}', "no ORA- error: Oracle rounds"),
+        ('{"p0":1,"p1":1.' + "1" * 38 + ',"p2":null}', "no ORA- error: Oracle rounds"),
+        ('{"p0":1,"p1":null,"p2":"2024-01-01T00:00:00.000000+20:00"}', "ORA-01874"),
+        ('{"p0":1,"p1":null,"p2":"9999-12-31T23:00:00.000000-05:00"}', "ORA-01841"),
+    ],
+    ids=["1e126", "200-digits", "1e-131", "39-digits", "offset+20", "year-10000-in-utc"],
+)
+def test_number_and_date_time_binds_oracle_refuses_or_changes_are_caught(row, error):
+    """Numbers NUMBER cannot hold as sent and date-times TIMESTAMP WITH TIME ZONE cannot take."""
+    text = HEADER + LIMITS_CREATE + "\n;\n" + with_rows(LIMITS_MERGE, row)
+    assert any(p.startswith(error) for p in check_script(text))
+
+
+def test_numbers_and_date_times_oracle_takes_are_not_caught():
+    """The edges Oracle takes: 38 digits, 9.99E125, 1E-130, offsets -12:00 and +14:00, and year 9999
+    east of UTC."""
+    rows = [
+        '{"p0":1,"p1":' + "9" * 38 + ',"p2":"2024-01-01T00:00:00.000000-12:00"}',
+        '{"p0":2,"p1":9.99E+125,"p2":"2024-01-01T00:00:00.000000+14:00"}',
+        '{"p0":3,"p1":-1E-130,"p2":"9999-12-31T23:00:00.000000+05:00"}',
+    ]
+    assert check_script(HEADER + LIMITS_CREATE + "\n;\n" + with_rows(LIMITS_MERGE, *rows)) == []
+
+
+def test_merge_on_a_lob_column_is_caught():
+    """LOBs cannot be compared (ORA-00932): a MERGE matching rows on a CLOB is refused."""
+    on_lob = LIMITS_MERGE.replace(':p0 AS "ID"', ':p0 AS "NOTE"').replace(
+        't."ID" = s."ID"', 't."NOTE" = s."NOTE"'
+    )
+    problems = check_script(
+        HEADER + LIMITS_CREATE + "\n;\n" + with_rows(on_lob, '{"p0":"a","p1":1,"p2":null}')
+    )
+    assert any(p.startswith("ORA-00932") for p in problems)
