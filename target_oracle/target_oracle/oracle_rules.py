@@ -80,9 +80,13 @@ MERGE_ON = Rule("ORA-38104", "no column of the ON clause in UPDATE SET", "SQL Re
 #: A primary key column cannot take NULL, and Oracle stores '' as NULL.
 KEY_NULL = Rule("ORA-01400", "no NULL or '' in a primary key column", "SQL Reference, Nulls")
 
-#: python-oracledb binds a string over 4000 bytes without a declared type as LONG.
+#: python-oracledb binds a string without a declared type as LONG when it is longer than the
+#: server's string limit: 4000 bytes, 32767 with MAX_STRING_SIZE EXTENDED (thin mode reads it from
+#: the server's capabilities: impl/thin/capabilities.pyx, messages/base.pyx).
 LONG_BIND = Rule(
-    "ORA-01461", "a bind over 4000 bytes needs a declared CLOB type", "python-oracledb, Bind Variables"
+    "ORA-01461",
+    "a bind over 4000 bytes (32767 extended) needs a declared CLOB type",
+    "python-oracledb, Bind Variables",
 )
 
 #: A value longer than its VARCHAR2 column.

@@ -24,7 +24,12 @@ import fastjsonschema
 import jsonschema
 from jsonschema import ValidationError
 from jsonschema.validators import validator_for
-from singer_sdk.exceptions import InvalidJSONSchema, InvalidRecord, MissingKeyPropertiesError
+from singer_sdk.exceptions import (
+    ConformedNameClashException,
+    InvalidJSONSchema,
+    InvalidRecord,
+    MissingKeyPropertiesError,
+)
 from singer_sdk.singerlib.json import serialize_json
 from singer_sdk.sinks.core import BaseJSONSchemaValidator
 from singer_sdk.sql import SQLSink
@@ -231,6 +236,15 @@ class OracleSink(SQLSink[OracleConnector]):
         except ValueError as exc:  # an empty name, e.g. a stream called "order-"
             msg = f"stream '{self.stream_name}': {exc}"
             raise BadNameError(msg) from None
+
+    @override
+    def conform_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        """The SDK's, with the stream named when two properties fold to one column name."""
+        try:
+            return super().conform_schema(schema)
+        except ConformedNameClashException as exc:
+            msg = f"stream '{self.stream_name}': {exc} (rename one property, e.g. with a stream map)"
+            raise ConformedNameClashException(msg) from None
 
     @property
     @override

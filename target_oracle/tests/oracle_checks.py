@@ -122,7 +122,7 @@ def _check_rows(name: str, statement: Statement, table: Table | None, limits: Li
             declared = statement.bind_types.get(bind)
             column = bound.get(bind, "")
             column_type = (table.columns.get(column, "") if table else "").upper()
-            long_text = isinstance(value, str) and len(value.encode()) > rules.VARCHAR2_STANDARD_BYTES
+            long_text = isinstance(value, str) and len(value.encode()) > limits.string_limit
             if long_text and declared not in LONG_TEXT_TYPES:
                 problems.append(rules.LONG_BIND.broken(f"{name} column {column} bind {bind}"))
             if column_type == "JSON" and declared != "DB_TYPE_JSON" and isinstance(value, str):

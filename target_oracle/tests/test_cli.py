@@ -384,3 +384,21 @@ def test_key_changed_to_a_property_stored_as_clob_is_one_line(tmp_path):
     script = (tmp_path / "s.sql").read_text()
     assert 'ON (t."ID" = s."ID")' in script
     assert 'ON (t."NOTE"' not in script
+
+
+@pytest.mark.parametrize(
+    ("names", "column"),
+    [(["a-b", "A_B"], "A_B"), (["code", "CODE"], "CODE"), (["rowid", "ROWID_"], "ROWID_")],
+    ids=["dash-and-underscore", "case", "renamed-rowid"],
+)
+def test_properties_folding_to_one_column_are_one_line_naming_the_stream(tmp_path, names, column):
+    """Two properties that become one Oracle column name: exit 1, one line naming the stream and both."""
+    schema = {"id": {"type": "integer"}, **{n: {"type": ["string", "null"]} for n in names}}
+    lines = [json.dumps(schema_message("item", schema)), json.dumps(record("item", {"id": 1}))]
+    done = run_cli(tmp_path, {"dry_run_sql_path": str(tmp_path / "s.sql")}, lines)
+    assert_refused(
+        done,
+        f"stream 'item': Duplicate stream properties produced when conforming property names: "
+        f"[('{column}', {names!r})] (rename one property, e.g. with a stream map)",
+        "SECRETV",
+    )

@@ -103,3 +103,16 @@ def test_offsets_oracle_does_not_take_are_written_as_the_same_instant_in_utc(run
     run = run_target([schema_message("item", schema), record("item", {"id": 1, "ts": sent})])
     assert run.exit_code == 0
     assert binds(run.script)[0]["p1"] == bound
+
+
+def test_text_up_to_the_extended_limit_binds_without_a_declared_type(run_target):
+    """max_string_size extended: 7,000 bytes into VARCHAR2(8000 CHAR) is sent as VARCHAR (python-oracledb
+    sends LONG only beyond the server's 32767), so the dry run's checks pass it (they flagged ORA-01461)."""
+    schema = {"id": {"type": "integer"}, "s": {"type": ["string", "null"], "maxLength": 8000}}
+    run = run_target(
+        [schema_message("item", schema), record("item", {"id": 1, "s": "x" * 7000})],
+        max_string_size="extended",
+    )
+    assert run.exit_code == 0
+    assert '"S" VARCHAR2(8000 CHAR)' in run.script
+    assert binds(run.script)[0]["p1"] == "x" * 7000

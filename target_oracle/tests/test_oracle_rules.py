@@ -149,3 +149,23 @@ def test_merge_on_a_lob_column_is_caught():
         HEADER + LIMITS_CREATE + "\n;\n" + with_rows(on_lob, '{"p0":"a","p1":1,"p2":null}')
     )
     assert any(p.startswith("ORA-00932") for p in problems)
+
+
+EXTENDED = HEADER.replace('"string_limit":4000', '"string_limit":32767')
+WIDE_CREATE = 'CREATE TABLE "W" (\n\t"ID" NUMBER(38, 0) NOT NULL, \n\t"S" VARCHAR2(8000 CHAR), \n\tPRIMARY KEY ("ID")\n)'
+WIDE_MERGE = (
+    'MERGE INTO "W" t\nUSING (SELECT :p0 AS "ID", :p1 AS "S" FROM DUAL) s\nON (t."ID" = s."ID")\n'
+    'WHEN MATCHED THEN UPDATE SET t."S" = s."S"\n'
+    'WHEN NOT MATCHED THEN INSERT ("ID", "S") VALUES (s."ID", s."S")'
+)
+
+
+def test_a_long_bind_is_judged_by_the_servers_string_limit():
+    """MAX_STRING_SIZE EXTENDED: python-oracledb sends text up to 32767 bytes as VARCHAR, so 7000
+    bytes into VARCHAR2(8000 CHAR) is no LONG (it was flagged ORA-01461); 4001 bytes standard is."""
+    row = '{"p0":1,"p1":"' + "x" * 7000 + '"}'
+    assert check_script(EXTENDED + WIDE_CREATE + "\n;\n" + with_rows(WIDE_MERGE, row)) == []
+    standard = check_script(
+        HEADER + CREATE + "\n;\n" + with_rows(MERGE, '{"p0":1,"p1":"' + "x" * 4001 + '"}')
+    )
+    assert any(p.startswith("ORA-01461") for p in standard)
