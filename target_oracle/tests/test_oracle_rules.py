@@ -153,7 +153,8 @@ def test_merge_on_a_lob_column_is_caught():
 
 EXTENDED = HEADER.replace('"string_limit":4000', '"string_limit":32767')
 WIDE_CREATE = (
-    'CREATE TABLE "W" (\n\t"ID" NUMBER(38, 0) NOT NULL, \n\t"S" VARCHAR2(8000 CHAR), \n\tPRIMARY KEY ("ID")\n)'
+    'CREATE TABLE "W" (\n\t"ID" NUMBER(38, 0) NOT NULL, \n\t"S" VARCHAR2(8000 CHAR), '
+    '\n\tPRIMARY KEY ("ID")\n)'
 )
 WIDE_MERGE = (
     'MERGE INTO "W" t\nUSING (SELECT :p0 AS "ID", :p1 AS "S" FROM DUAL) s\nON (t."ID" = s."ID")\n'
