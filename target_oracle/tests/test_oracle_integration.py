@@ -302,3 +302,49 @@ def test_schema_change_keeps_the_newer_row(tmp_path, engine, stream):
                 record(stream, {"id": 2, "code": "x"})]  # fmt: skip
     load(tmp_path, messages, batch_size_rows=2)
     assert codes(engine, stream)[1] == "NEW"
+
+
+def test_numbers_at_numbers_edges_round_trip_and_beyond_is_our_line(tmp_path, engine, stream):
+    """38 digits and 9.99E125 load exactly; 1E126 stops the run with our line, not ORA-01426,
+    and nothing of that batch is written."""
+    line = '{"type": "RECORD", "stream": "%s", "record": {"id": %d, "qty": %s}}'
+    load(
+        tmp_path,
+        [schema_message(stream, SCHEMA), line % (stream, 1, "9" * 38), line % (stream, 2, "9.99E125")],
+    )
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql(f'SELECT TO_CHAR("QTY") FROM "{stream.upper()}" ORDER BY "ID"').all()
+    assert [Decimal(r[0]) for r in rows] == [Decimal("9" * 38), Decimal("9.99E125")]
+    output = load_fails(tmp_path, [schema_message(stream, SCHEMA), line % (stream, 3, "1E126")])
+    assert "ORA-01426 (NUMBER magnitudes below 1E126" in output
+    assert set(codes(engine, stream)) == {1, 2}
+
+
+def test_nan_is_null_and_offsets_beyond_oracles_are_the_same_instant(tmp_path, engine, stream):
+    """NaN loads as NULL; +20:00 is stored as the same instant in UTC; -12:00 and +14:00 as sent."""
+    line = '{"type": "RECORD", "stream": "%s", "record": {"id": %d, "qty": %s, "mod_ts": "%s"}}'
+    load(tmp_path, [
+        schema_message(stream, SCHEMA),
+        line % (stream, 1, "NaN", "2024-01-01T00:00:00+20:00"),
+        line % (stream, 2, "1", "2024-01-01T00:00:00-12:00"),
+        line % (stream, 3, "1", "2024-01-01T00:00:00+14:00"),
+    ])  # fmt: skip
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            f'SELECT "QTY", TO_CHAR("MOD_TS", \'YYYY-MM-DD"T"HH24:MI:SSTZH:TZM\') FROM "{stream.upper()}" '
+            'ORDER BY "ID"'
+        ).all()
+    assert rows[0] == (None, "2023-12-31T04:00:00+00:00")
+    assert [r[1] for r in rows[1:]] == ["2024-01-01T00:00:00-12:00", "2024-01-01T00:00:00+14:00"]
+
+
+def test_key_changed_to_a_clob_property_is_our_line(tmp_path, engine, stream):
+    """A second SCHEMA keying on a CLOB column: our line, not ORA-00932; the first batch stays."""
+    schema = {"id": {"type": "integer"}, "note": {"type": ["string", "null"]}}
+    output = load_fails(tmp_path, [
+        schema_message(stream, schema), record(stream, {"id": 1, "note": "a"}),
+        schema_message(stream, schema, keys=["note"]), record(stream, {"id": 2, "note": "b"}),
+    ])  # fmt: skip
+    assert "key property 'note' is column \"NOTE\"" in output
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql(f'SELECT "ID" FROM "{stream.upper()}"').all() == [(1,)]
