@@ -116,6 +116,8 @@ class OracleConnector(SQLConnector):
         self.settings = settings or Settings.from_config(dict(self.config))
         self.tables = KnownTables(self._read_columns)
         self._warned: set[str] = set()
+        #: The stream that loads each table in this run (sink.py: one table per stream).
+        self.table_streams: dict[TableRef, str] = {}
         self._prepared: set[TableRef] = set()
         self._deferred: dict[Hashable, Callable[[], None]] = {}
         self._lock = threading.RLock()  # DDL helpers call each other with it held

@@ -270,6 +270,7 @@ class OracleSink(SQLSink[OracleConnector]):
         if missing:
             msg = f"stream '{self.stream_name}': key property '{missing[0]}' is not in its schema"
             raise MissingKeyPropertiesError(msg)
+        self.claim_table()
         self.refuse_lob_keys()
         super().setup()
         table = self.connector.load_table(self.full_table_name)
@@ -311,6 +312,21 @@ class OracleSink(SQLSink[OracleConnector]):
             f"stream '{self.stream_name}' property '{prop}': NaN or infinity (no Oracle NUMBER, no JSON "
             "value) is loaded as NULL",
         )
+
+    def claim_table(self) -> None:
+        """One table per stream: two streams whose names fold to one table are refused by name.
+
+        Why: their rows would mix under one key, and one stream's ACTIVATE_VERSION would delete
+        the other's rows.
+        """
+        ref = self.connector.table_ref(self.full_table_name)
+        owner = self.connector.table_streams.setdefault(ref, self.stream_name)
+        if owner != self.stream_name:
+            msg = (
+                f"stream '{self.stream_name}' would load table {ref.name}, as stream '{owner}' does; "
+                "their rows would mix (rename one with a stream map, or identifier_case: preserve)"
+            )
+            raise BadNameError(msg)
 
     def refuse_lob_keys(self) -> None:
         """A key property stored as a LOB in the existing table: refused before any DDL or row.

@@ -402,3 +402,26 @@ def test_properties_folding_to_one_column_are_one_line_naming_the_stream(tmp_pat
         f"[('{column}', {names!r})] (rename one property, e.g. with a stream map)",
         "SECRETV",
     )
+
+
+def test_two_streams_folding_to_one_table_are_one_line(tmp_path):
+    """Streams 'item' and 'ITEM' would both load table ITEM (their rows mixed, one's ACTIVATE_VERSION
+    deleting the other's): exit 1, one line naming both, before the second writes anything."""
+    lines = [
+        json.dumps(schema_message("item", ITEM_SCHEMA)),
+        json.dumps(record("item", {"id": 1})),
+        json.dumps(schema_message("ITEM", ITEM_SCHEMA)),
+        json.dumps(record("ITEM", {"id": 2, "code": "SECRETV"})),
+    ]
+    done = run_cli(tmp_path, {"dry_run_sql_path": str(tmp_path / "s.sql")}, lines)
+    assert_refused(
+        done,
+        "stream 'ITEM' would load table ITEM, as stream 'item' does; their rows would mix (rename one "
+        "with a stream map, or identifier_case: preserve)",
+        "SECRETV",
+    )
+    assert "SECRETV" not in (tmp_path / "s.sql").read_text()
+    preserved = run_cli(
+        tmp_path, {"dry_run_sql_path": str(tmp_path / "p.sql"), "identifier_case": "preserve"}, lines
+    )
+    assert preserved.returncode == 0, preserved.stderr
