@@ -22,6 +22,7 @@ from singer_sdk.singerlib.json import deserialize_json, serialize_json
 from .oracle_rules import (
     MAX_PRECISION,
     NUMBER_DIGITS,
+    NUMBER_TEXT_CHARS,
     TZ_OFFSET_MAX,
     TZ_OFFSET_MIN,
     YEAR_RANGE,
@@ -189,6 +190,16 @@ def _base_converter(column_type: OracleType, json_text: bool) -> Converter:
     return _as_text
 
 
+def _without_trailing_zeros(number: Decimal) -> Decimal:
+    """The same number with its trailing zeros dropped (no context: nothing is rounded)."""
+    if not number:
+        return Decimal(0)
+    sign, digits, exponent = number.as_tuple()
+    kept = bytes(digits).rstrip(b"\0") or b"\0"
+    assert isinstance(exponent, int)  # a finite number
+    return Decimal((sign, tuple(kept), exponent + len(digits) - len(kept)))
+
+
 def _finite(value: Decimal | float) -> bool:
     return value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)
 
@@ -280,6 +291,11 @@ def converter(
                     raise ValueError(problem)
                 if digits:
                     _check_digits(bound, column_type.precision, column_type.scale)
+                written = str(bound)
+                if len(written) > NUMBER_TEXT_CHARS or (not bound and "E" in written):
+                    # The driver sends a Decimal as its text: it refuses one over 172 characters
+                    # (trailing zeros) and a zero whose exponent is beyond NUMBER's (0E-200).
+                    bound = _without_trailing_zeros(bound)
             elif int_limit is not None and type(bound) is int and abs(bound) >= int_limit:
                 msg = f"more than {int_digits} digit(s) before the decimal point"
                 raise ValueError(msg)

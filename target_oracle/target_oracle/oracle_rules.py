@@ -111,6 +111,15 @@ NUMBER_ROUNDED = Rule(
     "SQL Reference, Data Types, NUMBER Data Type",
 )
 
+#: python-oracledb (thin) sends a Decimal bind as its text, which may be 172 characters at most
+#: (impl/base/buffer.pyx NUMBER_AS_TEXT_CHARS, encoders.pyx encode_number).
+NUMBER_TEXT_CHARS = 172
+NUMBER_TEXT = Rule(
+    "DPY-4014",
+    f"a number bind written in at most {NUMBER_TEXT_CHARS} characters",
+    "python-oracledb, encode_number",
+)
+
 #: TIMESTAMP WITH TIME ZONE offsets: TIMEZONE_HOUR -12 to 14 (TIMEZONE_MINUTE 0 to 59).
 TZ_OFFSET_MIN = dt.timedelta(hours=-12)
 TZ_OFFSET_MAX = dt.timedelta(hours=14)

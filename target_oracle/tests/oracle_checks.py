@@ -137,6 +137,8 @@ def _check_rows(name: str, statement: Statement, table: Table | None, limits: Li
                 and (problem := rules.number_problem(Decimal(value)))
             ):
                 problems.append(f"{problem} ({name} column {column})")
+            if number and len(str(value)) > rules.NUMBER_TEXT_CHARS:
+                problems.append(rules.NUMBER_TEXT.broken(f"{name} column {column}"))
             if bind in timestamps and isinstance(value, str) and (problem := rules.datetime_problem(value)):
                 problems.append(f"{problem} ({name} column {column})")
             if table and column in table.keys and value in (None, ""):

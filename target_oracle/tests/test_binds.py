@@ -119,3 +119,23 @@ def test_nan_and_infinity_bind_as_null_and_are_reported(column_type, value):
 def test_null_stays_null():
     """None binds as NULL whatever the column."""
     assert bind(INTEGER_TYPE, None) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "bound"),
+    [
+        ("1." + "0" * 200, "1"),
+        ("100." + "0" * 200, "1E+2"),
+        ("0." + "0" * 200, "0"),
+        ("0E-200", "0"),
+        ("0E+300", "0"),
+    ],
+    ids=["1.000...", "100.000...", "0.000...", "0E-200", "0E+300"],
+)
+def test_numbers_python_oracledb_cannot_send_as_written_are_bound_without_trailing_zeros(text, bound):
+    """python-oracledb sends a Decimal as its text: over 172 characters it refuses it (DPY-4014),
+    and a zero's exponent beyond NUMBER's (DPY-4003). The same number goes without its trailing zeros."""
+    for column_type in (DECIMAL_TYPE, OracleType("NUMBER", precision=10, scale=2)):
+        value = bind(column_type, Decimal(text))
+        assert value == Decimal(text)
+        assert str(value) == bound

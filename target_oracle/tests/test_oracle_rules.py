@@ -118,10 +118,11 @@ LIMITS_MERGE = (
         ('{"p0":1,"p1":' + "9" * 200 + ',"p2":null}', "ORA-01426"),
         ('{"p0":1,"p1":1E-131,"p2":null}', "no ORA- error: Oracle rounds"),
         ('{"p0":1,"p1":1.' + "1" * 38 + ',"p2":null}', "no ORA- error: Oracle rounds"),
+        ('{"p0":1,"p1":1.' + "0" * 200 + ',"p2":null}', "DPY-4014"),
         ('{"p0":1,"p1":null,"p2":"2024-01-01T00:00:00.000000+20:00"}', "ORA-01874"),
         ('{"p0":1,"p1":null,"p2":"9999-12-31T23:00:00.000000-05:00"}', "ORA-01841"),
     ],
-    ids=["1e126", "200-digits", "1e-131", "39-digits", "offset+20", "year-10000-in-utc"],
+    ids=["1e126", "200-digits", "1e-131", "39-digits", "172-characters", "offset+20", "year-10000-in-utc"],
 )
 def test_number_and_date_time_binds_oracle_refuses_or_changes_are_caught(row, error):
     """Numbers NUMBER cannot hold as sent and date-times TIMESTAMP WITH TIME ZONE cannot take."""
