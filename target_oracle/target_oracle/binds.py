@@ -26,6 +26,7 @@ from .oracle_rules import (
     TZ_OFFSET_MAX,
     TZ_OFFSET_MIN,
     YEAR_RANGE,
+    json_numbers,
     number_problem,
 )
 from .typemap import BOOLEAN, CLOB, DATE, JSON, NUMBER, TIMESTAMP, TIMESTAMP_TZ, VARCHAR2, OracleType
@@ -124,7 +125,21 @@ def _as_json_document(value: Any) -> Any:
             return deserialize_json(value)
         except ValueError:
             return value  # a JSON string scalar: valid JSON, nothing lost
+        except RecursionError:
+            msg = "JSON text nests too deep to read (about 1,000 levels)"
+            raise ValueError(msg) from None
     return value
+
+
+def _without_not_finite(document: Any) -> Any:
+    """The document with NaN and infinity as null (JSON has neither)."""
+    if isinstance(document, dict):
+        return {k: _without_not_finite(v) for k, v in document.items()}
+    if isinstance(document, list):
+        return [_without_not_finite(v) for v in document]
+    if isinstance(document, Decimal | float) and not _finite(document):
+        return None
+    return document
 
 
 def _as_json_text(value: Any) -> str:
@@ -274,6 +289,27 @@ def converter(
     int_digits = (column_type.precision or MAX_PRECISION) if column_type.is_integer else None
     int_limit = 10**int_digits if int_digits is not None else None
 
+    #: JSON columns and CLOBs holding JSON text: their documents' numbers are looked at.
+    documents = column_type.name in {JSON, CLOB}
+    native_json = column_type.name == JSON
+
+    def checked_document(document: Any) -> Any:
+        """NaN and infinity in a document become null (said once).
+
+        The JSON type keeps numbers as NUMBER: there, one that NUMBER cannot hold is refused.
+        """
+        odd = False
+        for number in json_numbers(document):
+            if not number.is_finite():
+                odd = True
+            elif native_json and (problem := number_problem(number)):
+                raise ValueError(problem)
+        if not odd:
+            return document
+        if not_finite is not None:
+            not_finite()
+        return _without_not_finite(document)
+
     def fail(detail: str) -> BadValueError:
         return BadValueError(f'table {table} column "{column}" ({column_type.sql}): {detail}')
 
@@ -283,7 +319,11 @@ def converter(
         if isinstance(value, Decimal | float) and not _finite(value):
             return None if not_finite is None else not_finite()
         try:
+            if documents and isinstance(value, dict | list):
+                value = checked_document(value)
             bound = base(value)
+            if native_json and isinstance(value, str) and not isinstance(bound, str):  # parsed JSON text
+                bound = checked_document(bound)
             if isinstance(bound, Decimal):
                 if not bound.is_finite():  # decimal text such as "NaN" (format x-singer.decimal)
                     return None if not_finite is None else not_finite()

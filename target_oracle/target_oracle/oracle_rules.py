@@ -14,9 +14,10 @@ Oracle Database Error Messages, python-oracledb documentation ("Using Bind Varia
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -167,6 +168,27 @@ def number_problem(value: Decimal) -> str | None:
     if significant > NUMBER_DIGITS:
         return NUMBER_ROUNDED.broken(f"{significant} significant digits would be rounded to {NUMBER_DIGITS}")
     return None
+
+
+def json_numbers(document: Any) -> Iterator[Decimal]:
+    """Every number of a JSON document (dicts, lists, scalars), as Decimal, NaN and infinity included.
+
+    Why: the JSON type keeps numbers as NUMBER (python-oracledb encodes them so, refusing what
+    NUMBER cannot hold, DPY-4003). Iterative: a document as deep as Python decodes is walked.
+    """
+    stack = [document]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, Decimal):
+            yield item
+        elif isinstance(item, float):
+            yield Decimal(repr(item))
+        elif isinstance(item, int) and not isinstance(item, bool):
+            yield Decimal(item)
 
 
 def datetime_problem(text: str) -> str | None:

@@ -310,7 +310,7 @@ class OracleSink(SQLSink[OracleConnector]):
         self.connector.warn_once(
             f"not finite {self.stream_name} {prop}",
             f"stream '{self.stream_name}' property '{prop}': NaN or infinity (no Oracle NUMBER, no JSON "
-            "value) is loaded as NULL",
+            "value) is loaded as NULL (null inside JSON)",
         )
 
     def claim_table(self) -> None:

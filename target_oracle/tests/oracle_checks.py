@@ -130,6 +130,10 @@ def _check_rows(name: str, statement: Statement, table: Table | None, limits: Li
                     json.loads(value)
                 except ValueError:
                     problems.append(rules.JSON_SYNTAX.broken(f"{name} column {column}"))
+            if column_type == "JSON" and isinstance(value, dict | list):  # the JSON type keeps NUMBERs
+                for inner in rules.json_numbers(value):
+                    if problem := rules.number_problem(inner):
+                        problems.append(f"{problem} ({name} column {column}, inside JSON)")
             number = isinstance(value, int | Decimal) and not isinstance(value, bool)
             if (
                 number

@@ -50,7 +50,8 @@ def test_nan_and_infinity_load_as_null_with_one_warning_per_stream_and_property(
     said = [w for w in warnings(run.log) if "NaN or infinity" in w]
     assert len(said) == 1
     assert said[0].endswith(
-        "stream 'item' property 'v': NaN or infinity (no Oracle NUMBER, no JSON value) is loaded as NULL"
+        "stream 'item' property 'v': NaN or infinity (no Oracle NUMBER, no JSON value) is loaded as NULL "
+        "(null inside JSON)"
     )
 
 
@@ -116,3 +117,39 @@ def test_text_up_to_the_extended_limit_binds_without_a_declared_type(run_target)
     assert run.exit_code == 0
     assert '"S" VARCHAR2(8000 CHAR)' in run.script
     assert binds(run.script)[0]["p1"] == "x" * 7000
+
+
+@pytest.mark.parametrize("json_type", ["clob", "json"])
+def test_nan_inside_json_is_null_with_the_same_warning(run_target, json_type):
+    """Inside an object, NaN and infinity become null (JSON has neither; the CLOB text said null
+    without a word, python-oracledb refuses them in the JSON type): one warning per stream and property."""
+    schema = {"id": {"type": "integer"}, "doc": {"type": ["object", "null"]}}
+    run = run_target(
+        [
+            schema_message("item", schema),
+            raw_record(1, "doc", '{"a": [NaN, 1.5], "b": {"c": -Infinity}}'),
+            raw_record(2, "doc", '{"a": [NaN]}'),
+        ],
+        json_type=json_type,
+        database_version=23,
+    )
+    assert run.exit_code == 0
+    documents = [row["p1"] for row in binds(run.script)]
+    if json_type == "clob":
+        documents = [json.loads(d) for d in documents]
+    assert documents == [{"a": [None, 1.5], "b": {"c": None}}, {"a": [None]}]
+    assert len([w for w in warnings(run.log) if "property 'doc': NaN or infinity" in w]) == 1
+
+
+def test_a_number_the_json_type_cannot_hold_is_one_line(run_target):
+    """The JSON type keeps numbers as NUMBER (python-oracledb refuses 1E200 there, DPY-4003): one line
+    naming stream, record key and column; as text in a CLOB the same document loads as sent."""
+    schema = {"id": {"type": "integer"}, "doc": {"type": ["object", "null"]}}
+    messages = [schema_message("item", schema), raw_record(1, "doc", '{"a": [1E200]}')]
+    refused = run_target(messages, json_type="json", database_version=23)
+    assert refused.exit_code == 1
+    assert 'stream \'item\' record key id=1: table "ITEM" column "DOC" (JSON): ORA-01426' in refused.log
+    assert "MERGE" not in refused.script
+    loaded = run_target(messages)
+    assert loaded.exit_code == 0
+    assert json.loads(binds(loaded.script)[0]["p1"]) == {"a": [1e200]}
