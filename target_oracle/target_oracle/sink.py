@@ -47,7 +47,7 @@ from .binds import (
     timestamp_text,
 )
 from .connector import OracleConnector, TableRuleError
-from .oracle_rules import LOB_COMPARE, LOB_TYPES
+from .oracle_rules import LOB_COMPARE, LOB_TYPES, MAX_PRECISION
 from .statements import LoadColumn
 from .typemap import INTEGER_TYPE, TIMESTAMP_TZ, OracleType
 
@@ -539,6 +539,13 @@ class OracleSink(SQLSink[OracleConnector]):
         See versions.py: only an activation after the version's records, with none after it,
         says the version is complete. Buffered rows are written first either way.
         """
+        if type(new_version) is not int or abs(new_version) >= 10**MAX_PRECISION:
+            # The ledger compares versions and the delete binds one into NUMBER(38, 0).
+            msg = (
+                f"stream '{self.stream_name}': an ACTIVATE_VERSION's version is not an integer of at "
+                f"most {MAX_PRECISION} digits (Singer's versions are integers); nothing was deleted"
+            )
+            raise BadValueError(msg)
         # The SDK calls this straight from the ACTIVATE_VERSION message, with this stream's
         # records still buffered (see tests/test_sdk_contract.py); they are written here with
         # the same public steps the SDK's drain uses.

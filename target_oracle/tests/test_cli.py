@@ -425,3 +425,24 @@ def test_two_streams_folding_to_one_table_are_one_line(tmp_path):
         tmp_path, {"dry_run_sql_path": str(tmp_path / "p.sql"), "identifier_case": "preserve"}, lines
     )
     assert preserved.returncode == 0, preserved.stderr
+
+
+@pytest.mark.parametrize("version", ['"SECRETV"', "1.5", "null", "true", "9" * 5000, "1" * 39])
+def test_activate_version_without_an_integer_version_is_one_line(tmp_path, version):
+    """ACTIVATE_VERSION's version must be an integer NUMBER(38, 0) holds: anything else was noted as a
+    version (a 5,000-digit one a traceback at the end); now exit 1, one line, nothing deleted."""
+    lines = [
+        json.dumps(schema_message("item", ITEM_SCHEMA)),
+        json.dumps(record("item", {"id": 1})),
+        f'{{"type":"ACTIVATE_VERSION","stream":"item","version":{version}}}',
+    ]
+    done = run_cli(tmp_path, {"dry_run_sql_path": str(tmp_path / "s.sql")}, lines)
+    assert_refused(
+        done,
+        "stream 'item': an ACTIVATE_VERSION's version is not an integer of at most 38 digits (Singer's "
+        "versions are integers); nothing was deleted",
+        "SECRETV",
+    )
+    script = (tmp_path / "s.sql").read_text()
+    assert "DELETE FROM" not in script
+    assert ":deleted_at" not in script  # no soft delete either
