@@ -59,6 +59,11 @@ MAX_BYTES_PER_CHAR = 4
 #: NUMBER precision 1..38, scale -84..127.
 MAX_PRECISION = 38
 NUMBER_PRECISION = Rule("ORA-01727", "NUMBER precision from 1 to 38", "SQL Reference, Data Types")
+#: NUMBER scale -84..127.
+MIN_SCALE, MAX_SCALE = -84, 127
+NUMBER_SCALE = Rule(
+    "ORA-01728", "NUMBER scale from -84 to 127", "SQL Reference, Data Types, NUMBER Data Type"
+)
 
 #: Types that cannot be in a primary key.
 KEY_FORBIDDEN_TYPES = frozenset({"TIMESTAMP WITH TIME ZONE", "CLOB", "NCLOB", "BLOB", "JSON", "BOOLEAN"})
@@ -240,9 +245,11 @@ def check_table(table: str, columns: Mapping[str, str], keys: Sequence[str], lim
         if size is not None and size > limits.string_limit:
             problems.append(VARCHAR2_SIZE.broken(f"{table} column {name} {type_sql}"))
         if base == "NUMBER" and "(" in type_sql:
-            precision = int(type_sql[type_sql.index("(") + 1 :].split(",")[0].strip(" )"))
-            if not 1 <= precision <= MAX_PRECISION:
+            inside = type_sql[type_sql.index("(") + 1 : type_sql.index(")")].split(",")
+            if not 1 <= int(inside[0]) <= MAX_PRECISION:
                 problems.append(NUMBER_PRECISION.broken(f"{table} column {name} {type_sql}"))
+            if len(inside) > 1 and not MIN_SCALE <= int(inside[1]) <= MAX_SCALE:
+                problems.append(NUMBER_SCALE.broken(f"{table} column {name} {type_sql}"))
     for key in keys:
         if columns.get(key, "").upper() in KEY_FORBIDDEN_TYPES:
             problems.append(KEY_TYPE.broken(f"{table} key {key} {columns[key]}"))

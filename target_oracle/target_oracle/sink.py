@@ -225,6 +225,10 @@ class OracleSink(SQLSink[OracleConnector]):
         key_properties: Sequence[str] | None,
         connector: OracleConnector | None = None,
     ) -> None:
+        keys = [] if key_properties is None else key_properties
+        if not isinstance(keys, list | tuple) or not all(isinstance(k, str) for k in keys):
+            msg = f"stream '{stream_name}': key_properties must be a list of property names"
+            raise BadNameError(msg)
         #: The key properties as the stream names them (the SDK's are conformed to columns).
         self.stream_keys = list(key_properties or [])
         super().__init__(target, stream_name, schema, key_properties, connector)

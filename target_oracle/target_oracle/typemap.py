@@ -15,7 +15,7 @@ from sqlalchemy.dialects import oracle
 from sqlalchemy.ext.compiler import compiles
 
 from . import oracle_rules
-from .oracle_rules import MAX_BYTES_PER_CHAR, MAX_KEY_BYTES, MAX_PRECISION
+from .oracle_rules import MAX_BYTES_PER_CHAR, MAX_KEY_BYTES, MAX_PRECISION, MAX_SCALE
 
 NUMBER = "NUMBER"
 VARCHAR2 = "VARCHAR2"
@@ -168,9 +168,19 @@ def _string_type(schema: dict[str, Any], options: TypeOptions) -> OracleType:
 
 
 def _decimal(schema: dict[str, Any]) -> OracleType:
-    precision, scale = schema.get("precision"), schema.get("scale")
-    if isinstance(precision, int) and 0 < precision <= MAX_PRECISION:
-        return OracleType(NUMBER, precision=precision, scale=scale if isinstance(scale, int) else 0)
+    """NUMBER(precision, scale) for a decimal string; NUMBER where they are no NUMBER's.
+
+    A scale outside 0..127 (Oracle takes -84..127, ORA-01728, but a negative one rounds to tens
+    or hundreds, which no decimal string asks for) or above the precision also gives NUMBER.
+    """
+    precision, scale = schema.get("precision"), schema.get("scale", 0)
+    if (
+        type(precision) is int
+        and 0 < precision <= MAX_PRECISION
+        and type(scale) is int
+        and 0 <= scale <= min(precision, MAX_SCALE)
+    ):
+        return OracleType(NUMBER, precision=precision, scale=scale)
     return DECIMAL_TYPE
 
 

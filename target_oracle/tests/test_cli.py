@@ -446,3 +446,17 @@ def test_activate_version_without_an_integer_version_is_one_line(tmp_path, versi
     script = (tmp_path / "s.sql").read_text()
     assert "DELETE FROM" not in script
     assert ":deleted_at" not in script  # no soft delete either
+
+
+@pytest.mark.parametrize("keys", ['"id"', "[1]", '{"id": 1}'])
+def test_key_properties_that_are_no_list_of_names_are_one_line(tmp_path, keys):
+    """key_properties "id" was read letter by letter ("key property 'i' is not in its schema")."""
+    message = json.dumps(schema_message("item", ITEM_SCHEMA)).replace(
+        '"key_properties": ["id"]', f'"key_properties": {keys}'
+    )
+    done = run_cli(
+        tmp_path,
+        {"dry_run_sql_path": str(tmp_path / "s.sql")},
+        [message, json.dumps(record("item", {"id": 1}))],
+    )
+    assert_refused(done, "stream 'item': key_properties must be a list of property names", "SECRETV")

@@ -219,3 +219,13 @@ def test_short_string_keys_keep_their_character_semantics():
         "VARCHAR2(40 CHAR)",
         "NUMBER(38, 0)",
     ]
+
+
+@pytest.mark.parametrize(
+    ("precision", "scale"), [(10, 200), (10, -100), (5, 10), (10, "2"), (True, 0), (10, -2)], ids=str
+)
+def test_singer_decimal_with_a_scale_no_number_should_have_is_plain_number(precision, scale):
+    """A scale outside 0..precision (Oracle refuses beyond -84..127, ORA-01728; a negative one rounds
+    to tens) or not an integer: NUMBER, which holds every such value unrounded."""
+    schema = {"type": "string", "format": "x-singer.decimal", "precision": precision, "scale": scale}
+    assert sql(schema) == "NUMBER"
