@@ -308,7 +308,8 @@ def converter(
             return document
         if not_finite is not None:
             not_finite()
-        return _without_not_finite(document)
+        # JSON text writes them as null by itself (serialize_json); the JSON type needs a copy.
+        return _without_not_finite(document) if native_json else document
 
     def fail(detail: str) -> BadValueError:
         return BadValueError(f'table {table} column "{column}" ({column_type.sql}): {detail}')
@@ -341,6 +342,8 @@ def converter(
                 raise ValueError(msg)
         except (ValueError, TypeError, InvalidOperation) as exc:
             raise fail(str(exc) or type(exc).__name__) from None
+        except RecursionError:  # a document almost as deep as the decoder reads, copied or written
+            raise fail("the document nests too deep to handle (about 1,000 levels)") from None
         if max_bytes is not None and len(bound) > safe_chars:
             size = len(bound.encode("utf-8"))
             if (max_chars is not None and len(bound) > max_chars) or size > max_bytes:
