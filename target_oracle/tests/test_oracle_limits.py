@@ -156,8 +156,8 @@ def test_a_number_the_json_type_cannot_hold_is_one_line(run_target):
 
 
 def test_a_deep_document_with_nan_loads_as_text_with_null(run_target):
-    """600 levels with a NaN at the bottom: as CLOB text it loads, null in place of NaN (copying the
-    document to replace it recursed until Python stopped it)."""
+    """600 levels with a NaN at the bottom: as CLOB text it loads, null in place of NaN, and the
+    document is not copied to get there (a copy recurses as deep as the document)."""
     schema = {"id": {"type": "integer"}, "doc": {"type": ["array", "null"]}}
     run = run_target([schema_message("item", schema), raw_record(1, "doc", "[" * 600 + "NaN" + "]" * 600)])
     assert run.exit_code == 0
