@@ -101,6 +101,8 @@ class DryRunReader(SingerReader):
     def __init__(self) -> None:
         super().__init__()
         self.surrogate_streams: set[Any] = set()
+        #: Streams whose SCHEMA came: an ACTIVATE_VERSION or BATCH before it is refused by name.
+        self.schema_streams: set[Any] = set()
 
     @override
     def process_lines(
@@ -123,9 +125,44 @@ class DryRunReader(SingerReader):
             message = self.decode_otherwise(line)
         except RecursionError:
             raise InvalidInputLine(_TOO_DEEP) from None
+        self.check_shape(message)
         if _SURROGATE_ESCAPE.search(line) and message.get("type") == "RECORD":
             message["record"] = self.without_lone_surrogates(message.get("stream"), message.get("record"))
         return message
+
+    def check_shape(self, message: Any) -> None:
+        """Refuse, in one line without the line's text, a message the SDK would drop or crash on.
+
+        Why: a RECORD whose record is null was counted and dropped (exit 0); a record that is a
+        list, an unknown message type and an ACTIVATE_VERSION before its SCHEMA were tracebacks.
+        """
+        if not isinstance(message, dict):
+            msg = "an input line is no JSON object (a Singer message is one); its text is not shown"
+            raise InvalidInputLine(msg)
+        kind = message.get("type")
+        stream = message.get("stream")
+        if kind == "RECORD":
+            if not isinstance(message.get("record"), dict):
+                msg = f"stream '{stream}': a RECORD's record is not a JSON object; its text is not shown"
+                raise InvalidInputLine(msg)
+        elif kind == "SCHEMA":
+            self.schema_streams.add(stream)
+        elif kind in {"ACTIVATE_VERSION", "BATCH"}:
+            if stream not in self.schema_streams:
+                msg = f"stream '{stream}': its {kind} message came before its SCHEMA"
+                raise InvalidInputLine(msg)
+        elif kind not in {"STATE", None}:  # None: assert_line_requires says it
+            msg = f"an input line has an unknown message type ({str(kind)[:40]}); its text is not shown"
+            raise InvalidInputLine(msg)
+
+    @override
+    @staticmethod
+    def assert_line_requires(line_dict: dict[str, Any], requires: set[str]) -> None:
+        """The SDK's check, saying which key is missing without the line (it may hold data)."""
+        if missing := requires - set(line_dict):
+            keys = ", ".join(sorted(missing))
+            msg = f"an input line has no {keys} key (a Singer message needs it); its text is not shown"
+            raise InvalidInputLine(msg)
 
     @staticmethod
     def decode_otherwise(line: str) -> dict[str, Any]:

@@ -460,3 +460,37 @@ def test_key_properties_that_are_no_list_of_names_are_one_line(tmp_path, keys):
         [message, json.dumps(record("item", {"id": 1}))],
     )
     assert_refused(done, "stream 'item': key_properties must be a list of property names", "SECRETV")
+
+
+@pytest.mark.parametrize(
+    ("line", "ending"),
+    [
+        ('{"type":"RECORD","stream":"item","record":null}', "stream 'item': a RECORD's record is not a "
+         "JSON object"),
+        ('{"type":"RECORD","stream":"item","record":["SECRETV"]}', "a RECORD's record is not a JSON object"),
+        ('["SECRETV"]', "an input line is no JSON object (a Singer message is one)"),
+        ("5", "an input line is no JSON object (a Singer message is one)"),
+        ('{"type":"RECORD","record":{"id":"SECRETV"}}', "an input line has no stream key (a Singer message "
+         "needs it)"),
+        ('{"stream":"item","record":{"id":"SECRETV"}}', "an input line has no type key (a Singer message "
+         "needs it)"),
+        ('{"type":"BOGUS","x":"SECRETV"}', "an input line has an unknown message type (BOGUS)"),
+    ],
+    ids=["record-null", "record-list", "list", "number", "no-stream", "no-type", "unknown-type"],
+)  # fmt: skip
+def test_a_message_of_the_wrong_shape_is_one_line_without_its_text(tmp_path, line, ending):
+    """A RECORD whose record is null was counted and dropped (exit 0); a list record, a line that is
+    no object and an unknown type were tracebacks; a missing key printed the whole line (data)."""
+    lines = [json.dumps(schema_message("item", ITEM_SCHEMA)), line]
+    done = run_cli(tmp_path, {"dry_run_sql_path": str(tmp_path / "s.sql")}, lines)
+    assert_refused(done, ending + "; its text is not shown", "SECRETV")
+    assert "MERGE" not in (tmp_path / "s.sql").read_text()
+
+
+@pytest.mark.parametrize("kind", ["ACTIVATE_VERSION", "BATCH"])
+def test_an_activation_or_batch_before_its_schema_is_one_line(tmp_path, kind):
+    """Before its SCHEMA the SDK met it with a KeyError and a traceback."""
+    message = {"type": kind, "stream": "other", "version": 1, "encoding": {"format": "jsonl"}, "manifest": []}
+    lines = [json.dumps(schema_message("item", ITEM_SCHEMA)), json.dumps(message)]
+    done = run_cli(tmp_path, {"dry_run_sql_path": str(tmp_path / "s.sql")}, lines)
+    assert_refused(done, f"stream 'other': its {kind} message came before its SCHEMA", "SECRETV")
