@@ -8,7 +8,6 @@ the database does not have.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 import time
 import zlib
@@ -53,6 +52,13 @@ from .typemap import INTEGER_TYPE, TIMESTAMP_TZ, OracleType
 
 if TYPE_CHECKING:  # the SDK exports the encoding type only from a private module
     from singer_sdk.helpers._batch import BaseBatchFileEncoding
+
+
+#: Why a BATCH file's line could not be read, for errors that carry no message of their own to show.
+_UNREADABLE: dict[type[BaseException], str] = {
+    ValueError: "a value Python cannot read, e.g. an integer of more than 4,300 digits",
+    RecursionError: "arrays or objects nested too deep (about 1,000 levels)",
+}
 
 
 class BadNameError(ValueError):
@@ -436,9 +442,15 @@ class OracleSink(SQLSink[OracleConnector]):
         self._from_files = True
         try:
             super().process_batch_files(encoding, files)
-        except (OSError, EOFError, zlib.error, json.JSONDecodeError) as exc:  # a file gone, cut or garbled
+        except BadValueError:  # a row's value, already one line
+            raise
+        except (OSError, EOFError, zlib.error, ValueError, RecursionError) as exc:  # gone, cut or garbled
             # The reason only: a message may quote the file's URL (credentials) or its text (data).
-            why = getattr(exc, "strerror", None) or getattr(exc, "msg", None) or type(exc).__name__
+            why = (
+                getattr(exc, "strerror", None)
+                or getattr(exc, "msg", None)
+                or _UNREADABLE.get(type(exc), type(exc).__name__)
+            )
             msg = f"stream '{self.stream_name}': a BATCH file cannot be read ({type(exc).__name__}: {why})"
             raise BadValueError(msg) from None
         finally:
@@ -446,6 +458,11 @@ class OracleSink(SQLSink[OracleConnector]):
 
     def validate_file_rows(self, records: Sequence[dict[str, Any]]) -> None:
         """BATCH file rows are held to their schema as RECORD rows are (the SDK passes them as read)."""
+        if not all(isinstance(record, dict) for record in records):
+            msg = (
+                f"stream '{self.stream_name}': a BATCH file's row is not a JSON object; its text is not shown"
+            )
+            raise BadValueError(msg)
         validator = self._record_validator
         if validator is None:
             return

@@ -494,3 +494,29 @@ def test_an_activation_or_batch_before_its_schema_is_one_line(tmp_path, kind):
     lines = [json.dumps(schema_message("item", ITEM_SCHEMA)), json.dumps(message)]
     done = run_cli(tmp_path, {"dry_run_sql_path": str(tmp_path / "s.sql")}, lines)
     assert_refused(done, f"stream 'other': its {kind} message came before its SCHEMA", "SECRETV")
+
+
+@pytest.mark.parametrize(
+    ("content", "ending"),
+    [
+        ('["SECRETV"]\n', "stream 'item': a BATCH file's row is not a JSON object; its text is not shown"),
+        ("null\n", "stream 'item': a BATCH file's row is not a JSON object; its text is not shown"),
+        (
+            '{"id": 1, "qty": ' + "9" * 5000 + "}\n",
+            "stream 'item': a BATCH file cannot be read (ValueError: a value Python cannot read, e.g. an "
+            "integer of more than 4,300 digits)",
+        ),
+        (
+            '{"id": 1, "code": ' + "[" * 5000 + "]" * 5000 + "}\n",
+            "stream 'item': a BATCH file cannot be read (RecursionError: arrays or objects nested too deep "
+            "(about 1,000 levels))",
+        ),
+    ],
+    ids=["list-row", "null-row", "5000-digits", "5000-deep"],
+)
+def test_a_batch_file_row_python_cannot_take_is_one_line(tmp_path, content, ending):
+    """Rows of BATCH files come through the SDK's own reader: each of these was a traceback."""
+    lines = [json.dumps(schema_message("item", ITEM_SCHEMA)), json.dumps(batch_message(tmp_path, content))]
+    done = run_cli(tmp_path, {"dry_run_sql_path": str(tmp_path / "s.sql")}, lines)
+    assert_refused(done, ending, "SECRETV")
+    assert "MERGE" not in (tmp_path / "s.sql").read_text()
