@@ -77,7 +77,7 @@ _TOO_DEEP = (
 )
 
 
-def _integer(text: str) -> int | Decimal:
+def _integer(text: str) -> int:
     """A JSON integer, also beyond Python's int-string limit (4,300 digits): through Decimal, which has none.
 
     The column then refuses one that NUMBER cannot hold, by name (binds.py, oracle_rules.py).
