@@ -24,7 +24,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from tap_oracle_wms.engine import ranges
-from tap_oracle_wms.engine.work import Chain, Job, plan_chains
+from tap_oracle_wms.engine.work import Chain, Job, drop_repeats, plan_chains
 from tap_oracle_wms.lgfapi.errors import PageMissingError, redacted_query
 from tap_oracle_wms.lgfapi.loops import LinkLoopError, LoopGuard
 from tap_oracle_wms.lgfapi.throttle import EngineStoppedError, Throttle
@@ -88,10 +88,14 @@ class Engine:
         job = self._take(listing, partition, params)
         self.queue_from(listing)
         finished = False
+        doubtful: list[dict[str, Any]] = []  # rows ending a range that the next may hold again
         try:
             for chain in self._chains_of(job):
                 while (page := self._next_page(chain)) is not None:
+                    if doubtful and not (page := drop_repeats(page, doubtful)):
+                        continue
                     yield page
+                doubtful.extend(chain.trailing)
             finished = True
         finally:
             with self._cond:
@@ -343,7 +347,8 @@ class Engine:
                 last_row = rows[-1]
             if keep is not None:
                 rows = [row for row in rows if keep(row)]
-            guard.check(page.rows, rows, url)
+            if not guard.check(page.rows, rows, url):
+                rows = []  # served again by a looping link: emitted already
             if chain.range is not None:
                 # Rows come in key order: from the first row past the range on, all are the next range's.
                 cut = next((i for i, row in enumerate(rows) if chain.range.past(row)), None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -30,11 +31,23 @@ class Chain:
     done: bool = False
     error: BaseException | None = None
     keys: tuple[Any, Any] = (None, None)  # the first and last key of the page read last
+    # Its last rows whose key cannot be read: they may lie past its range, so in the next ones too.
+    trailing: list[dict[str, Any]] = field(default_factory=list)
 
     def note(self, rows: list[dict[str, Any]]) -> None:
-        """Keep the keys the latest page spans."""
-        if self.range is not None:
-            self.keys = (self.range.value(rows[0]), self.range.value(rows[-1]))
+        """Keep the keys the latest page spans, and the rows after its last readable key."""
+        if self.range is None:
+            return
+        self.keys = (self.range.value(rows[0]), self.range.value(rows[-1]))
+        if self.keys[1] is not None:
+            self.trailing = []
+            return
+        unread = len(rows) - 1
+        while unread and self.range.value(rows[unread - 1]) is None:
+            unread -= 1
+        # Copies: the stream shapes emitted rows in place, and the next range sends them as they were.
+        fresh = [copy.deepcopy(row) for row in rows[unread:]]
+        self.trailing = [*self.trailing, *fresh] if unread == 0 else fresh
 
 
 @dataclass
@@ -68,3 +81,24 @@ def plan_chains(listing: Listing, params: dict[str, Any], key: str) -> tuple[lis
         return [Chain(params)], None
     head, *rest = plan.ranges
     return [Chain(params, range=head), *(Chain(r.query(params), range=r) for r in rest)], plan.last
+
+
+def drop_repeats(page: list[dict[str, Any]], doubtful: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The page without rows an earlier range emitted already (taken off `doubtful` when met).
+
+    A row whose key cannot be read (an unparsable mod_ts, an id that is no integer) at the end
+    of a range may truly lie past it: the server then lists it in the next range too. Such
+    rows are few, and the same row sends the same values, so equality names it.
+    """
+    ids = {_hashable(row.get("id")) for row in doubtful}
+    kept = []
+    for row in page:
+        if _hashable(row.get("id")) in ids and row in doubtful:
+            doubtful.remove(row)
+        else:
+            kept.append(row)
+    return kept
+
+
+def _hashable(value: Any) -> Any:
+    return value if isinstance(value, (int, str)) else repr(value)

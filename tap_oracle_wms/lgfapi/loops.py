@@ -35,8 +35,12 @@ class LoopGuard:
         """A resumed listing reads rows again on purpose until it passes its last row."""
         self.catching_up = True
 
-    def check(self, rows: list[dict[str, Any]], kept: list[dict[str, Any]], url: str | None) -> None:
-        """Note a page's rows (`kept`: those emitted); fail when pages keep bringing nothing new."""
+    def check(self, rows: list[dict[str, Any]], kept: list[dict[str, Any]], url: str | None) -> bool:
+        """Note a page's rows (`kept`: those to emit); fail when pages keep bringing nothing new.
+
+        False for a page that brings nothing new: its rows came with recent pages, so were
+        emitted already; the caller emits none of them, even before the loop is called one.
+        """
         ids = [_ident(row) for row in rows]
         if kept:
             self.catching_up = False
@@ -52,6 +56,7 @@ class LoopGuard:
                 f"read, yet next_page links on (GET {redacted_query(url)}); stopping instead of looping."
             )
             raise LinkLoopError(msg)
+        return self.idle == 0
 
 
 def _ident(row: dict[str, Any]) -> Any:

@@ -362,7 +362,7 @@ def list_rows(client: Client, entity: str, fields: str, throttle: Throttle | Non
     guard = LoopGuard(entity)  # a looping next_page would grow `rows` for ever
     while url is not None:
         page = listing.fetch(url, params)
-        rows.extend(page.rows)
         url, params = page.next_url, None
-        guard.check(page.rows, page.rows, url)
+        if guard.check(page.rows, page.rows, url):
+            rows.extend(page.rows)
     return rows
