@@ -387,7 +387,7 @@ def test_pages_served_again_by_a_looping_next_page_are_not_emitted_again(sandbox
     settings = tap_config(sandbox, "wave", page_size=2, concurrency=1)
     catalog = discover(settings)
     sandbox.configure(next_page_loop=loop)
-    with pytest.raises(StreamsFailedError, match="wave: .*stopping instead of looping") as failed:
+    with pytest.raises(StreamsFailedError, match=r"wave: .*stopping instead of looping") as failed:
         sync(settings, catalog=catalog)
     ids = [r["id"] for r in failed.value.output.records("wave")]  # type: ignore[attr-defined]
     assert ids
