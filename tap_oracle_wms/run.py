@@ -27,12 +27,24 @@ if TYPE_CHECKING:
 
 
 class StreamsFailedError(FatalAPIError):
-    """The run read every stream it could; these failed for good (exit code 1, each named)."""
+    """The run read every stream it could; these failed for good (exit code 1, each named).
 
-    def __init__(self, failures: dict[str, str]) -> None:
-        count = f"{len(failures)} stream{'s' if len(failures) > 1 else ''}"
+    The line says how many of the `selected` streams are complete, so "the others" never stands
+    for none.
+    """
+
+    def __init__(self, failures: dict[str, str], selected: int) -> None:
+        failed, selected = len(failures), max(selected, len(failures))
         detail = "; ".join(f"{name}: {why}" for name, why in failures.items())
-        super().__init__(f"{count} failed, the others are complete: {detail}")
+        if failed == selected == 1:
+            verdict = "the only selected stream failed"
+        elif failed == selected:
+            verdict = f"all {selected} selected streams failed, none is complete"
+        elif selected - failed == 1:
+            verdict = f"{failed} of {selected} streams failed, the other is complete"
+        else:
+            verdict = f"{failed} of {selected} streams failed, the other {selected - failed} are complete"
+        super().__init__(f"{verdict}: {detail}")
         self.failures = failures
 
 
@@ -108,10 +120,10 @@ class SyncRun:
         if self.writer is not None:
             self.writer.write_message(StateMessage(value=dict(state)))
 
-    def raise_failures(self) -> None:
-        """End the run non-zero if a stream failed, naming each one and why."""
+    def raise_failures(self, selected: int) -> None:
+        """End the run non-zero if any of the `selected` streams failed, naming each one and why."""
         if self.failures:
-            raise StreamsFailedError(dict(self.failures))
+            raise StreamsFailedError(dict(self.failures), selected)
 
     def close(self) -> None:
         """End the engine's workers and the client's connections; the run is over."""

@@ -243,6 +243,11 @@ class TapOracleWMS(Tap):
             if isinstance(s, EntityStream) and s.selected and not s.parent_stream_type
         ]
 
+    @property
+    def selected_count(self) -> int:
+        """How many streams the run reads (entity streams and wms_row_counts), for its verdict."""
+        return sum(1 for s in self.streams.values() if s.selected)
+
     def counted_streams(self) -> list[EntityStream]:
         """Streams wms_row_counts counts: selected, read as one listing (no partitions)."""
         return [s for s in self.selected_streams() if type(s).partitions is Stream.partitions]
@@ -278,7 +283,7 @@ class TapOracleWMS(Tap):
         try:
             self.prepare()
             self.sync_all()
-            self.run.raise_failures()
+            self.run.raise_failures(self.selected_count)
         except Interrupted as stopped:
             if self.run.writer is not None:
                 self.run.writer.discard_partial()
@@ -363,7 +368,7 @@ class TapOracleWMS(Tap):
             try:
                 tap.prepare()
                 tap.run_connection_test()
-                tap.run.raise_failures()
+                tap.run.raise_failures(tap.selected_count)
             finally:
                 tap.finish()
         ctx.exit()

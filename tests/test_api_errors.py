@@ -70,7 +70,7 @@ def test_bad_filter_shows_server_error_and_request_without_credentials(tmp_path,
     assert run.code == 1
     assert "Traceback" not in run.output
     line = run.last_line
-    failed = "sync failed: 1 stream failed, the others are complete: wave: "
+    failed = "sync failed: the only selected stream failed: wave: "
     assert line.startswith(PREFIX + failed + "HTTP 400 from GET /sandbox/wms/lgfapi/v10/entity/wave/?")
     assert "no_such_field=1" in line
     assert "VALIDATION_ERROR" in line

@@ -345,7 +345,7 @@ def test_each_next_page_loop_of_the_sandbox_fails_the_stream_with_one_line(sandb
     assert run.code == 1
     assert "Traceback" not in run.output
     assert [x for x in run.stderr.splitlines() if x.startswith(PREFIX)] == [run.last_line]
-    assert run.last_line.startswith(PREFIX + "sync failed: 1 stream failed, the others are complete: wave: ")
+    assert run.last_line.startswith(PREFIX + "sync failed: the only selected stream failed: wave: ")
     assert line in run.last_line
     assert len([r for r in sandbox.requests if "entity/wave" in r.path]) < 30
 

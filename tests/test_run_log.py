@@ -115,7 +115,49 @@ def test_summary_names_what_was_special(tmp_path, sandbox):
     table = run.stderr[run.stderr.index("tap-oracle-wms run summary:") :]
     assert re.search(r"\n  wave .*ordering=mod_ts,id refused, read by id", table)
     assert re.search(r"\n  location .*failed", table)
-    assert run.last_line.startswith(f"{PREFIX}sync failed: 1 stream failed")
+    assert run.last_line.startswith(
+        f"{PREFIX}sync failed: 1 of 2 streams failed, the other is complete: location: "
+    )
+
+
+@pytest.mark.parametrize(
+    ("failing", "verdict"),
+    [
+        ((), None),
+        (("location",), "sync failed: 1 of 3 streams failed, the other 2 are complete: "),
+        (("wave", "location"), "sync failed: 2 of 3 streams failed, the other is complete: "),
+        (
+            ("wave", "location", "item"),
+            "sync failed: all 3 selected streams failed, none is complete: ",
+        ),
+    ],
+)
+def test_the_last_line_says_exactly_how_many_selected_streams_are_complete(
+    tmp_path, sandbox, failing, verdict
+):
+    """None, some or all of the selected streams failing: exit 0 with no failure line, or exit 1
+    with a line that counts the complete ones (never "the others" when there are none)."""
+    config = tap_config(sandbox, "wave", "location", "item", max_retries=0)
+    catalog = discover(config)
+    sandbox.configure(entity_faults=tuple(f"{name}:500" for name in failing))
+    run = run_tap(tmp_path, config, catalog=catalog)
+    if verdict is None:
+        assert run.code == 0
+        assert not [line for line in run.stderr.splitlines() if line.startswith(PREFIX)]
+    else:
+        assert run.code == 1
+        assert run.last_line.startswith(PREFIX + verdict)
+        assert all(f"{name}: HTTP 500" in run.last_line for name in failing)
+
+
+def test_the_only_selected_stream_failing_is_not_called_one_of_others(tmp_path, sandbox):
+    """One stream selected, and it failed: the line says so, with no "others"."""
+    config = tap_config(sandbox, "wave", max_retries=0)
+    catalog = discover(config)
+    sandbox.configure(entity_faults=("wave:500",))
+    run = run_tap(tmp_path, config, catalog=catalog)
+    assert run.code == 1
+    assert run.last_line.startswith(f"{PREFIX}sync failed: the only selected stream failed: wave: HTTP 500")
 
 
 def test_summary_requests_equal_the_done_lines_and_row_counts_count_their_own(tmp_path, sandbox):
@@ -256,4 +298,6 @@ def test_connection_test_fails_when_a_stream_cannot_be_read(tmp_path, sandbox):
     sandbox.configure(slow_page_rows=1, slow_page_delay_s=3, slow_page_entities=("location",))
     run = run_tap(tmp_path, config, "--test")
     assert run.code == 1
-    assert run.last_line.startswith(f"{PREFIX}sync failed: 1 stream failed")
+    assert run.last_line.startswith(
+        f"{PREFIX}sync failed: 1 of 3 streams failed, the other 2 are complete: location: "
+    )
