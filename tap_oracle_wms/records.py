@@ -337,16 +337,36 @@ class RecordShaper:
         self.converters = Converters(converter_table(schema, replication_key, tz))
         self.checker = RecordChecker(stream, schema, strict=strict, logger=logger)
         self._unknown: set[str] = set()
+        self.replication_key = replication_key
+        self._null_bookmark_warned = False
 
     def shape(self, row: dict[str, Any]) -> dict[str, Any] | None:
         """The decoded row shaped in place, or None when it must be skipped."""
+        sent_null = self.replication_key is not None and row.get(self.replication_key) is None
         unknown, steps = self.converters.plan(row)
         for name in unknown:
             self.note_unknown_field(name)
             del row[name]
         for name, convert in steps:
             convert(row, name, row[name])
-        return self.checker.check(row)
+        shaped = self.checker.check(row)
+        if sent_null and shaped is not None and not self._null_bookmark_warned:
+            self.note_null_bookmark(shaped)
+        return shaped
+
+    def note_null_bookmark(self, record: dict[str, Any]) -> None:
+        """Warn once per stream of a record sent without its bookmark value.
+
+        The SDK's own warning, once per record and naming nothing, is dropped (tap.py).
+        """
+        self._null_bookmark_warned = True
+        self.logger.warning(
+            "Stream '%s': record id=%s has a null '%s'; it is emitted, and moves no bookmark. "
+            "Later ones are handled alike, unlogged.",
+            self.stream,
+            record.get("id"),
+            self.replication_key,
+        )
 
     def note_unknown_field(self, name: str) -> None:
         """Warn once per field that the API sends but the catalog does not know (schema drift)."""

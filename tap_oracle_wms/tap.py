@@ -108,14 +108,18 @@ def ignore_signals() -> None:
 
 
 class _UnsortedWarning(logging.Filter):
-    """Drops the SDK's "Stream is assumed to be unsorted" warning, which names no stream.
+    """Drops two SDK warnings that name no stream and that the tap's own lines say with its name.
 
-    Each stream's start line says instead whether it resumes mid-stream, from the same
-    `is_sorted` the SDK reads (streams.py plan_text), with the stream's name.
+    "Stream is assumed to be unsorted": each stream's start line says whether it resumes
+    mid-stream, from the same `is_sorted` the SDK reads (streams.py plan_text). "New replication
+    value is null" (once per such record): the record shaper warns once per stream, naming a
+    record, for a mod_ts that was null or unparsable (records.py).
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith("Stream is assumed to be unsorted")
+        return not str(record.msg).startswith(
+            ("Stream is assumed to be unsorted", "New replication value is null")
+        )
 
 
 UNSORTED_WARNING = _UnsortedWarning()

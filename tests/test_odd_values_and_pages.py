@@ -392,3 +392,30 @@ def test_pages_served_again_by_a_looping_next_page_are_not_emitted_again(sandbox
     ids = [r["id"] for r in failed.value.output.records("wave")]  # type: ignore[attr-defined]
     assert ids
     assert len(ids) == len(set(ids))
+
+
+# --- 4. a mod_ts that is null or unparsable: the tap's named warning, not the SDK's unnamed one -----
+
+SDK_NULL_WARNING = "New replication value is null"
+
+
+def test_an_unparsable_mod_ts_brings_only_the_warning_that_names_its_record(sandbox, caplog):
+    """The shaper's warning names stream, field and record; the SDK's unnamed one is not logged."""
+    odd_sync(sandbox, caplog, "INCREMENTAL")
+    assert warnings_about(caplog, "field 'mod_ts'")
+    assert warnings_about(caplog, SDK_NULL_WARNING) == []
+
+
+def test_records_sent_with_a_null_mod_ts_are_emitted_with_one_warning_naming_one(caplog):
+    """mod_ts null on two rows: both emitted, one warning naming the stream and a record, and none
+    of the SDK's (once per record, naming nothing)."""
+    served = Served(rows(30, **{"5": {"mod_ts": None}, "6": {"mod_ts": None}}))
+    with keyset_server(served) as base_url:
+        settings = config(base_url)
+        catalog = discover(settings)
+        with caplog.at_level(logging.WARNING):
+            out = sync(settings, catalog=catalog)
+    assert sorted(ids_of(out)) == list(range(1, 31))
+    (line,) = warnings_about(caplog, "null 'mod_ts'")
+    assert f"Stream '{ENTITY}': record id=5 has a null 'mod_ts'" in line
+    assert warnings_about(caplog, SDK_NULL_WARNING) == []

@@ -92,9 +92,8 @@ class Engine:
         try:
             for chain in self._chains_of(job):
                 while (page := self._next_page(chain)) is not None:
-                    if doubtful and not (page := drop_repeats(page, doubtful)):
-                        continue
-                    yield page
+                    if page := drop_repeats(page, doubtful):
+                        yield page
                 doubtful.extend(chain.trailing)
             finished = True
         finally:
@@ -347,8 +346,7 @@ class Engine:
                 last_row = rows[-1]
             if keep is not None:
                 rows = [row for row in rows if keep(row)]
-            if not guard.check(page.rows, rows, url):
-                rows = []  # served again by a looping link: emitted already
+            rows = rows if guard.check(page.rows, rows, url) else []  # all served before: emitted already
             if chain.range is not None:
                 # Rows come in key order: from the first row past the range on, all are the next range's.
                 cut = next((i for i, row in enumerate(rows) if chain.range.past(row)), None)
