@@ -419,3 +419,17 @@ def test_records_sent_with_a_null_mod_ts_are_emitted_with_one_warning_naming_one
     (line,) = warnings_about(caplog, "null 'mod_ts'")
     assert f"Stream '{ENTITY}': record id=5 has a null 'mod_ts'" in line
     assert warnings_about(caplog, SDK_NULL_WARNING) == []
+
+
+def test_the_ordering_probe_reads_an_id_sent_as_text(sandbox, caplog):
+    """At scale 400 wave's two highest ids, which the ordering probe asks for, are 4 and "3": the
+    probe reads "3" as 3 (it compared an int with a str and ended the run) and every row comes."""
+    sandbox.configure(scale=400)
+    settings = tap_config(sandbox, "wave")
+    catalog = discover(settings)
+    sandbox.configure(odd_values=("wave",))
+    assert {"id": 3, "field": "id", "sent": "3"} in sandbox.odd_values("wave")
+    with caplog.at_level(logging.INFO):
+        out = sync(settings, catalog=catalog)
+    assert sorted(r["id"] for r in out.records("wave")) == sorted(r["id"] for r in sandbox.truth("wave"))
+    assert any("honour the requested ordering" in r.getMessage() for r in caplog.records)

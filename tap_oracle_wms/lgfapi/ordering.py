@@ -33,7 +33,11 @@ def probe(entity: str, rows_of: Callable[[dict[str, Any]], list[dict[str, Any]]]
     if len(rows) < 2:
         logger.info("Too few rows in '%s' to probe ordering; assuming unsorted.", entity)
         return None
-    honoured = bool(rows[0]["id"] > rows[1]["id"])
+    first, second = (_integer(row.get("id")) for row in rows[:2])
+    if first is None or second is None:  # an odd id ("abc", 12.5) orders nothing we can read
+        logger.info("The ids '%s' sent cannot tell the ordering; assuming unsorted.", entity)
+        return None
+    honoured = first > second
     if honoured:  # whether each stream is resumable also depends on its ordering and passes
         logger.info(
             "Sequenced pages honour the requested ordering; each stream's start line says if it resumes."
@@ -44,6 +48,13 @@ def probe(entity: str, rows_of: Callable[[dict[str, Any]], list[dict[str, Any]]]
             "incremental syncs are bookmarked only at stream end."
         )
     return honoured
+
+
+def _integer(value: Any) -> int | None:
+    """An id as the integer it names (an integer sent as text too), else None."""
+    if type(value) is str and value.strip().isdigit():
+        return int(value)
+    return value if type(value) is int else None
 
 
 class Probe:
