@@ -35,7 +35,7 @@ def probe(entity: str, rows_of: Callable[[dict[str, Any]], list[dict[str, Any]]]
         return None
     first, second = (_integer(row.get("id")) for row in rows[:2])
     if first is None or second is None:  # an odd id ("abc", 12.5) orders nothing we can read
-        logger.info("The ids '%s' sent cannot tell the ordering; assuming unsorted.", entity)
+        logger.info("The ids of '%s' are no integers, so cannot probe ordering; assuming unsorted.", entity)
         return None
     honoured = first > second
     if honoured:  # whether each stream is resumable also depends on its ordering and passes
