@@ -250,6 +250,18 @@ def test_keyed_listing_resumes_from_the_last_second_and_drops_rows_already_read(
     assert resume.keep({"id": 41, "mod_ts": "2026-03-01T10:00:00.700+00:00"})
 
 
+def test_a_resumed_listing_drops_odd_rows_read_before_and_reads_ids_sent_as_text(listing):
+    """Rows before the last row read are dropped by their place, also one whose mod_ts cannot be
+    read; ids sent as text compare as their integers; from the last row on, every row is new."""
+    last = {"id": 40, "mod_ts": "2026-03-01T10:00:00.700+00:00"}
+    resume = listing.resume({"ordering": "mod_ts,id"}, {**last, "id": "40"})
+    assert resume is not None
+    assert not resume.keep({"id": "39", "mod_ts": "2026-03-01T10:00:00.100+00:00"})
+    assert not resume.keep({"id": 38, "mod_ts": "2026-03-01T10:00:00 UTC"})
+    assert not resume.keep(last)
+    assert resume.keep({"id": 37, "mod_ts": "2026-03-01T10:00:00 UTC"})
+
+
 def test_unordered_listing_cannot_resume(listing):
     """Without an ordering there is no last row to continue after."""
     assert listing.resume({"page_size": 5}, {"id": 40}) is None

@@ -335,8 +335,8 @@ class Engine:
                 resume = listing.resume(chain.params, last_row) if last_row is not None else None
                 if resume is None or retries >= MAX_RESUMES:
                     raise
-                url, params, keep = listing.url, resume.params, resume.keep
-                resumed_at = last_row
+                url, params, keep, resumed_at = listing.url, resume.params, resume.keep, last_row
+                visited.clear()  # a new listing: resumed at the same second, its links repeat the lost one's
                 guard.resumed()
                 continue
             if params is None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 
 from tap_oracle_wms.lgfapi.errors import ApiError
+from tap_oracle_wms.lgfapi.wire import integer_id
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -33,7 +34,7 @@ def probe(entity: str, rows_of: Callable[[dict[str, Any]], list[dict[str, Any]]]
     if len(rows) < 2:
         logger.info("Too few rows in '%s' to probe ordering; assuming unsorted.", entity)
         return None
-    first, second = (_integer(row.get("id")) for row in rows[:2])
+    first, second = (integer_id(row.get("id")) for row in rows[:2])
     if first is None or second is None:  # an odd id ("abc", 12.5) orders nothing we can read
         logger.info("The ids of '%s' are no integers, so cannot probe ordering; assuming unsorted.", entity)
         return None
@@ -48,13 +49,6 @@ def probe(entity: str, rows_of: Callable[[dict[str, Any]], list[dict[str, Any]]]
             "incremental syncs are bookmarked only at stream end."
         )
     return honoured
-
-
-def _integer(value: Any) -> int | None:
-    """An id as the integer it names (an integer sent as text too), else None."""
-    if type(value) is str and value.strip().isdigit():
-        return int(value)
-    return value if type(value) is int else None
 
 
 class Probe:

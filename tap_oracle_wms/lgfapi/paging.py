@@ -29,7 +29,7 @@ from tap_oracle_wms.lgfapi.errors import (
     redacted_query,
 )
 from tap_oracle_wms.lgfapi.loops import LoopGuard
-from tap_oracle_wms.lgfapi.wire import filter_timestamp, on_origin, origin, parse_timestamp
+from tap_oracle_wms.lgfapi.wire import filter_timestamp, integer_id, on_origin, origin, parse_timestamp
 
 if TYPE_CHECKING:
     import datetime as dt
@@ -60,6 +60,34 @@ class Resume:
 
     params: dict[str, Any]
     keep: Callable[[dict[str, Any]], bool]
+
+
+@dataclass
+class AfterRow:
+    """Which rows of a listing resumed at the last row's second are new: those after that row.
+
+    Rows come in (key, id) order, so once one lies after the last row read (or is that row),
+    every later one does too. A row before that whose key or id cannot be read was read before
+    the page was lost, by its place: keeping it would emit it twice.
+    """
+
+    key: str
+    tz: dt.tzinfo
+    last: dt.datetime
+    last_id: int
+    passed: bool = False
+
+    def __call__(self, row: dict[str, Any]) -> bool:
+        """Whether the row is new (rows must be given in the listing's order)."""
+        if self.passed:
+            return True
+        ident = integer_id(row.get("id"))
+        if ident == self.last_id:
+            self.passed = True
+            return False
+        value = parse_timestamp(row.get(self.key), self.tz)
+        self.passed = value is not None and ident is not None and (value, ident) > (self.last, self.last_id)
+        return self.passed
 
 
 def query_key(url: str, params: Mapping[str, Any] | None) -> str:
@@ -325,9 +353,9 @@ class Listing:
     def resume(self, params: dict[str, Any], last_row: dict[str, Any]) -> Resume | None:
         """The keyset query continuing `params`'s listing after `last_row` (ordering id, or key,id)."""
         order = params.get("ordering")
-        last_id = last_row.get("id")
+        last_id = integer_id(last_row.get("id"))
         key = self.replication_key
-        if not isinstance(last_id, int):
+        if last_id is None:
             return None
         if order == "id":
             return Resume({**params, "id__gt": last_id}, lambda row: True)
@@ -337,12 +365,7 @@ class Listing:
         if last is None:
             return None
         start = filter_timestamp(last.replace(microsecond=0))  # filters take whole seconds
-
-        def after_last(row: dict[str, Any]) -> bool:
-            value = parse_timestamp(row.get(key), self.timezone)
-            return value is None or (value, row.get("id", 0)) > (last, last_id)
-
-        return Resume({**params, f"{key}__gte": start}, after_last)
+        return Resume({**params, f"{key}__gte": start}, AfterRow(key, self.timezone, last, last_id))
 
 
 def list_rows(client: Client, entity: str, fields: str, throttle: Throttle | None) -> list[dict[str, Any]]:

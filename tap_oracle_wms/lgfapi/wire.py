@@ -94,6 +94,13 @@ def filter_text(value: Any) -> str:
     return str(value)
 
 
+def integer_id(value: Any) -> int | None:
+    """An id as the integer it names (an integer sent as text too); None for one that is no integer."""
+    if type(value) is str and value.strip().isdigit():
+        return int(value)
+    return value if type(value) is int else None
+
+
 def parse_timestamp(value: Any, tz: ZoneInfo | dt.tzinfo) -> dt.datetime | None:
     """An API date-time as an aware datetime (naive ones are in the tenant's zone); None if not one."""
     if not isinstance(value, str):
