@@ -297,3 +297,28 @@ def test_the_bookmark_never_moves_back_when_only_backdated_rows_arrive(sandbox):
     assert set(burst["backdated_ids"]) <= {r["id"] for r in rows}
     assert all(instant(r["mod_ts"]) < instant(first.bookmark(ENTITY)) for r in rows)  # only older rows
     assert instant(second.bookmark(ENTITY)) == instant(first.bookmark(ENTITY))
+
+
+@pytest.mark.parametrize("loop", ["alternate", "fresh"])
+def test_the_checks_listing_of_mod_ts_fails_on_looping_links_instead_of_running_for_ever(
+    sandbox, tmp_path, loop
+):
+    """next_page links that loop without repeating a URL, met by the check's own listing of mod_ts
+    (26 changed rows in pages of 10 cost fewer requests than 24 hourly counts): the stream fails
+    naming the loop, as the sync's listings do, instead of counting the same rows for ever."""
+    config = tap_config(sandbox, ENTITY, page_size=10)
+    first = first_run(sandbox, config)
+    drifted(sandbox, 3)
+    sandbox.configure(next_page_loop=loop)
+    sandbox.clear_requests()
+    proc = start_tap(tmp_path, config, state=first.last_state)
+    try:
+        _, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        pytest.fail("still running after 60 s")
+    assert proc.returncode == 1
+    last = err.decode().strip().splitlines()[-1]
+    assert f"{ENTITY}: Stream '{ENTITY}': 3 pages in a row brought no row that was not already read" in last
+    assert any(is_mod_ts_listing(r) for r in sandbox.requests)

@@ -233,6 +233,7 @@ class Listing:
         query: dict[str, Any] | None = first
         url: str | None = self.url
         seen: set[str] = set()
+        guard = LoopGuard(self.entity)  # links that loop with fresh URLs: counts would grow for ever
         out: list[dt.datetime] = []
         while url is not None:
             if query is None and url in seen:
@@ -242,8 +243,9 @@ class Listing:
                 raise FatalError(f"{msg} (GET {redacted_query(url)}); stopping instead of looping.")
             seen.add(url)
             page = self.fetch(url, query)
-            out += [t for row in page.rows if (t := parse_timestamp(row.get("mod_ts"), self.timezone))]
             url, query = page.next_url, None
+            if guard.check(page.rows, page.rows, url):
+                out += [t for row in page.rows if (t := parse_timestamp(row.get("mod_ts"), self.timezone))]
         return out
 
     def probe_rows(self, probe: dict[str, Any]) -> list[dict[str, Any]]:
