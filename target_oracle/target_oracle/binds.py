@@ -156,9 +156,35 @@ def _parse_text(parse: Callable[[str], _T], value: str, kind: str) -> _T:
         raise ValueError(msg) from None
 
 
+#: RFC 3339's leap second: a seconds field of 60 (then a fraction, an offset or the end).
+_LEAP_SECOND = re.compile(r"(?<=\d\d:\d\d):60(?=[.,]\d|[Zz+-]|$)")
+
+
+def parse_datetime(text: str) -> dt.datetime:
+    """ISO 8601 text as ``fromisoformat`` reads it, and RFC 3339's leap second (``23:59:60``) too.
+
+    Why: JSON Schema's date-time allows second 60, Python and Oracle do not (ORA-01852, LEAP_SECOND);
+    a record its schema allows must load. It is the instant after second 59, as PostgreSQL takes it.
+    """
+    try:
+        return dt.datetime.fromisoformat(text)
+    except ValueError:
+        leap = _LEAP_SECOND.search(text)
+        if leap is None:
+            raise
+        try:
+            return dt.datetime.fromisoformat(f"{text[: leap.start()]}:59{text[leap.end() :]}") + _ONE_SECOND
+        except OverflowError:
+            msg = "the second after 9999-12-31T23:59:59 is beyond year 9999"
+            raise ValueError(msg) from None
+
+
+_ONE_SECOND = dt.timedelta(seconds=1)
+
+
 def _to_datetime(value: Any) -> dt.datetime:
     if isinstance(value, str):
-        value = _parse_text(dt.datetime.fromisoformat, value, "date-time")
+        value = _parse_text(parse_datetime, value, "date-time")
     elif not isinstance(value, dt.datetime) and isinstance(value, dt.date):
         value = dt.datetime.combine(value, dt.time(), tzinfo=dt.UTC)
     if not isinstance(value, dt.datetime):
@@ -247,9 +273,10 @@ def _check_digits(number: Decimal, precision: int | None, scale: int | None) -> 
             raise ValueError(msg)
 
 
-#: The SDK's parsers for the string formats it would turn into date, time and datetime objects.
+#: The SDK's parsers for the string formats it would turn into date, time and datetime objects
+#: (fromisoformat; date-times also with RFC 3339's leap second).
 DATELIKE_PARSERS: dict[str, Callable[[str], Any]] = {
-    "date-time": dt.datetime.fromisoformat,
+    "date-time": parse_datetime,
     "date": dt.date.fromisoformat,
     "time": dt.time.fromisoformat,
 }

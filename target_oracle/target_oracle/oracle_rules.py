@@ -143,6 +143,13 @@ YEAR_RANGE = Rule(
     "SQL Reference, Data Types, Datetime Fields and Values",
 )
 
+#: Seconds run from 0 to 59.9(n): no leap second (RFC 3339's 23:59:60 has no Oracle datetime).
+LEAP_SECOND = Rule(
+    "ORA-01852",
+    "seconds from 0 to 59.9(n), no leap second",
+    "SQL Reference, Data Types, Datetime Fields and Values",
+)
+
 #: LOBs cannot be compared: not in a join, so not in a MERGE's ON clause.
 LOB_TYPES = frozenset({"CLOB", "NCLOB", "BLOB"})
 LOB_COMPARE = Rule(
@@ -197,7 +204,9 @@ def json_numbers(document: Any) -> Iterator[Decimal]:
 
 
 def datetime_problem(text: str) -> str | None:
-    """Why a TO_TIMESTAMP_TZ / TO_TIMESTAMP bind (ISO 8601 text) breaks TZ_OFFSET or YEAR_RANGE."""
+    """Why a TO_TIMESTAMP_TZ / TO_TIMESTAMP bind (ISO 8601 text) breaks LEAP_SECOND, TZ_OFFSET, YEAR_RANGE."""
+    if text[17:19] == "60":  # the bind's seconds: YYYY-MM-DDTHH:MI:SS
+        return LEAP_SECOND.broken("second 60")
     value = dt.datetime.fromisoformat(text)
     offset = value.utcoffset()
     if offset is not None and not TZ_OFFSET_MIN <= offset <= TZ_OFFSET_MAX:

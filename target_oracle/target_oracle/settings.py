@@ -7,6 +7,7 @@ must never reach a message, so every check here reports names, never values.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -25,6 +26,9 @@ STRING_LIMITS = {"standard": VARCHAR2_STANDARD_BYTES, "extended": VARCHAR2_EXTEN
 DRY_RUN_RELEASE = 19
 #: Identifier byte limit before Oracle 12.2 and from it on.
 IDENTIFIER_LIMITS = (30, 128)
+
+#: python-oracledb's ``user/password@connect_string`` form of a dsn (its parse errors quote the whole dsn).
+_DSN_CREDENTIALS = re.compile(r"^\s*[^\s/@():=]+/[^@]*@")
 
 LoadMethod = Literal["append-only", "upsert", "overwrite"]
 
@@ -112,6 +116,9 @@ class Connection:
                 tls["dsn"] = _tcps_dsn(url)
             return cls(url=url, connect_args=tls, describe=url.render_as_string(hide_password=True))
 
+        if _DSN_CREDENTIALS.match(str(config.get("dsn") or "")):
+            raise fail("dsn", "holds a password (user/password@...); set user and password instead "
+                       "(the value is not shown)")  # fmt: skip
         if not config.get("user"):
             raise fail("user", "is required (or set sqlalchemy_url)")
         args = {**tls, "user": config["user"]}
@@ -158,6 +165,8 @@ class Settings:
         path = Path(dry_run_path) if dry_run_path else None
         if path is not None and not path.parent.is_dir():
             raise fail("dry_run_sql_path", f"its folder {path.parent} does not exist")
+        if path is not None and path.is_dir():
+            raise fail("dry_run_sql_path", "is a folder; name the script file in it")
         max_ident = config.get("max_identifier_length")
         if max_ident is not None and max_ident not in IDENTIFIER_LIMITS:
             raise fail("max_identifier_length", "must be 30 (before 12.2) or 128 (12.2 and later)")

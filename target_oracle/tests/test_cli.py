@@ -99,6 +99,26 @@ def test_secret_of_the_wrong_type_is_not_echoed(tmp_path):
     assert_no_secret(done.stdout, done.stderr)
 
 
+@pytest.mark.parametrize("dsn", [f"loader/{SECRET}@127.0.0.1:1/FREEPDB1", f"loader/{SECRET}@db_alias"])
+def test_dsn_holding_a_password_is_refused_without_showing_it(tmp_path, dsn):
+    """python-oracledb takes ``user/password@connect_string``; its parse error quoted the whole dsn."""
+    lines = [json.dumps(schema_message("item", ITEM_SCHEMA))]
+    done = run_cli(tmp_path, {"user": "loader", "dsn": dsn, "tcp_connect_timeout": 1}, lines)
+    assert done.returncode == 1
+    assert "setting 'dsn': holds a password (user/password@...); set user and password instead" in done.stderr
+    assert_no_secret(done.stdout, done.stderr)
+    assert "Traceback" not in done.stderr
+
+
+def test_dry_run_path_that_is_a_folder_is_one_line(tmp_path):
+    """dry_run_sql_path names the script file; a folder there was an IsADirectoryError traceback."""
+    lines = [json.dumps(schema_message("item", ITEM_SCHEMA))]
+    done = run_cli(tmp_path, {"dry_run_sql_path": str(tmp_path)}, lines)
+    assert done.returncode == 1
+    assert "setting 'dry_run_sql_path': is a folder; name the script file in it" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 def test_bad_setting_value_names_the_setting(tmp_path):
     """A value outside a setting's choices is refused before any input is read."""
     done = run_cli(tmp_path, {"dry_run_sql_path": str(tmp_path / "s.sql"), "identifier_case": "lower"}, [])

@@ -280,3 +280,19 @@ def test_overwrite_drops_the_table_a_failed_run_left(run_target, existing_tables
         [schema_message("item", ITEM_SCHEMA), record("item", {"id": 1})], load_method="overwrite"
     )
     assert run.script.index('DROP TABLE "ITEM$NEW" PURGE') < run.script.index('CREATE TABLE "ITEM$NEW"')
+
+
+def test_a_leap_second_loads_as_the_instant_after_the_59th_second(run_target):
+    """RFC 3339 allows second 60 (a leap second); Oracle's seconds stop at 59 (ORA-01852), Python refuses 60.
+
+    It was refused as no date-time, stopping every later run; it loads as the next second, as PostgreSQL
+    does, in a TIMESTAMP WITH TIME ZONE and in a UTC key alike.
+    """
+    at = {"type": ["string", "null"], "format": "date-time"}
+    schema = {"ts": {"type": "string", "format": "date-time"}, "at": at}
+    leap = record("leap", {"ts": "2016-12-31T23:59:60Z", "at": "2016-12-31T18:59:60.25-05:00"})
+    run = run_target([schema_message("leap", schema, keys=["ts"]), leap], add_record_metadata=False)
+    assert run.exit_code == 0
+    assert _binds(run.script) == [
+        '--   {"p0":"2017-01-01T00:00:00.000000","p1":"2016-12-31T19:00:00.250000-05:00"}'
+    ]

@@ -123,8 +123,18 @@ LIMITS_MERGE = (
         ('{"p0":1,"p1":1.' + "0" * 200 + ',"p2":null}', "DPY-4014"),
         ('{"p0":1,"p1":null,"p2":"2024-01-01T00:00:00.000000+20:00"}', "ORA-01874"),
         ('{"p0":1,"p1":null,"p2":"9999-12-31T23:00:00.000000-05:00"}', "ORA-01841"),
+        ('{"p0":1,"p1":null,"p2":"2016-12-31T23:59:60.000000+00:00"}', "ORA-01852"),
     ],
-    ids=["1e126", "200-digits", "1e-131", "39-digits", "172-characters", "offset+20", "year-10000-in-utc"],
+    ids=[
+        "1e126",
+        "200-digits",
+        "1e-131",
+        "39-digits",
+        "172-characters",
+        "offset+20",
+        "year-10000-in-utc",
+        "leap-second",
+    ],
 )
 def test_number_and_date_time_binds_oracle_refuses_or_changes_are_caught(row, error):
     """Numbers NUMBER cannot hold as sent and date-times TIMESTAMP WITH TIME ZONE cannot take."""

@@ -135,3 +135,17 @@ def test_identifier_limit_must_be_one_oracle_has():
     with pytest.raises(ConfigValidationError, match="setting 'max_identifier_length'"):
         Settings.from_config({**BASE, "dry_run_sql_path": None, "max_identifier_length": 64, "user": "u",
                               "dsn": "x"})  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "dsn",
+    [
+        "db.example.com:1521/FREEPDB1",
+        "tcps://adb.example.com:1522/svc_high?wallet_location=/w/a@b",
+        "(DESCRIPTION=(ADDRESS=(PROTOCOL=TCP)(HOST=h)(PORT=1521))(CONNECT_DATA=(SERVICE_NAME=s)))",
+        "my_alias",
+    ],
+)
+def test_dsn_without_credentials_is_taken_as_it_is(dsn):
+    """Only the user/password@ form is refused: Easy Connect, descriptors and aliases pass."""
+    assert connection(user="u", dsn=dsn).connect_args["dsn"] == dsn
