@@ -33,6 +33,7 @@ from .oracle_rules import RESERVED_COLUMN_NAMES, Limits, check_table
 from .settings import Settings, check_release
 from .tables import (
     COLUMNS_QUERY,
+    PRIMARY_KEY_QUERY,
     RESERVED_SUFFIXES,
     SCHEMA_QUERY,
     KnownTable,
@@ -284,6 +285,21 @@ class OracleConnector(SQLConnector):
             rows = result.mappings().all()
         return columns_from_rows(rows) or None
 
+    def _read_key(self, ref: TableRef) -> tuple[str, ...] | None:
+        """A table's primary key columns from the data dictionary; a dry run knows only what it created."""
+        if self.settings.dry_run:
+            return None
+        with self.engine.connect() as connection:
+            result = connection.execute(PRIMARY_KEY_QUERY, {"owner": ref.schema, "table_name": ref.name})
+            return tuple(str(name) for name in result.scalars())
+
+    def primary_key(self, table: KnownTable) -> tuple[str, ...] | None:
+        """The table's primary key columns (empty: none), read once; None when it cannot be known."""
+        with self._lock:
+            if table.keys is None:
+                table.keys = self._read_key(table.ref)
+            return table.keys
+
     def known_table(self, full_table_name: str | FullyQualifiedName) -> KnownTable | None:
         """The table as last seen, or None when it does not exist."""
         return self.tables.get(self.table_ref(full_table_name))
@@ -346,7 +362,7 @@ class OracleConnector(SQLConnector):
             if table is None:
                 self.check(ref, wanted, keys)
                 self._run_ddl(statements.create_table(ref, wanted, keys))
-                table = KnownTable(ref, dict(wanted))
+                table = KnownTable(ref, dict(wanted), keys=tuple(keys))
                 self.tables.remember(table)
             else:
                 self._evolve(table, wanted)

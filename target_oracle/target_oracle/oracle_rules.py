@@ -95,6 +95,14 @@ LONG_BIND = Rule(
     "python-oracledb, Bind Variables",
 )
 
+#: A row whose primary key another row has: what a MERGE ON other columns than the table's key,
+#: or an INSERT of a key again, runs into.
+UNIQUE_KEY = Rule(
+    "ORA-00001",
+    "one row per primary key: rows merged on the table's key columns, no other",
+    "Error Messages; SQL Reference, MERGE",
+)
+
 #: A value longer than its VARCHAR2 column.
 VALUE_SIZE = Rule("ORA-12899", "a value no longer than its VARCHAR2 column", "Error Messages")
 

@@ -46,7 +46,7 @@ from .binds import (
     timestamp_text,
 )
 from .connector import OracleConnector, TableRuleError
-from .oracle_rules import LOB_COMPARE, LOB_TYPES, MAX_PRECISION
+from .oracle_rules import LOB_COMPARE, LOB_TYPES, MAX_PRECISION, UNIQUE_KEY
 from .statements import LoadColumn
 from .typemap import INTEGER_TYPE, TIMESTAMP_TZ, OracleType
 
@@ -282,6 +282,7 @@ class OracleSink(SQLSink[OracleConnector]):
             raise MissingKeyPropertiesError(msg)
         self.claim_table()
         self.refuse_lob_keys()
+        self.refuse_other_keys()
         super().setup()
         table = self.connector.load_table(self.full_table_name)
         self._columns: list[LoadColumn] = []
@@ -358,6 +359,29 @@ class OracleSink(SQLSink[OracleConnector]):
                     "no record was written under this key (load it into a new table, see the README)"
                 )
                 raise TableRuleError(msg)
+
+    def refuse_other_keys(self) -> None:
+        """Key properties that are not the existing table's primary key: refused before any DDL or row.
+
+        Why: the MERGE would match rows on other columns than the key, and insert a second row of a
+        key the table has (ORA-00001, after earlier batches were committed); so would an INSERT of
+        a stream without keys. It happens when a later SCHEMA message names another key, or a DBA
+        made the table. A table without a primary key takes any key.
+        """
+        table = self.connector.known_table(self.full_table_name)
+        if table is None or not (table_key := self.connector.primary_key(table)):
+            return
+        append = self.connector.settings.load_method == "append-only"
+        keys = () if append else tuple(self.conform_name(prop) for prop in self.stream_keys)
+        if set(keys) == set(table_key):
+            return
+        rule = UNIQUE_KEY.broken("a second row of a key would be inserted")
+        msg = (
+            f"stream '{self.stream_name}': table {table.ref.name} has primary key ({', '.join(table_key)}), "
+            f"the stream's key is ({', '.join(keys) or 'none, rows appended'}): {rule}; no record was "
+            "written under this key (load it into a new table, see the README)"
+        )
+        raise TableRuleError(msg)
 
     @property
     def upserts(self) -> bool:

@@ -25,6 +25,15 @@ COLUMNS_QUERY = sa.text(
     "WHERE OWNER = COALESCE(:owner, SYS_CONTEXT('USERENV', 'CURRENT_SCHEMA')) AND TABLE_NAME = :table_name\n"
     "ORDER BY COLUMN_ID"
 )
+#: The primary key's columns of one table, in key order (no rows: the table has none).
+PRIMARY_KEY_QUERY = sa.text(
+    "SELECT cc.COLUMN_NAME\n"
+    "FROM ALL_CONSTRAINTS c\n"
+    "JOIN ALL_CONS_COLUMNS cc ON cc.OWNER = c.OWNER AND cc.CONSTRAINT_NAME = c.CONSTRAINT_NAME\n"
+    "WHERE c.CONSTRAINT_TYPE = 'P' AND c.TABLE_NAME = :table_name\n"
+    "AND c.OWNER = COALESCE(:owner, SYS_CONTEXT('USERENV', 'CURRENT_SCHEMA'))\n"
+    "ORDER BY cc.POSITION"
+)
 #: Whether a schema (an Oracle user) exists.
 SCHEMA_QUERY = sa.text("SELECT COUNT(*) FROM ALL_USERS WHERE USERNAME = :owner")
 
@@ -57,6 +66,8 @@ class KnownTable:
 
     ref: TableRef
     columns: dict[str, OracleType]
+    #: The primary key's columns (empty: none), or None until read from the data dictionary.
+    keys: tuple[str, ...] | None = None
 
 
 def columns_from_rows(rows: Sequence[Mapping[Any, Any]]) -> dict[str, OracleType]:

@@ -407,6 +407,47 @@ def test_key_changed_to_a_property_stored_as_clob_is_one_line(tmp_path):
 
 
 @pytest.mark.parametrize(
+    ("keys", "said"),
+    [(["id", "code"], "(ID, CODE)"), (["code"], "(CODE)"), ([], "(none, rows appended)")],
+    ids=["key-widened", "key-replaced", "key-dropped"],
+)
+def test_key_changed_from_the_tables_primary_key_is_one_line(tmp_path, keys, said):
+    """A second SCHEMA names another key than the table's primary key (ID): a MERGE ON (ID, CODE)
+    inserts a second row of ID 1, an INSERT repeats it (ORA-00001 on a real load, after the first batch
+    was committed; the dry run took it). One line naming stream, table and both keys; nothing written."""
+    schema = {"id": {"type": "integer"}, "code": {"type": ["string", "null"], "maxLength": 10}}
+    lines = [
+        json.dumps(schema_message("item", schema)),
+        json.dumps(record("item", {"id": 1, "code": "a"})),
+        json.dumps(schema_message("item", schema, keys=keys)),
+        json.dumps(record("item", {"id": 1, "code": "SECRETV"})),
+    ]
+    done = run_cli(tmp_path, {"dry_run_sql_path": str(tmp_path / "s.sql")}, lines)
+    assert_refused(
+        done,
+        f"stream 'item': table ITEM has primary key (ID), the stream's key is {said}: ORA-00001 (one row "
+        "per primary key: rows merged on the table's key columns, no other): a second row of a key would "
+        "be inserted; no record was written under this key (load it into a new table, see the README)",
+        "SECRETV",
+    )
+    assert "SECRETV" not in (tmp_path / "s.sql").read_text()
+
+
+def test_the_same_key_in_another_order_loads(tmp_path):
+    """Key properties (code, id) on a table keyed (ID, CODE): the same key, merged as before."""
+    schema = {"id": {"type": "integer"}, "code": {"type": "string", "maxLength": 10}}
+    lines = [
+        json.dumps(schema_message("item", schema, keys=["id", "code"])),
+        json.dumps(record("item", {"id": 1, "code": "a"})),
+        json.dumps(schema_message("item", schema, keys=["code", "id"])),
+        json.dumps(record("item", {"id": 1, "code": "b"})),
+    ]
+    done = run_cli(tmp_path, {"dry_run_sql_path": str(tmp_path / "s.sql")}, lines)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "s.sql").read_text().count("MERGE INTO") == 2
+
+
+@pytest.mark.parametrize(
     ("names", "column"),
     [(["a-b", "A_B"], "A_B"), (["code", "CODE"], "CODE"), (["rowid", "ROWID_"], "ROWID_")],
     ids=["dash-and-underscore", "case", "renamed-rowid"],

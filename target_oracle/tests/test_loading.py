@@ -5,6 +5,8 @@ from __future__ import annotations
 from sqlglot import exp
 from target_helpers import ITEM_SCHEMA, dictionary_row, record, schema_message, state
 
+from target_oracle.connector import OracleConnector
+
 
 def _binds(script: str) -> list[str]:
     return [line for line in script.splitlines() if line.startswith("--   {")]
@@ -296,3 +298,17 @@ def test_a_leap_second_loads_as_the_instant_after_the_59th_second(run_target):
     assert _binds(run.script) == [
         '--   {"p0":"2017-01-01T00:00:00.000000","p1":"2016-12-31T19:00:00.250000-05:00"}'
     ]
+
+
+def test_a_dbas_table_keyed_otherwise_is_refused_before_any_row(run_target, existing_tables, monkeypatch):
+    """The primary key of a table that exists is read from the data dictionary (ALL_CONSTRAINTS): a
+    stream keyed otherwise is one line, before any DDL or row; a table without a key takes any."""
+    _existing_item(existing_tables)
+    keys = {"ITEM": ("ID", "CODE")}
+    monkeypatch.setattr(OracleConnector, "_read_key", lambda self, ref: keys.get(ref.name, ()))
+    run = run_target([schema_message("item", ITEM_SCHEMA), record("item", {"id": 1})])
+    assert run.exit_code == 1
+    assert "stream 'item': table ITEM has primary key (ID, CODE), the stream's key is (ID)" in run.log
+    assert "MERGE" not in run.script
+    keys["ITEM"] = ()
+    assert run_target([schema_message("item", ITEM_SCHEMA), record("item", {"id": 1})]).exit_code == 0

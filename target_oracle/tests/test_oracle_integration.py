@@ -348,3 +348,14 @@ def test_key_changed_to_a_clob_property_is_our_line(tmp_path, engine, stream):
     assert "key property 'note' is column \"NOTE\"" in output
     with engine.connect() as conn:
         assert conn.exec_driver_sql(f'SELECT "ID" FROM "{stream.upper()}"').all() == [(1,)]
+
+
+def test_key_other_than_the_tables_primary_key_is_our_line(tmp_path, engine, stream):
+    """The primary key read from ALL_CONSTRAINTS: a DBA's table keyed (ID, CODE) and a stream keyed
+    (ID) is our line, not ORA-00001 after a batch; nothing is written."""
+    execute(engine, f'CREATE TABLE "{stream.upper()}" ("ID" NUMBER(38, 0), "CODE" VARCHAR2(10 CHAR), '
+                    'PRIMARY KEY ("ID", "CODE"))')  # fmt: skip
+    schema = {"id": {"type": "integer"}, "code": {"type": "string", "maxLength": 10}}
+    output = load_fails(tmp_path, [schema_message(stream, schema), record(stream, {"id": 1, "code": "a"})])
+    assert f"table {stream.upper()} has primary key (ID, CODE), the stream's key is (ID)" in output
+    assert codes(engine, stream) == {}

@@ -11,7 +11,7 @@ from target_helpers import parse_oracle
 from target_oracle import statements
 from target_oracle.dryrun import render
 from target_oracle.statements import LoadColumn
-from target_oracle.tables import COLUMNS_QUERY, SCHEMA_QUERY, TableRef
+from target_oracle.tables import COLUMNS_QUERY, PRIMARY_KEY_QUERY, SCHEMA_QUERY, TableRef
 from target_oracle.typemap import DECIMAL_TYPE, INTEGER_TYPE, OracleType
 
 DIALECT = oracle.dialect()
@@ -118,7 +118,9 @@ def test_clob_copy_statements_parse():
     parse_oracle(sql)
 
 
-@pytest.mark.parametrize("query", [COLUMNS_QUERY, SCHEMA_QUERY], ids=["columns", "schema"])
+@pytest.mark.parametrize(
+    "query", [COLUMNS_QUERY, SCHEMA_QUERY, PRIMARY_KEY_QUERY], ids=["columns", "schema", "primary-key"]
+)
 def test_dictionary_queries_parse_as_select(query):
     """The data dictionary queries."""
     assert isinstance(parsed(query), exp.Select)
