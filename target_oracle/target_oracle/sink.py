@@ -48,7 +48,7 @@ from .binds import (
 from .connector import OracleConnector, TableRuleError
 from .oracle_rules import LOB_COMPARE, LOB_TYPES, MAX_PRECISION, UNIQUE_KEY
 from .statements import LoadColumn
-from .typemap import INTEGER_TYPE, TIMESTAMP_TZ, OracleType
+from .typemap import INTEGER_TYPE, TIMESTAMP_TZ, IncompatibleColumnError, OracleType
 
 if TYPE_CHECKING:  # the SDK exports the encoding type only from a private module
     from singer_sdk.helpers._batch import BaseBatchFileEncoding
@@ -283,7 +283,11 @@ class OracleSink(SQLSink[OracleConnector]):
         self.claim_table()
         self.refuse_lob_keys()
         self.refuse_other_keys()
-        super().setup()
+        try:
+            super().setup()
+        except IncompatibleColumnError as exc:  # names table and column: the stream to fix goes first
+            msg = f"stream '{self.stream_name}': {exc}"
+            raise TableRuleError(msg) from None
         table = self.connector.load_table(self.full_table_name)
         self._columns: list[LoadColumn] = []
         self._converters: list[Converter] = []

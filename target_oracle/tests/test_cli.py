@@ -433,6 +433,24 @@ def test_key_changed_from_the_tables_primary_key_is_one_line(tmp_path, keys, sai
     assert "SECRETV" not in (tmp_path / "s.sql").read_text()
 
 
+def test_a_type_change_the_column_cannot_take_names_the_stream(tmp_path):
+    """An integer property that becomes a string: the line named table and column only; with many
+    streams in one run, the stream to fix is named first."""
+    lines = [
+        json.dumps(schema_message("item", {"id": {"type": "integer"}, "v": {"type": "integer"}})),
+        json.dumps(record("item", {"id": 1, "v": 5})),
+        json.dumps(schema_message("item", {"id": {"type": "integer"}, "v": {"type": "string"}})),
+        json.dumps(record("item", {"id": 2, "v": "SECRETV"})),
+    ]
+    done = run_cli(tmp_path, {"dry_run_sql_path": str(tmp_path / "s.sql")}, lines)
+    assert_refused(
+        done,
+        'stream \'item\': table "ITEM" column "V": existing type NUMBER(38, 0) cannot take the new type '
+        "CLOB; nothing was changed (alter or rename the column, see the README)",
+        "SECRETV",
+    )
+
+
 def test_the_same_key_in_another_order_loads(tmp_path):
     """Key properties (code, id) on a table keyed (ID, CODE): the same key, merged as before."""
     schema = {"id": {"type": "integer"}, "code": {"type": "string", "maxLength": 10}}
