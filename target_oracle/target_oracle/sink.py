@@ -101,7 +101,13 @@ class FieldNamingValidator(BaseJSONSchemaValidator):
     @override
     def validate(self, record: dict[str, Any]) -> None:
         try:
-            self.check(record)
+            while True:
+                try:
+                    self.check(record)
+                    break
+                except fastjsonschema.JsonSchemaValueException as exc:
+                    if not as_integer_where_whole(record, exc):
+                        raise
         except fastjsonschema.JsonSchemaValueException as exc:
             field = "/".join(str(p) for p in exc.path[1:]) or "(record)"
             # The rule broken, never the value.
@@ -128,6 +134,30 @@ class FieldNamingValidator(BaseJSONSchemaValidator):
     def refuse(self, record: dict[str, Any], field: str, why: str) -> str:
         """The one line that refuses ``record``."""
         return f"stream '{self.stream}' record {record_key(record, self.keys)} field '{field}': {why}"
+
+
+def as_integer_where_whole(record: dict[str, Any], exc: fastjsonschema.JsonSchemaValueException) -> bool:
+    """Put ``int(v)`` where ``exc`` found a whole number written as ``1.0`` or ``1e2`` in an integer's place.
+
+    Why: JSON Schema's integer is any number without a fractional part (Validation, "type"); the
+    decoders give such a number as a Decimal, which the compiled check takes for no integer. True
+    when a value was replaced (check again), False when ``exc`` is a real break of the schema.
+    """
+    allowed = exc.rule_definition if isinstance(exc.rule_definition, list) else [exc.rule_definition]
+    value = exc.value
+    if exc.rule != "type" or "integer" not in allowed or not isinstance(value, Decimal | float):
+        return False
+    number = Decimal(value) if isinstance(value, Decimal) else Decimal(repr(value))
+    if not number.is_finite() or number.adjusted() > MAX_EXACT_DIGITS or number != number.to_integral_value():
+        return False
+    if len(exc.path) < 2:  # the record itself
+        return False
+    container: Any = record
+    *parents, last = exc.path[1:]
+    for part in parents:
+        container = container[int(part)] if isinstance(container, list) else container[part]
+    container[int(last) if isinstance(container, list) else last] = int(number)
+    return True
 
 
 def is_multiple(value: Any, step: Any) -> bool:

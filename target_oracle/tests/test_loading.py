@@ -312,3 +312,24 @@ def test_a_dbas_table_keyed_otherwise_is_refused_before_any_row(run_target, exis
     assert "MERGE" not in run.script
     keys["ITEM"] = ()
     assert run_target([schema_message("item", ITEM_SCHEMA), record("item", {"id": 1})]).exit_code == 0
+
+
+def test_whole_numbers_written_with_a_fraction_or_exponent_load_as_integers(run_target):
+    """JSON Schema's integer is any number without a fractional part: 1.0, 1e2 and 2.0 in an array are
+    integers (Validation, "type"). They were refused as breaking the schema; 1.5 still is."""
+    schema = {
+        "id": {"type": "integer"},
+        "n": {"type": ["integer", "null"]},
+        "doc": {
+            "type": ["object", "null"],
+            "properties": {"a": {"type": "array", "items": {"type": "integer"}}},
+        },
+    }
+    line = '{"type":"RECORD","stream":"w","record":{"id":1.0,"n":1e2,"doc":{"a":[1,2.0]}}}'
+    run = run_target([schema_message("w", schema), line], add_record_metadata=False)
+    assert run.exit_code == 0, run.log
+    assert _binds(run.script) == ['--   {"p0":1,"p1":100,"p2":"{\\"a\\":[1,2]}"}']
+    bad = '{"type":"RECORD","stream":"w","record":{"id":2,"n":1.5}}'
+    run = run_target([schema_message("w", schema), bad], add_record_metadata=False)
+    assert run.exit_code == 1
+    assert "record key id=2 field 'n': does not match its schema (type ['integer', 'null'])" in run.log
