@@ -158,6 +158,14 @@ LEAP_SECOND = Rule(
     "SQL Reference, Data Types, Datetime Fields and Values",
 )
 
+#: An unqualified name is looked up in the current schema before the public synonyms: a table
+#: named DUAL there is what FROM DUAL reads (empty, a MERGE from it merges nothing).
+DUAL_NAME = Rule(
+    "no ORA- error: rows are lost",
+    "FROM DUAL reads a table DUAL of the current schema before SYS.DUAL",
+    "SQL Reference, Selecting from the DUAL Table; How Oracle Database Resolves Schema Object References",
+)
+
 #: LOBs cannot be compared: not in a join, so not in a MERGE's ON clause.
 LOB_TYPES = frozenset({"CLOB", "NCLOB", "BLOB"})
 LOB_COMPARE = Rule(

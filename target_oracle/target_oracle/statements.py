@@ -146,7 +146,9 @@ def merge(
     version a full sync gave it, or the next activation would delete it.
     """
     if staging is None:
-        source = ", ".join(f"{c.value_sql} AS {ident(c.name)}" for c in columns) + " FROM DUAL"
+        # SYS.DUAL, not DUAL: a stream named dual makes a table DUAL in the loader's schema, which an
+        # unqualified name would read instead (DUAL_NAME in oracle_rules.py): no row, nothing merged.
+        source = ", ".join(f"{c.value_sql} AS {ident(c.name)}" for c in columns) + " FROM SYS.DUAL"
     else:
         source = ", ".join(ident(c.name) for c in columns) + f" FROM {qualified(staging)}"
     on = " AND ".join(f"t.{ident(k)} = s.{ident(k)}" for k in keys)

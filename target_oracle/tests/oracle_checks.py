@@ -100,6 +100,8 @@ def check_script(script: str) -> list[str]:
         elif match := re.match(rf"DROP TABLE ({NAME})", sql):
             tables.pop(match[1], None)
         elif match := re.match(rf"(?:MERGE|INSERT) INTO ({NAME})", sql):
+            if '"DUAL"' in tables and re.search(r"(?<!\.)\bDUAL\b(?!\")", sql):
+                problems.append(rules.DUAL_NAME.broken(f"{match[1]} reads DUAL"))
             problems += _check_rows(match[1], statement, tables.get(match[1]), limits)
             if sql.startswith("MERGE") and (on := re.search(r"\nON \((.*)\)\n", sql)):
                 on_columns = set(re.findall(r't\."([^"]+)"', on[1]))

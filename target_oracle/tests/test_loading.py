@@ -104,7 +104,7 @@ def test_small_batch_merges_row_by_row_from_binds(run_target):
     run = run_target([schema_message("item", ITEM_SCHEMA), record("item", {"id": 1})], staging_min_rows=3)
     (merge,) = run.sql(exp.Merge)
     assert 'USING (SELECT :p0 AS "ID"' in merge
-    assert "FROM DUAL" in merge
+    assert "FROM SYS.DUAL" in merge
 
 
 def test_append_only_inserts_into_a_table_without_primary_key(run_target):
@@ -333,3 +333,13 @@ def test_whole_numbers_written_with_a_fraction_or_exponent_load_as_integers(run_
     run = run_target([schema_message("w", schema), bad], add_record_metadata=False)
     assert run.exit_code == 1
     assert "record key id=2 field 'n': does not match its schema (type ['integer', 'null'])" in run.log
+
+
+def test_a_stream_named_dual_loads_its_rows(run_target):
+    """A table DUAL in the loader's schema hides SYS.DUAL from an unqualified FROM DUAL: the MERGE from
+    binds read the new, empty table and merged nothing (rows lost, exit 0). It reads SYS.DUAL."""
+    run = run_target([schema_message("dual", ITEM_SCHEMA), record("dual", {"id": 1})])
+    assert run.exit_code == 0
+    merge = run.sql(exp.Merge)[0]
+    assert 'MERGE INTO "DUAL"' in merge
+    assert "FROM SYS.DUAL" in merge

@@ -185,3 +185,15 @@ def test_a_long_bind_is_judged_by_the_servers_string_limit():
         HEADER + CREATE + "\n;\n" + with_rows(MERGE, '{"p0":1,"p1":"' + "x" * 4001 + '"}')
     )
     assert any(p.startswith("ORA-01461") for p in standard)
+
+
+def test_reading_dual_after_creating_a_table_named_dual_is_caught():
+    """A table DUAL in the current schema hides SYS.DUAL from unqualified names: FROM DUAL reads it."""
+    create = 'CREATE TABLE "DUAL" (\n\t"ID" NUMBER(38, 0) NOT NULL, \n\tPRIMARY KEY ("ID")\n)'
+    merge = (
+        'MERGE INTO "DUAL" t\nUSING (SELECT :p0 AS "ID" FROM DUAL) s\nON (t."ID" = s."ID")\n'
+        'WHEN NOT MATCHED THEN INSERT ("ID") VALUES (s."ID")'
+    )
+    problems = check_script(f"{HEADER}{create}\n;\n{merge}\n;\n")
+    assert any(p.startswith("no ORA- error: rows are lost") for p in problems)
+    assert check_script(f"{HEADER}{create}\n;\n{merge.replace('FROM DUAL', 'FROM SYS.DUAL')}\n;\n") == []
