@@ -18,24 +18,27 @@ import sqlalchemy as sa
 from .naming import shorten
 from .typemap import OracleType, from_dictionary
 
+# The dictionary views are named SYS.: a stream named all_users makes a table ALL_USERS in the
+# loader's schema, which an unqualified name would read before the public synonym.
+
 #: Columns of one table, in the data dictionary's order.
 COLUMNS_QUERY = sa.text(
     "SELECT COLUMN_NAME, DATA_TYPE, DATA_LENGTH, CHAR_LENGTH, CHAR_USED, DATA_PRECISION, DATA_SCALE\n"
-    "FROM ALL_TAB_COLUMNS\n"
+    "FROM SYS.ALL_TAB_COLUMNS\n"
     "WHERE OWNER = COALESCE(:owner, SYS_CONTEXT('USERENV', 'CURRENT_SCHEMA')) AND TABLE_NAME = :table_name\n"
     "ORDER BY COLUMN_ID"
 )
 #: The primary key's columns of one table, in key order (no rows: the table has none).
 PRIMARY_KEY_QUERY = sa.text(
     "SELECT cc.COLUMN_NAME\n"
-    "FROM ALL_CONSTRAINTS c\n"
-    "JOIN ALL_CONS_COLUMNS cc ON cc.OWNER = c.OWNER AND cc.CONSTRAINT_NAME = c.CONSTRAINT_NAME\n"
+    "FROM SYS.ALL_CONSTRAINTS c\n"
+    "JOIN SYS.ALL_CONS_COLUMNS cc ON cc.OWNER = c.OWNER AND cc.CONSTRAINT_NAME = c.CONSTRAINT_NAME\n"
     "WHERE c.CONSTRAINT_TYPE = 'P' AND c.TABLE_NAME = :table_name\n"
     "AND c.OWNER = COALESCE(:owner, SYS_CONTEXT('USERENV', 'CURRENT_SCHEMA'))\n"
     "ORDER BY cc.POSITION"
 )
 #: Whether a schema (an Oracle user) exists.
-SCHEMA_QUERY = sa.text("SELECT COUNT(*) FROM ALL_USERS WHERE USERNAME = :owner")
+SCHEMA_QUERY = sa.text("SELECT COUNT(*) FROM SYS.ALL_USERS WHERE USERNAME = :owner")
 
 
 #: Suffixes of the loader's own tables beside a stream's table; no stream's table may end so.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import sqlglot
 from sqlalchemy.dialects import oracle
@@ -124,6 +126,15 @@ def test_clob_copy_statements_parse():
 def test_dictionary_queries_parse_as_select(query):
     """The data dictionary queries."""
     assert isinstance(parsed(query), exp.Select)
+
+
+@pytest.mark.parametrize("query", [COLUMNS_QUERY, SCHEMA_QUERY, PRIMARY_KEY_QUERY])
+def test_dictionary_queries_read_sys_views_whatever_the_streams_are_named(query):
+    """A stream named all_users makes a table ALL_USERS in the loader's schema, which an unqualified
+    name would read before the public synonym (as FROM DUAL would, DUAL_NAME)."""
+    views = re.findall(r"(?:FROM|JOIN) ([A-Z_.]+)", str(query))
+    assert views
+    assert all(view.startswith("SYS.") for view in views)
 
 
 def test_colon_in_a_preserved_name_is_not_a_bind():
