@@ -30,6 +30,13 @@ IDENTIFIER_LIMITS = (30, 128)
 #: python-oracledb's ``user/password@connect_string`` form of a dsn (its parse errors quote the whole dsn).
 _DSN_CREDENTIALS = re.compile(r"^\s*[^\s/@():=]+/[^@]*@")
 
+#: Settings with a lowest sensible value (the JSON schema says only their type).
+_RANGES = {
+    "batch_size_rows": (1, "1 or more (rows per batch and transaction)"),
+    "staging_min_rows": (0, "0 or more (0 turns the staging table off)"),
+    "tcp_connect_timeout": (0, "above 0 (seconds)"),
+}
+
 LoadMethod = Literal["append-only", "upsert", "overwrite"]
 
 
@@ -167,6 +174,10 @@ class Settings:
             raise fail("dry_run_sql_path", f"its folder {path.parent} does not exist")
         if path is not None and path.is_dir():
             raise fail("dry_run_sql_path", "is a folder; name the script file in it")
+        for setting, (least, allowed) in _RANGES.items():
+            value = config.get(setting)
+            if value is not None and (value < least or (value == least and allowed.startswith("above"))):
+                raise fail(setting, f"must be {allowed}")
         max_ident = config.get("max_identifier_length")
         if max_ident is not None and max_ident not in IDENTIFIER_LIMITS:
             raise fail("max_identifier_length", "must be 30 (before 12.2) or 128 (12.2 and later)")
