@@ -37,6 +37,9 @@ class Rule:
 MAX_COLUMNS = 1000
 COLUMNS = Rule("ORA-01792", f"at most {MAX_COLUMNS} columns in a table", "Database Reference, Logical Limits")
 
+#: CREATE TABLE's relational_properties hold at least one column definition.
+NO_COLUMNS = Rule("syntax error", "a table has at least one column", "SQL Reference, CREATE TABLE")
+
 #: Identifier length in bytes, 12.2 and later (30 before).
 IDENTIFIER = Rule(
     "ORA-00972", "identifiers of at most 128 bytes (30 before 12.2)", "SQL Reference, Object Names"
@@ -256,6 +259,8 @@ def varchar2_size(type_sql: str) -> int | None:
 def check_table(table: str, columns: Mapping[str, str], keys: Sequence[str], limits: Limits) -> list[str]:
     """Every rule a table definition (column -> type as DDL writes it, primary key) breaks."""
     problems = []
+    if not columns:
+        problems.append(NO_COLUMNS.broken(f"{table} would have none"))
     if len(columns) > MAX_COLUMNS:
         problems.append(COLUMNS.broken(f"{table} would have {len(columns)}"))
     for name, type_sql in columns.items():

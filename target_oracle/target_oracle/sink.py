@@ -335,6 +335,8 @@ class OracleSink(SQLSink[OracleConnector]):
             self._converters.append(converter(*how, **options))
             self._column_converters.append(column_converter(*how, **options))
         self._properties = list(self.schema["properties"])
+        #: The fields a record may carry (the SDK's _sdc ones included); any other is warned about.
+        self._fields = frozenset(self._properties)
         self._binds = [column.bind for column in self._columns]
         self._from_files = False
         by_name = {column.name: column.bind for column in self._columns}
@@ -433,7 +435,18 @@ class OracleSink(SQLSink[OracleConnector]):
         if validator is not None and validator.problem:
             problem, validator.problem = validator.problem, None
             raise InvalidRecord(problem, record) from None
+        if not record.keys() <= self._fields:
+            self.warn_unknown_fields(record)
         return record
+
+    def warn_unknown_fields(self, record: dict[str, Any]) -> None:
+        """Name, once per stream and field, a record field the schema does not list: it has no column."""
+        for field in sorted(record.keys() - self._fields):
+            self.connector.warn_once(
+                f"unknown field {self.stream_name} {field}",
+                f"stream '{self.stream_name}': record field '{field}' is not in its schema, so it has no "
+                "column and is not loaded",
+            )
 
     def bind_row(self, record: dict[str, Any]) -> dict[str, Any]:
         """One record's bind set; a value that does not fit is one line naming stream, column and key."""
@@ -521,6 +534,9 @@ class OracleSink(SQLSink[OracleConnector]):
                 f"stream '{self.stream_name}': a BATCH file's row is not a JSON object; its text is not shown"
             )
             raise BadValueError(msg)
+        for record in records:
+            if not record.keys() <= self._fields:
+                self.warn_unknown_fields(record)
         validator = self._record_validator
         if validator is None:
             return

@@ -146,6 +146,12 @@ class DryRunReader(SingerReader):
                 msg = f"stream '{stream}': a RECORD's record is not a JSON object; its text is not shown"
                 raise InvalidInputLine(msg)
         elif kind == "SCHEMA":
+            schema = message.get("schema")
+            if isinstance(schema, dict) and "properties" not in schema:
+                msg = (
+                    f"stream '{stream}': its schema has no properties (each property is a column; list them)"
+                )
+                raise InvalidInputLine(msg)
             self.schema_streams.add(stream)
         elif kind in {"ACTIVATE_VERSION", "BATCH"}:
             if stream not in self.schema_streams:

@@ -212,3 +212,13 @@ def test_records_before_a_batch_are_written_before_its_rows(run_target, tmp_path
         [schema_message("item", ITEM_SCHEMA), record("item", {"id": 1, "code": "from-record"}), message]
     )
     assert run.script.index('"from-record"') < run.script.index('"from-batch"')
+
+
+def test_batch_file_fields_missing_from_the_schema_are_named_once(run_target, tmp_path):
+    """As for RECORD rows: a BATCH row's field the SCHEMA does not list is named in one warning."""
+    message = batch_message(tmp_path, '{"id": 1, "extra": "SECRETV"}\n{"id": 2, "extra": "SECRETV"}\n')
+    run = run_target([schema_message("item", ITEM_SCHEMA), message])
+    assert run.exit_code == 0, run.log[-2000:]
+    warned = [line for line in run.log.splitlines() if "record field 'extra' is not in its schema" in line]
+    assert len(warned) == 1
+    assert "SECRETV" not in run.log

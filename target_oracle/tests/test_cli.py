@@ -451,6 +451,29 @@ def test_a_type_change_the_column_cannot_take_names_the_stream(tmp_path):
     )
 
 
+def test_a_table_with_no_column_at_all_is_one_line(tmp_path):
+    """No properties and no _sdc columns: CREATE TABLE "ITEM" () passed the dry run; Oracle's grammar
+    wants at least one column. One line naming the table, nothing created."""
+    lines = [json.dumps(schema_message("item", {}, keys=[])), json.dumps(record("item", {}))]
+    config = {"dry_run_sql_path": str(tmp_path / "s.sql"), "add_record_metadata": False}
+    done = run_cli(tmp_path, config, lines)
+    assert_refused(done, 'syntax error (a table has at least one column): "ITEM" would have none', "SECRETV")
+    script = tmp_path / "s.sql"
+    assert not script.exists() or "CREATE TABLE" not in script.read_text()
+
+
+def test_a_schema_without_properties_is_one_line_naming_the_stream(tmp_path):
+    """{"type": "object"} is a JSON Schema, but gives no column: the line said a Singer message needs a
+    properties key."""
+    line = json.dumps(
+        {"type": "SCHEMA", "stream": "item", "schema": {"type": "object"}, "key_properties": []}
+    )
+    done = run_cli(tmp_path, {"dry_run_sql_path": str(tmp_path / "s.sql")}, [line])
+    assert_refused(
+        done, "stream 'item': its schema has no properties (each property is a column; list them)", "SECRETV"
+    )
+
+
 def test_the_same_key_in_another_order_loads(tmp_path):
     """Key properties (code, id) on a table keyed (ID, CODE): the same key, merged as before."""
     schema = {"id": {"type": "integer"}, "code": {"type": "string", "maxLength": 10}}

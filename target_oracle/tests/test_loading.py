@@ -343,3 +343,22 @@ def test_a_stream_named_dual_loads_its_rows(run_target):
     merge = run.sql(exp.Merge)[0]
     assert 'MERGE INTO "DUAL"' in merge
     assert "FROM SYS.DUAL" in merge
+
+
+def test_fields_missing_from_the_schema_are_named_once_per_stream_and_field(run_target):
+    """A record field the SCHEMA does not list has no column: it was dropped without a word."""
+    run = run_target(
+        [
+            schema_message("item", ITEM_SCHEMA),
+            record("item", {"id": 1, "extra": "SECRETV"}),
+            record("item", {"id": 2, "extra": "SECRETV", "more": 1}),
+        ]
+    )
+    assert run.exit_code == 0
+    warned = [line for line in run.log.splitlines() if "is not in its schema" in line]
+    assert len(warned) == 2
+    assert (
+        "stream 'item': record field 'extra' is not in its schema, so it has no column and is not loaded"
+        in (warned[0])
+    )
+    assert "SECRETV" not in run.log
