@@ -234,7 +234,7 @@ class OracleConnector(SQLConnector):
                 f"Table name {result.name!r} ends like target-oracle's own tables ($STG, $NEW); "
                 f"it is written as {final!r}",
             )
-        elif object_type not in {"table", "schema"} and final.upper() in RESERVED_COLUMN_NAMES:
+        elif object_type not in {"table", "schema"} and final in RESERVED_COLUMN_NAMES:  # upper case only
             final = f"{final}_"
             self.warn_once(
                 result.name,

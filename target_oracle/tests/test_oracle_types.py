@@ -67,6 +67,20 @@ def test_property_named_rowid_is_renamed_with_a_log_line(run_target):
     assert "Oracle refuses a column named 'ROWID', even quoted; it is written as 'ROWID_'" in run.log
 
 
+def test_lower_case_rowid_is_kept_as_sent_in_preserve_mode(run_target):
+    """Oracle refuses only the upper-case ROWID: "rowid" and "Rowid" are column names it takes (SQL
+    Reference, Database Object Naming Rules). They were renamed rowid_ and Rowid_, with a warning."""
+    schema = {"id": {"type": "integer"}, "rowid": {"type": "integer"}, "Rowid": {"type": "integer"}}
+    run = run_target(
+        [schema_message("t", schema), record("t", {"id": 1, "rowid": 7, "Rowid": 8})],
+        identifier_case="preserve",
+    )
+    create = run.sql(exp.Create)[0]
+    assert '"rowid" NUMBER(38, 0)' in create
+    assert '"Rowid" NUMBER(38, 0)' in create
+    assert "Oracle refuses a column named" not in run.log
+
+
 def test_key_too_long_for_its_share_is_one_line(run_target):
     """A key value beyond the bytes the key length leaves it stops the run by name, no ORA- error."""
     schema = {"a": {"type": "string"}, "b": {"type": "string"}}
