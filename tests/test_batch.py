@@ -122,12 +122,17 @@ def test_a_full_table_batch_run_activates_its_version_after_the_last_file(sandbo
 def test_a_batch_run_stopped_by_sigterm_and_restarted_from_its_last_state_loses_no_row(sandbox, tmp_path):
     """SIGTERM while a file is being filled: the last STATE is that of the last file announced (the
     rows read since are in none), so the restart reads them again."""
-    sandbox.configure(scale=3000, latency_ms=50)
+    sandbox.configure(scale=3000, latency_ms=100)
     entity = "order_dtl"
-    config = tap_config(sandbox, entity, page_size=50, batch_config=batch_config(tmp_path, 100))
+    # One chain of 54 pages at 100 ms: the run is seconds from its end when the signal lands
+    # (a faster run could finish first on a busy machine, and a signal during its exit kills it).
+    config = tap_config(
+        sandbox, entity, page_size=50, concurrency=1, batch_config=batch_config(tmp_path, 100)
+    )
     proc = start_tap(tmp_path, config, stderr=subprocess.DEVNULL)
     before: list[dict] = []
     state = None
+    signalled = False
     assert proc.stdout is not None
     with proc:
         for line in proc.stdout:
@@ -136,9 +141,10 @@ def test_a_batch_run_stopped_by_sigterm_and_restarted_from_its_last_state_loses_
                 state = message["value"]
             elif message["type"] == "BATCH":
                 before += rows_of(message)
-                if len(before) >= 100:
+                if len(before) >= 100 and not signalled:
                     time.sleep(0.1)  # the next file is half read
                     proc.send_signal(signal.SIGTERM)
+                    signalled = True
     assert proc.returncode == 128 + signal.SIGTERM, "precondition: the run was stopped, not finished"
     after = sync(tap_config(sandbox, entity, page_size=50), state=state)
     lost = lost_rows(before + after.records(entity), sandbox.truth(entity), after.schema(entity))
