@@ -269,3 +269,30 @@ def test_small_pages_do_not_shrink_the_read_ahead():
         records.close()
     planned = math.ceil(395 / (5 * ranges.PAGES_PER_PARTITION)) - 1  # ranges with a start, as planned
     assert len(asked) >= planned, sorted(asked)
+
+
+# --- requests a listing costs ---------------------------------------------------------------------
+
+
+def listing_requests(served: Served) -> list[dict[str, str]]:
+    """The requests for the entity's rows (pages and counts), not its catalog."""
+    return [q for q in served.requests if q["path"].endswith(f"/entity/{ENTITY}/")]
+
+
+def test_concurrency_1_reads_a_listing_as_one_chain():
+    """One request at a time cannot overlap key ranges: a 400-row listing is read page after page
+    (20 pages of 20, no count, no range), with the rows, order and STATE of a run at concurrency 4."""
+    served = Served(rows(400))
+    with keyset_server(served) as base_url:
+        settings = keyset_config(base_url, page_size=20, drift_window_hours=0)
+        catalog = discover(settings)
+        served.requests.clear()
+        one = sync({**settings, "concurrency": 1}, catalog=catalog)
+        asked = listing_requests(served)
+        four = sync({**settings, "concurrency": 4}, catalog=catalog)
+    assert [r["id"] for r in one.records("thing")] == list(range(1, 401))
+    assert one.records("thing") == four.records("thing")
+    assert one.last_state == four.last_state
+    assert ranges_asked(served, "mod_ts") != set(), "concurrency 4 reads ranges (the test's premise)"
+    assert [q for q in asked if q.get("page_size") == "1" or "mod_ts__gte" in q] == []
+    assert len(asked) == 20, [q.get("cursor") for q in asked]

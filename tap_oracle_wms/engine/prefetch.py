@@ -277,12 +277,16 @@ class Engine:
         return None
 
     def _plan(self, job: Job) -> None:
-        """The listing's first query, and its chains: one, or a first one and key ranges after it."""
+        """The listing's first query, and its chains: one, or a first one and key ranges after it.
+
+        At concurrency 1 always one: no count, no ranges, no rebalancing (a chain without a range).
+        """
         try:
             listing = job.listing
             params = job.params if job.params is not None else listing.ordered(job.base or {})
             chains, end = [Chain(params)], None
-            key = listing.split_key(params)
+            # One request at a time cannot overlap ranges: each would only add a partial last page.
+            key = listing.split_key(params) if self.concurrency > 1 else None
             if key is not None:
                 chains, end = plan_chains(listing, params, key)
         except BaseException as exc:  # e.g. the ordering probe failed: re-raised in the sync thread
