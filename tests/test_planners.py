@@ -49,6 +49,25 @@ def test_id_ranges_cover_the_rest_of_the_listing_without_overlap():
     assert len(later) == 9  # ceil(95 rows / (5 rows x PAGES_PER_PARTITION)) = 10 parts
 
 
+def test_a_listing_is_planned_as_few_ranges_as_keep_the_workers_busy():
+    """Each range's last page is partial (a request for a few rows): ranges are planned no more
+    than `most`, rebalancing splits the ones that run long."""
+    plan = ranges.plan_split("wave", "id", {"page_size": 5}, rows(1, 2, 3, 4, 5), (100, 100), UTC, most=2)
+    assert plan is not None
+    assert len(plan.ranges) == 2
+
+
+def test_no_planned_range_holds_more_than_its_share_of_the_read_ahead():
+    """Ranges ahead of the one being emitted wait once the read-ahead is full: each is planned no
+    larger than its worker's share of it, so a large listing never narrows to one request in flight."""
+    first = [{"id": i} for i in range(1, 1251)]
+    plan = ranges.plan_split(
+        "wave", "id", {"page_size": 1250}, first, (1_001_250, 1_001_250), UTC, most=4, rows=5000
+    )
+    assert plan is not None
+    assert len(plan.ranges) == 200  # 1,000,000 rows after the first page, 5,000 per range
+
+
 def test_first_chain_stops_where_the_ranges_begin():
     """The first chain keeps rows before the first range's bound only."""
     plan = ranges.plan_split("wave", "id", {"page_size": 5}, rows(1, 2, 3, 4, 5), (100, 100), UTC)

@@ -18,6 +18,7 @@ outlives a run.
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections import deque
@@ -288,7 +289,12 @@ class Engine:
             # One request at a time cannot overlap ranges: each would only add a partial last page.
             key = listing.split_key(params) if self.concurrency > 1 else None
             if key is not None:
-                chains, end = plan_chains(listing, params, key)
+                # Half the requests in flight read a listing's planned ranges (at least two, so
+                # rebalancing has a range to split); the others read the next listings' first
+                # pages, and rebalancing hands long ranges to idle workers.
+                most = max(2, math.ceil(self.concurrency / 2))
+                share = self.buffer_rows // self.concurrency
+                chains, end = plan_chains(listing, params, key, most=most, rows=share)
         except BaseException as exc:  # e.g. the ordering probe failed: re-raised in the sync thread
             with self._cond:
                 job.error, job.state = exc, "failed"

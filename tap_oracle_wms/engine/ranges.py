@@ -21,9 +21,9 @@ from tap_oracle_wms.lgfapi.wire import filter_timestamp, parse_timestamp
 
 logger = logging.getLogger("tap-oracle-wms")
 
-# A range aims at this many pages: few enough that a stream's ranges keep every worker busy
-# and none trails alone at the end (4 measured 7.1 s vs 6.5 s at 300 ms latency), enough that
-# short last pages cost little (1 costs ~10% more CPU when latency is nil).
+# A range holds at least this many pages. Each range's last page is partial, a request for a
+# few rows, so a listing is planned as few ranges as keep the workers busy (`plan_split`'s
+# `most`); rebalancing splits the ones that run long (keys are rarely uniform).
 PAGES_PER_PARTITION = 2
 # Below this many pages after the first, one listing (following next_page links) is kept.
 MIN_SPLIT_PAGES = 3
@@ -101,18 +101,25 @@ def plan_split(
     first_page: list[dict[str, Any]],
     high: tuple[int, Any] | None,
     tz: dt.tzinfo,
+    *,
+    most: int = MAX_PARTITIONS,
+    rows: int | None = None,
 ) -> Plan | None:
     """Ranges of the split key (id, or mod_ts when incremental) after the first page.
 
     `high` is the source's (row count, highest key) of the listing. Small remainders stay one
-    listing.
+    listing. At most `most` ranges, unless that would make one longer than `rows` (its worker's
+    share of the read-ahead: ranges ahead of the one emitted wait while it is spent).
     """
     if high is None or not first_page:
         return None
     count, last_raw = high
     page_size = int(params["page_size"])
     remaining = count - len(first_page)
-    parts = min(MAX_PARTITIONS, math.ceil(remaining / (page_size * PAGES_PER_PARTITION)))
+    parts = min(most, math.ceil(remaining / (page_size * PAGES_PER_PARTITION)))
+    if rows is not None:
+        parts = max(parts, math.ceil(remaining / rows))
+    parts = min(MAX_PARTITIONS, parts)
     if parts < 2 or remaining <= page_size * MIN_SPLIT_PAGES:  # one range is the plain listing
         return None
     whole = KeyRange(key, tz)

@@ -66,17 +66,22 @@ class Job:
     end: Any = None  # the highest key its count saw: where its open last range should end
 
 
-def plan_chains(listing: Listing, params: dict[str, Any], key: str) -> tuple[list[Chain], Any]:
+def plan_chains(
+    listing: Listing, params: dict[str, Any], key: str, *, most: int, rows: int
+) -> tuple[list[Chain], Any]:
     """After a full first page: the rest of the listing as key ranges, if it pays; and its last key.
 
     The first chain still follows its links but ends at the first range's start. The count
-    is asked only when the first page is full, so one-page listings cost none.
+    is asked only when the first page is full, so one-page listings cost none. `most` and
+    `rows` bound the ranges (`ranges.plan_split`).
     """
     first = listing.first_page(params)
     if first.next_url is None or not first.rows:
         return [Chain(params)], None
     high = listing.count(params, f"-{key}")
-    plan = ranges.plan_split(listing.entity, key, params, first.rows, high, listing.timezone)
+    plan = ranges.plan_split(
+        listing.entity, key, params, first.rows, high, listing.timezone, most=most, rows=rows
+    )
     if plan is None:
         return [Chain(params)], None
     head, *rest = plan.ranges
