@@ -215,7 +215,10 @@ SETTINGS: dict[str, Any] = th.PropertiesList(
         "concurrency",
         th.IntegerType(minimum=1, maximum=MAX_CONCURRENCY),
         default=4,
-        description="Requests in flight at once across streams (backs off on 429).",
+        description=(
+            "Requests in flight at once across streams (backs off on 429). At 1 each listing is read "
+            "as one chain of pages: no row count, no key ranges."
+        ),
     ),
     th.Property(
         "inventory_history_status_ids",

@@ -18,7 +18,6 @@ outlives a run.
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import time
 from collections import deque
@@ -278,10 +277,7 @@ class Engine:
         return None
 
     def _plan(self, job: Job) -> None:
-        """The listing's first query, and its chains: one, or a first one and key ranges after it.
-
-        At concurrency 1 always one: no count, no ranges, no rebalancing (a chain without a range).
-        """
+        """The listing's first query, and its chains: one (always at concurrency 1), or key ranges."""
         try:
             listing = job.listing
             params = job.params if job.params is not None else listing.ordered(job.base or {})
@@ -289,12 +285,8 @@ class Engine:
             # One request at a time cannot overlap ranges: each would only add a partial last page.
             key = listing.split_key(params) if self.concurrency > 1 else None
             if key is not None:
-                # Half the requests in flight read a listing's planned ranges (at least two, so
-                # rebalancing has a range to split); the others read the next listings' first
-                # pages, and rebalancing hands long ranges to idle workers.
-                most = max(2, math.ceil(self.concurrency / 2))
                 share = self.buffer_rows // self.concurrency
-                chains, end = plan_chains(listing, params, key, most=most, rows=share)
+                chains, end = plan_chains(listing, params, key, concurrency=self.concurrency, rows=share)
         except BaseException as exc:  # e.g. the ordering probe failed: re-raised in the sync thread
             with self._cond:
                 job.error, job.state = exc, "failed"

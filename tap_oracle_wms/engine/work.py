@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -67,18 +68,21 @@ class Job:
 
 
 def plan_chains(
-    listing: Listing, params: dict[str, Any], key: str, *, most: int, rows: int
+    listing: Listing, params: dict[str, Any], key: str, *, concurrency: int, rows: int
 ) -> tuple[list[Chain], Any]:
     """After a full first page: the rest of the listing as key ranges, if it pays; and its last key.
 
     The first chain still follows its links but ends at the first range's start. The count
-    is asked only when the first page is full, so one-page listings cost none. `most` and
-    `rows` bound the ranges (`ranges.plan_split`).
+    is asked only when the first page is full, so one-page listings cost none. Half the
+    requests in flight read a listing's planned ranges (at least two, so rebalancing has a
+    range to split); the others read the next listings' first pages, and rebalancing hands
+    long ranges to idle workers. `rows` is a range's most (`ranges.plan_split`).
     """
     first = listing.first_page(params)
     if first.next_url is None or not first.rows:
         return [Chain(params)], None
     high = listing.count(params, f"-{key}")
+    most = max(2, math.ceil(concurrency / 2))
     plan = ranges.plan_split(
         listing.entity, key, params, first.rows, high, listing.timezone, most=most, rows=rows
     )
