@@ -282,11 +282,9 @@ class Engine:
             listing = job.listing
             params = job.params if job.params is not None else listing.ordered(job.base or {})
             chains, end = [Chain(params)], None
-            # One request at a time cannot overlap ranges: each would only add a partial last page.
-            key = listing.split_key(params) if self.concurrency > 1 else None
+            key = listing.split_key(params) if self.concurrency > 1 else None  # 1: ranges cannot overlap
             if key is not None:
-                share = self.buffer_rows // self.concurrency
-                chains, end = plan_chains(listing, params, key, concurrency=self.concurrency, rows=share)
+                chains, end = plan_chains(listing, params, key, self.concurrency, self.buffer_rows)
         except BaseException as exc:  # e.g. the ordering probe failed: re-raised in the sync thread
             with self._cond:
                 job.error, job.state = exc, "failed"

@@ -68,7 +68,7 @@ class Job:
 
 
 def plan_chains(
-    listing: Listing, params: dict[str, Any], key: str, *, concurrency: int, rows: int
+    listing: Listing, params: dict[str, Any], key: str, concurrency: int, buffer_rows: int
 ) -> tuple[list[Chain], Any]:
     """After a full first page: the rest of the listing as key ranges, if it pays; and its last key.
 
@@ -76,15 +76,15 @@ def plan_chains(
     is asked only when the first page is full, so one-page listings cost none. Half the
     requests in flight read a listing's planned ranges (at least two, so rebalancing has a
     range to split); the others read the next listings' first pages, and rebalancing hands
-    long ranges to idle workers. `rows` is a range's most (`ranges.plan_split`).
+    long ranges to idle workers. None holds more than its worker's share of the read-ahead.
     """
     first = listing.first_page(params)
     if first.next_url is None or not first.rows:
         return [Chain(params)], None
     high = listing.count(params, f"-{key}")
-    most = max(2, math.ceil(concurrency / 2))
+    most, share = max(2, math.ceil(concurrency / 2)), buffer_rows // concurrency
     plan = ranges.plan_split(
-        listing.entity, key, params, first.rows, high, listing.timezone, most=most, rows=rows
+        listing.entity, key, params, first.rows, high, listing.timezone, most=most, rows=share
     )
     if plan is None:
         return [Chain(params)], None
