@@ -337,6 +337,7 @@ class TargetOracle(SQLTarget):
         self.settings = Settings.from_config(dict(self.config))
         if self.settings.dry_run:
             self.max_parallelism = 1  # one stream at a time: the script reads in input order
+            _ = self.connector.script  # started now: a run refused early leaves no earlier run's script
             if isinstance(self.message_reader, DryRunReader):
                 self.message_reader.hold_state = True
 

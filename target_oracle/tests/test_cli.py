@@ -234,6 +234,17 @@ def test_malformed_line_ends_the_run_in_one_line_without_its_text(tmp_path):
     )
 
 
+def test_a_dry_run_refused_before_its_first_statement_leaves_no_earlier_script(tmp_path):
+    """The script file is started with the run: an earlier run's statements are never taken for this one's."""
+    script = tmp_path / "s.sql"
+    script.write_text('-- an earlier run\nDROP TABLE "ITEM";\n')
+    done = run_cli(tmp_path, {"dry_run_sql_path": str(script)}, ['{"type":"RECORD"'])
+    assert done.returncode == 1
+    text = script.read_text()
+    assert "an earlier run" not in text
+    assert text.startswith("-- target-oracle dry run")
+
+
 def test_record_before_schema_is_one_line(tmp_path):
     """A RECORD for a stream with no SCHEMA yet is refused by name."""
     done = run_cli(
