@@ -174,11 +174,11 @@ class OracleConnector(SQLConnector):
 
     @cached_property
     def identifier_limit(self) -> int:
-        """Identifier byte limit: the setting, else the server's (128 in a dry run)."""
+        """Name byte limit: the setting, else the server's (dry run: 30 for 12, maybe 12.1, else 128)."""
         if self.settings.max_identifier_length:
             return self.settings.max_identifier_length
         if self.settings.dry_run:
-            return 128
+            return 30 if self.settings.database_version == 12 else 128
         with self.engine.connect() as connection:  # the dialect reads the limit on first connect
             return int(connection.dialect.max_identifier_length)
 

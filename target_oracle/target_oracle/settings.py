@@ -22,7 +22,7 @@ from .oracle_rules import TYPE_SINCE, VARCHAR2_EXTENDED_BYTES, VARCHAR2_STANDARD
 SECRET_SETTINGS = ("password", "wallet_password", "sqlalchemy_url")
 #: VARCHAR2 byte limit by the database's MAX_STRING_SIZE.
 STRING_LIMITS = {"standard": VARCHAR2_STANDARD_BYTES, "extended": VARCHAR2_EXTENDED_BYTES}
-#: The release a dry run assumes when database_version is not set: the oldest supported one.
+#: The release a dry run assumes when database_version is not set: 19c, a long-term release.
 DRY_RUN_RELEASE = 19
 #: Identifier byte limit before Oracle 12.2 and from it on.
 IDENTIFIER_LIMITS = (30, 128)
@@ -35,6 +35,8 @@ _RANGES = {
     "batch_size_rows": (1, "1 or more (rows per batch and transaction)"),
     "staging_min_rows": (0, "0 or more (0 turns the staging table off)"),
     "tcp_connect_timeout": (0, "above 0 (seconds)"),
+    # python-oracledb's thin mode connects to Oracle Database 12.1 and later (its Introduction).
+    "database_version": (12, "12 or later (python-oracledb's thin mode needs Oracle Database 12.1)"),
 }
 
 LoadMethod = Literal["append-only", "upsert", "overwrite"]

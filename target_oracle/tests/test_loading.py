@@ -224,6 +224,14 @@ def test_long_stream_name_is_shortened_to_the_identifier_limit(run_target):
     assert f"it is written as '{table}'" in run.log
 
 
+def test_a_dry_run_for_release_12_keeps_names_to_30_bytes(run_target):
+    """database_version 12 may be 12.1, whose names are 30 bytes at most: the dry run assumes so."""
+    stream = "warehouse_inventory_history_snapshot_all"
+    run = run_target([schema_message(stream, ITEM_SCHEMA), record(stream, {"id": 1})], database_version=12)
+    assert len(run.sql(exp.Create)[0].split('"')[1]) == 30
+    assert "identifier limit 30 bytes" in run.script
+
+
 def test_native_boolean_and_json_types_by_setting(run_target):
     """boolean_type boolean and json_type json on 23ai give BOOLEAN and JSON columns; JSON binds as JSON."""
     schema = {"id": {"type": "integer"}, "ok": {"type": "boolean"}, "doc": {"type": "object"}}
