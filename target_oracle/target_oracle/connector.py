@@ -367,10 +367,10 @@ class OracleConnector(SQLConnector):
             else:
                 self._evolve(table, wanted)
             if self.settings.load_method == "overwrite":
-                self._prepare_fresh(table, keys)
+                self._prepare_fresh(table, keys, str(full_table_name))
             self._prepared.add(ref)
 
-    def _prepare_fresh(self, table: KnownTable, keys: Sequence[str]) -> None:
+    def _prepare_fresh(self, table: KnownTable, keys: Sequence[str], ledger_key: str) -> None:
         """overwrite: the run's rows go to ``<TABLE>$NEW``, which replaces the rows at the end.
 
         A TRUNCATE at the start would commit at once and leave the table empty if the run
@@ -383,16 +383,31 @@ class OracleConnector(SQLConnector):
                 self.tables.forget(fresh)
             self._run_ddl(statements.create_table(fresh, dict(table.columns), keys))
             self.tables.remember(KnownTable(fresh, dict(table.columns)))
-            self.defer((table.ref, "overwrite"), lambda: self._replace_rows(table.ref, fresh))
+            self.defer((table.ref, "overwrite"), lambda: self._replace_rows(table.ref, fresh, ledger_key))
         else:
             known = self.tables.get(fresh)
             assert known is not None  # created on first preparation
             self._evolve(known, dict(table.columns))
 
-    def _replace_rows(self, ref: TableRef, fresh: TableRef) -> None:
-        """Replace the table's rows by the run's in one transaction, then drop the run's table."""
+    def _replace_rows(self, ref: TableRef, fresh: TableRef, ledger_key: str) -> None:
+        """Replace the table's rows by the run's in one transaction, then drop the run's table.
+
+        Not when the records carried a version no ACTIVATE_VERSION named: that tap activates
+        what it finished, so it died mid-stream, and its input still ended normally (Meltano
+        closes the target's input when the tap fails).
+        """
         known = self.tables.get(fresh)
         assert known is not None
+        if unfinished := self.versions.never_activated(ledger_key):
+            self._run_ddl(statements.drop_table(fresh))
+            self.tables.forget(fresh)
+            logger.warning(
+                "%s: version %s of its records was never activated, so the tap did not finish the "
+                "stream: its rows are kept and this run's dropped (load_method overwrite)",
+                qualified_name(ref),
+                ", ".join(map(str, unfinished)),
+            )
+            return
         with self.session() as session:
             session.execute(statements.delete_all(ref))
             session.execute(statements.insert_select(ref, fresh, list(known.columns)))

@@ -86,6 +86,15 @@ class VersionLedger:
             done = [v for v, e in versions.items() if e.complete and not e.announced_before_records]
             return max(done, default=None)
 
+    def never_activated(self, table: str) -> list[int]:
+        """Versions of ``table`` that records carried and no ACTIVATE_VERSION named.
+
+        A tap that stamps versions activates the ones it finished.
+        """
+        with self._lock:
+            versions = self._table(table).versions
+            return sorted(v for v, e in versions.items() if e.has_records and not e.activated)
+
     def incomplete(self, table: str) -> list[int]:
         """Versions of ``table`` that were activated but are not known complete."""
         with self._lock:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlglot import exp
-from target_helpers import ITEM_SCHEMA, dictionary_row, record, schema_message, state
+from target_helpers import ITEM_SCHEMA, activate, dictionary_row, record, schema_message, state
 
 from target_oracle.connector import OracleConnector
 
@@ -280,6 +281,31 @@ def test_overwrite_run_that_fails_leaves_the_table_as_it_was(run_target, existin
     assert run.exit_code == 1
     assert 'DELETE FROM "ITEM"' not in run.script
     assert "TRUNCATE" not in run.script
+
+
+def test_overwrite_keeps_the_rows_when_the_tap_did_not_activate_the_version_of_its_records(
+    run_target, existing_tables
+):
+    """Records of version 7 and no ACTIVATE_VERSION 7: the tap (this repository's, say) died mid-stream,
+    and Meltano then ends the target's input normally. Its rows do not replace the table's."""
+    _existing_item(existing_tables)
+    messages = [schema_message("item", ITEM_SCHEMA), record("item", {"id": 1}, version=7)]
+    run = run_target(messages, load_method="overwrite")
+    assert run.exit_code == 0
+    assert 'DELETE FROM "ITEM"' not in run.script
+    assert 'DROP TABLE "ITEM$NEW" PURGE' in run.script
+    assert "version 7 of its records was never activated" in run.log
+
+
+@pytest.mark.parametrize("before", [True, False], ids=["announced-first", "activated-after"])
+def test_overwrite_replaces_the_rows_of_a_version_the_tap_activated(run_target, existing_tables, before):
+    """An SDK tap announces its version before the records, this repository's tap activates it after them."""
+    _existing_item(existing_tables)
+    rows = [record("item", {"id": i}, version=7) for i in range(2)]
+    versioned = [activate("item", 7), *rows] if before else [*rows, activate("item", 7)]
+    run = run_target([schema_message("item", ITEM_SCHEMA), *versioned], load_method="overwrite")
+    assert run.exit_code == 0
+    assert 'DELETE FROM "ITEM"\n' in run.script
 
 
 def test_overwrite_drops_the_table_a_failed_run_left(run_target, existing_tables):
