@@ -31,7 +31,7 @@ def tap_config(tmp_path: Path, base_url: str, **extra: object) -> Path:
     return path
 
 
-def discover(config: Path, tmp_path: Path, *, full_table: bool = False) -> Path:
+def discover(config: Path, tmp_path: Path, *, full_table: bool = False, row_counts: bool = False) -> Path:
     done = subprocess.run(
         [command("tap-oracle-wms"), "--config", str(config), "--discover"],
         capture_output=True,
@@ -40,6 +40,9 @@ def discover(config: Path, tmp_path: Path, *, full_table: bool = False) -> Path:
         timeout=120,
     )
     catalog = json.loads(done.stdout)
+    for stream in catalog["streams"]:
+        if row_counts and stream["tap_stream_id"] == "wms_row_counts":
+            next(e for e in stream["metadata"] if e["breadcrumb"] == [])["metadata"]["selected"] = True
     if full_table:  # what meltano.yml's tap-oracle-wms--full-sync sets through metadata
         for stream in catalog["streams"]:
             stream["replication_method"] = "FULL_TABLE"
@@ -104,3 +107,46 @@ def test_weekly_full_sync_deletes_older_versions_after_loading(tmp_path, sandbox
     for stream in STREAMS:
         table = f'"WMS"."{stream.upper()}"'
         assert text.index(f"MERGE INTO {table}") < text.index(f"DELETE FROM {table}"), stream
+
+
+def readme_oracle_completeness_query() -> str:
+    """The top README's "Prove it" Oracle query, as written there."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = readme[readme.index("-- Oracle (target-oracle") :]
+    return block[: block.index("\n```")]
+
+
+def test_readme_oracle_completeness_query_names_the_tables_and_columns_target_oracle_creates(
+    tmp_path, sandbox_url
+):
+    """No Oracle runs here, so the query is held against the dry run: Oracle SQL, every core stream,
+    and every table and column it reads made by target-oracle from the tap's output, with the types
+    its comparisons need (TIMESTAMP WITH TIME ZONE on both sides of a window)."""
+    script = tmp_path / "load.sql"
+    config = tap_config(tmp_path, sandbox_url)
+    pipe(config, discover(config, tmp_path, row_counts=True), {"dry_run_sql_path": str(script)}, tmp_path)
+    created = {
+        statement.this.this.name: {
+            column.name: column.args["kind"].sql(dialect="oracle")
+            for column in statement.this.expressions
+            if isinstance(column, exp.ColumnDef)
+        }
+        for statement in parse_oracle(script.read_text())
+        if isinstance(statement, exp.Create)
+    }
+    (query,) = parse_oracle(readme_oracle_completeness_query())
+    union = query.find(exp.CTE)
+    assert union is not None
+    branches = list(union.find_all(exp.Select))
+    read = {select.find(exp.Table).name: select for select in branches}
+    assert set(read) == {stream.upper() for stream in STREAMS}
+    named = {literal.this for literal in union.find_all(exp.Literal) if literal.is_string}
+    assert named == set(STREAMS)
+    for table, select in read.items():
+        assert select.expressions[1].name == "MOD_TS", table
+        assert created[table]["MOD_TS"] == "TIMESTAMP WITH TIME ZONE", table
+    counts = created["WMS_ROW_COUNTS"]
+    of_counts = {column.name for column in query.find_all(exp.Column) if column.table == "c"}
+    assert of_counts == {"ENTITY", "BUCKET", "ROW_COUNT", "WINDOW_START", "WINDOW_END"}
+    assert of_counts <= set(counts)
+    assert counts["WINDOW_START"] == counts["WINDOW_END"] == "TIMESTAMP WITH TIME ZONE"
