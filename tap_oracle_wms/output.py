@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import msgspec
 from singer_sdk.contrib.msgspec import MsgSpecWriter, enc_hook
@@ -19,6 +19,8 @@ from singer_sdk.singerlib.messages import ActivateVersionMessage, StateMessage
 from typing_extensions import override
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from singer_sdk.singerlib.encoding.simple import Message
 
 FLUSH_BYTES = 64 * 1024
@@ -31,6 +33,26 @@ class OutputClosedError(BaseException):
 
     Not an Exception, so the SDK does not log it as an error of the stream being synced.
     """
+
+
+class Writing:
+    """Whether a write to stdout is under way; a signal landing then takes effect once its count is kept.
+
+    CPython runs a signal handler as soon as a call returns: raised between `os.write` returning
+    and its byte count being stored, the exception would lose the count, and the bytes already
+    written would be written again (records twice, or a torn line). A handler that finds `active`
+    leaves its action in `pending`, which the writer runs once the count is stored.
+    """
+
+    active: ClassVar[bool] = False
+    pending: ClassVar[Callable[[], None] | None] = None
+
+    @classmethod
+    def run_pending(cls) -> None:
+        """Run what a signal left while the write was under way."""
+        pending, cls.pending = cls.pending, None
+        if pending is not None:
+            pending()
 
 
 class BufferedMsgSpecWriter(MsgSpecWriter):
@@ -77,7 +99,8 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
         """Hand everything buffered to stdout (looked up now: tests redirect it).
 
         On a real file descriptor each `os.write` either writes some bytes or raises having
-        written none, so a flush cut short by a signal resumes exactly where it stopped.
+        written none, and a signal waits until its count is stored (`Writing`), so a flush cut
+        short by a signal resumes exactly where it stopped.
         """
         if not self._buffer:
             return
@@ -95,7 +118,12 @@ class BufferedMsgSpecWriter(MsgSpecWriter):
                 out.flush()
                 with memoryview(self._buffer) as view:
                     while self._sent < len(view):
-                        self._sent += os.write(fd, view[self._sent :])
+                        Writing.active = True
+                        try:
+                            self._sent += os.write(fd, view[self._sent :])
+                        finally:
+                            Writing.active = False
+                        Writing.run_pending()
         except BrokenPipeError:
             self._closed = True
             self._buffer.clear()

@@ -20,7 +20,7 @@ from tap_oracle_wms import discovery, drift_check
 from tap_oracle_wms.inputs import InputFileError, unwrap_state
 from tap_oracle_wms.lgfapi.secrets import register_secrets
 from tap_oracle_wms.lgfapi.wire import catalog_entity_names
-from tap_oracle_wms.output import BufferedMsgSpecWriter
+from tap_oracle_wms.output import BufferedMsgSpecWriter, Writing
 from tap_oracle_wms.row_counts import NAME as ROW_COUNTS
 from tap_oracle_wms.row_counts import RowCountStream
 from tap_oracle_wms.run import SyncRun
@@ -80,6 +80,9 @@ class _Signals:
     def interrupt(cls, signum: int, frame: FrameType | None) -> None:
         """The first signal ends the run; the ones after it change nothing."""
         if cls.stopping:
+            return
+        if Writing.active:  # raised once the write's byte count is kept (output.py)
+            Writing.pending = lambda: cls.interrupt(signum, frame)
             return
         cls.stopping = True
         raise Interrupted(signum)

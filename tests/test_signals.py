@@ -10,8 +10,12 @@ run" says what a user gets.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import signal
+import struct
+import subprocess
+import termios
 import threading
 import time
 from http.server import BaseHTTPRequestHandler
@@ -127,6 +131,29 @@ def test_second_signal_while_stopping_keeps_the_exit_code_and_line(tmp_path, san
     assert text.strip().splitlines()[-1].startswith(f"{PREFIX}stopped by SIGTERM: STATE was written")
     assert json.loads(out.splitlines()[-1])["type"] == "STATE"
     assert UNHANDLED not in text
+
+
+def pipe_bytes_waiting(fd: int) -> int:
+    """Bytes written into a pipe and not yet read (FIONREAD)."""
+    return struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]
+
+
+def test_sigterm_while_a_slow_reader_holds_the_pipe_full_sends_no_line_twice(tmp_path, sandbox):
+    """SIGTERM while the tap waits on a full pipe, part of its buffer written (a target slower than the
+    tap): every line arrives once and whole, STATE last. The part already written was written again."""
+    sandbox.configure(scale=1000)
+    config = tap_config(sandbox, "order_dtl", page_size=100, concurrency=1)
+    tap = start_tap(tmp_path, config, stderr=subprocess.DEVNULL)
+    assert tap.stdout is not None
+    wait_until(lambda: pipe_bytes_waiting(tap.stdout.fileno()) >= 32768, "a pipe filling up")
+    time.sleep(0.5)  # the pipe is full (64 KiB): the tap waits in its write, part of the buffer taken
+    tap.send_signal(signal.SIGTERM)
+    out, _ = tap.communicate(timeout=60)
+    lines = [json.loads(line) for line in out.splitlines() if line.strip()]
+    ids = [m["record"]["id"] for m in lines if m["type"] == "RECORD"]
+    assert tap.returncode == 143
+    assert len(ids) == len(set(ids))
+    assert lines[-1]["type"] == "STATE"
 
 
 # --- a fatal error, a closed stdout -----------------------------------------------------------------
