@@ -167,11 +167,14 @@ class Plan:
     def passes(self, first: dict[str, Any]) -> list[tuple[dict[str, Any], Bucket]]:
         """The listing's first query narrowed to each range of hours to read again.
 
-        Raises the error that kept the counts from being taken: without them the stream is not read.
+        A range ends where the listing starts (`lower`): the listing reads the rest of the bookmark's
+        own hour, and reading it twice would emit its rows twice. Raises the error that kept the
+        counts from being taken: without them the stream is not read.
         """
         if self.error is not None:
             raise self.error
-        return [(within(first, "mod_ts", hours.start, hours.end), hours) for hours in self.ranges]
+        lower = self.lower or dt.datetime.max.replace(tzinfo=dt.UTC)
+        return [(within(first, "mod_ts", hours.start, min(hours.end, lower)), hours) for hours in self.ranges]
 
     @property
     def plan_text(self) -> str:

@@ -126,6 +126,26 @@ def test_hours_whose_counts_changed_are_named_in_the_summary_and_the_start_line(
     assert len(second.records(ENTITY)) == len(ids) + 1  # the re-read hour, and the bookmark's own row
 
 
+def test_rows_of_a_changed_hour_that_the_listing_reads_too_are_emitted_once(sandbox, caplog):
+    """The bookmark's own hour changed (rows left it): read again only up to where the listing starts,
+    so the rows still in it from there on arrive once, not from both queries."""
+    config = tap_config(sandbox, ENTITY, lookback_seconds=0)  # the listing starts at the bookmark
+    tie = sandbox.activity(entity=ENTITY, inserts=0, updates=10, deletes=0)["updated_ids"]
+    settle()
+    first = sync(config)
+    sandbox.activity(entity=ENTITY, inserts=0, updates=5, deletes=0, ids=tie[:5])  # they leave the hour
+    settle()
+    caplog.set_level(logging.INFO)
+    second = sync(config, state=first.last_state)
+    assert any("hours whose counts changed" in r.getMessage() for r in caplog.records), "precondition"
+    ids = [r["id"] for r in second.records(ENTITY)]
+    assert sorted(ids) == sorted(set(ids))
+    assert set(tie) <= set(ids)
+    assert_nothing_lost(
+        first.records(ENTITY) + second.records(ENTITY), sandbox.truth(ENTITY), second.schema(ENTITY)
+    )
+
+
 # --- what it costs ----------------------------------------------------------------------------
 
 
