@@ -143,6 +143,7 @@ class Plan:
     counted: dict[Bucket, int] = field(default_factory=dict)
     counted_at: dt.datetime | None = None
     reread: set[Bucket] = field(default_factory=set)
+    backdated: set[Any] = field(default_factory=set)  # ids the backdated pass emitted this run
     # Why the counts could not be taken: the stream is then not read (the next run checks again).
     error: BaseException | None = None
 
@@ -181,6 +182,17 @@ class Plan:
         """The hours to read again, for the stream's start line."""
         ranges = self.ranges
         return f", then hours whose counts changed ({', '.join(b.label for b in ranges)})" if ranges else ""
+
+    def once(self, page: list[dict[str, Any]], backdated: bool, reread: bool) -> list[dict[str, Any]]:
+        """A page without the rows the backdated pass emitted, when it is one of hours read again.
+
+        A row created since the last run with an older `mod_ts` is in both, and would come twice.
+        """
+        if backdated and self.ranges:  # never on NONE, which every stream without a check shares
+            self.backdated.update(row.get("id") for row in page)
+        elif reread and self.backdated:
+            return [row for row in page if row.get("id") not in self.backdated]
+        return page
 
     def done(self, read: Bucket) -> None:
         """A range was read again in full: the buckets in it take their new counts (STATE: `baseline`)."""

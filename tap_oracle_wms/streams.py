@@ -154,7 +154,8 @@ class EntityStream(Stream):
                 for params, hours in [(first, None), (second, None), *self.drift_plan.passes(first)]:
                     if params is None:
                         continue
-                    for page in self.run.engine.pages(self.listing, params, context):
+                    for read in self.run.engine.pages(self.listing, params, context):
+                        page = self.drift_plan.once(read, backdated=params is second, reread=bool(hours))
                         counter.increment()
                         progress.page(self.name, len(page), second_pass=params is second, reread=bool(hours))
                         if limit is not None and len(page) >= limit:
@@ -169,8 +170,7 @@ class EntityStream(Stream):
         except (ApiError, requests.exceptions.RequestException) as exc:
             self.fail(context, exc)
             return
-        partitions = self.partitions
-        if not context or (partitions and context == partitions[-1]):
+        if not context or (self.partitions and context == self.partitions[-1]):
             progress.end(self.name)
         if not context:
             keep_forward(self)
