@@ -110,10 +110,29 @@ def debug_logging() -> bool:
     return any(os.environ.get(name, "").strip().lower() == "debug" for name in names)
 
 
+# Failures that end a run with a line of their own (failure_line); any other exception may be one a
+# library raised and handles itself (a FileNotFoundError suppressed while it reads package metadata).
+REPORTED = (
+    SettingsError,
+    ConfigValidationError,
+    SchemaBreakError,
+    OutputClosedError,
+    RetriableAPIError,
+    FatalAPIError,
+    RetriableError,
+    ApiError,
+    requests.exceptions.RequestException,
+)
+
+
 def verdict(exc: BaseException) -> BaseException:
-    """The failure to report: a signal that arrived while an error was on its way out keeps that error."""
+    """The failure to report: a signal that arrived while a failure was on its way out keeps that failure.
+
+    Only a failure this tap reports: a signal landing where a library handles an exception of
+    its own is the stop it is.
+    """
     context = exc.__context__
-    if isinstance(exc, Interrupted) and context is not None and not isinstance(context, Interrupted):
+    if isinstance(exc, Interrupted) and isinstance(context, REPORTED):
         return context
     return exc
 
