@@ -461,3 +461,15 @@ def test_a_listing_resumed_twice_from_the_same_second_is_not_taken_for_a_loop(sa
     sandbox.configure(later_page_404="0.2")
     out = sync(settings, catalog=catalog)
     emitted_once(out.records(ODD), {row["id"] for row in sandbox.truth(ODD)})
+
+
+def test_a_listing_lost_again_while_catching_up_resumes_after_its_last_new_row(sandbox):
+    """A page lost while the resumed listing re-reads a long tie (seeded rows on one second): the
+    next resume starts after the last row emitted, not after the last row re-read (it went back
+    30 rows, whose re-reading was then taken for a loop and failed the stream)."""
+    sandbox.configure(scale=400)
+    settings = tap_config(sandbox, ODD, page_size=7, concurrency=1)
+    catalog = discover(settings)
+    sandbox.configure(later_page_404="0.2")
+    out = sync(settings, catalog=catalog)
+    emitted_once(out.records(ODD), {row["id"] for row in sandbox.truth(ODD)})

@@ -313,9 +313,9 @@ class Engine:
         url: str | None = listing.url
         params: dict[str, Any] | None = chain.params
         visited: set[str] = set()
-        last_row: dict[str, Any] | None = None
+        last_row: dict[str, Any] | None = None  # the last row to emit: a lost page resumes after it
         keep: Callable[[dict[str, Any]], bool] | None = None
-        resumed_at: dict[str, Any] | None = None
+        seen = lost_at = None  # the last row of the last page read; where the last page was lost
         retries = 0
         guard = LoopGuard(listing.entity)
         while url is not None:
@@ -330,22 +330,21 @@ class Engine:
             try:
                 page = listing.fetch(url, params)
             except PageMissingError:
-                # A page lost again and again at the same row is a real failure, not a blip.
-                retries = retries + 1 if last_row == resumed_at else 0
+                # A page lost again and again at the same place is a real failure, not a blip.
+                retries, lost_at = (retries + 1 if seen == lost_at else 0), seen
                 resume = listing.resume(chain.params, last_row) if last_row is not None else None
                 if resume is None or retries >= MAX_RESUMES:
                     raise
-                url, params, keep, resumed_at = listing.url, resume.params, resume.keep, last_row
+                url, params, keep = listing.url, resume.params, resume.keep
                 visited.clear()  # a new listing: resumed at the same second, its links repeat the lost one's
                 guard.resumed()
                 continue
             if params is None:
                 visited.add(url)
-            rows, url = page.rows, page.next_url
-            if rows:
-                last_row = rows[-1]
-            if keep is not None:
+            rows, url, seen = page.rows, page.next_url, page.rows[-1] if page.rows else seen
+            if keep is not None:  # a resumed listing: rows before the last one read are not new
                 rows = [row for row in rows if keep(row)]
+            last_row = rows[-1] if rows else last_row  # where a lost page resumes: never back
             rows = rows if guard.check(page.rows, rows, url) else []  # all served before: emitted already
             if chain.range is not None:
                 # Rows come in key order: from the first row past the range on, all are the next range's.
