@@ -17,7 +17,7 @@ import math
 from dataclasses import dataclass, replace
 from typing import Any
 
-from tap_oracle_wms.lgfapi.wire import filter_timestamp, parse_timestamp
+from tap_oracle_wms.lgfapi.wire import filter_timestamp, integer_id, parse_timestamp
 
 logger = logging.getLogger("tap-oracle-wms")
 
@@ -49,9 +49,7 @@ class KeyRange:
         """The row's key as a bound compares it; None when it cannot be read."""
         value = row.get(self.key)
         if self.key == "id":
-            if type(value) is str and value.strip().isdigit():
-                value = int(value)
-            return value if type(value) is int else None
+            return integer_id(value)
         return parse_timestamp(value, self.tz)
 
     def past(self, row: dict[str, Any]) -> bool:
