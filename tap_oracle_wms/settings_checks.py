@@ -14,6 +14,7 @@ import json
 import os
 import re
 import ssl
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -99,8 +100,29 @@ def shown(name: str, value: Any) -> str:
     """A setting's value for an error message; secrets are never echoed."""
     if is_secret_name(name):
         return "a hidden value"
-    text = repr(value)
+    text = repr(_as_written(value))
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+class _Number:
+    """A number read from JSON as a Decimal, shown as it was written (1.5, not Decimal('1.5'))."""
+
+    def __init__(self, value: Decimal) -> None:
+        self.text = str(value)
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def _as_written(value: Any) -> Any:
+    """`value` with every Decimal (the SDK reads config numbers as Decimal) shown as the number it is."""
+    if isinstance(value, Decimal):
+        return _Number(value)
+    if isinstance(value, list):
+        return [_as_written(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _as_written(v) for k, v in value.items()}
+    return value
 
 
 def _kinds(prop: Mapping[str, Any]) -> list[str]:

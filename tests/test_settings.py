@@ -102,9 +102,9 @@ def test_unknown_auth_method_lists_the_choices(tmp_path, sandbox):
     config_error(tmp_path, sandbox, "auth_method must be basic or oauth2, got 'token'", auth_method="token")
 
 
-@pytest.mark.parametrize("page_size", [0, 1251, -5, "abc"])
+@pytest.mark.parametrize("page_size", [0, 1251, -5, "abc", 1.5])
 def test_page_size_outside_1_to_1250_is_named(tmp_path, sandbox, page_size):
-    """page_size is an integer from 1 to 1250 (the API's maximum)."""
+    """page_size is an integer from 1 to 1250 (the API's maximum); a fraction is shown as written."""
     config_error(
         tmp_path,
         sandbox,
