@@ -19,14 +19,13 @@ import sys
 import traceback
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import requests
 from dotenv import load_dotenv
 from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, RetriableAPIError
 
 from tap_oracle_wms.inputs import check_catalog, check_state, read_json_object
-from tap_oracle_wms.lgfapi.errors import ApiError, RetriableError, tls_failure
+from tap_oracle_wms.lgfapi.errors import ApiError, RetriableError, host_of, network_failure, tls_failure
 from tap_oracle_wms.lgfapi.secrets import is_secret_name, redact, register_secret, register_secrets
 from tap_oracle_wms.output import OutputClosedError
 from tap_oracle_wms.records import SchemaBreakError
@@ -159,27 +158,13 @@ def failure_line(exc: BaseException) -> tuple[str, int]:
     if isinstance(exc, (FatalAPIError, ApiError)):
         return f"sync failed: {exc}", EXIT_SYNC_FAILED
     if isinstance(exc, requests.exceptions.SSLError):  # the token request (the API's are RunFatalError)
-        return f"sync failed: {tls_failure(_host_of(exc), exc)}", EXIT_SYNC_FAILED
-    if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
-        return (
-            f"sync failed: cannot reach {_host_of(exc)} ({type(exc).__name__}) after retrying; "
-            "check base_url, oauth_token_url and the network"
-        ), EXIT_SYNC_FAILED
-    if isinstance(exc, requests.exceptions.RequestException):  # a body cut short or garbled, each time
-        return (
-            f"sync failed: the answer from {_host_of(exc)} broke off ({type(exc).__name__}: {exc}) "
-            "after retrying; check the network and any proxy"
-        ), EXIT_SYNC_FAILED
+        return f"sync failed: {tls_failure(host_of(exc), exc)}", EXIT_SYNC_FAILED
+    if isinstance(exc, requests.exceptions.RequestException):  # no answer, or one cut short, each time
+        return f"sync failed: {network_failure(exc)}", EXIT_SYNC_FAILED
     return (
         f"unexpected error ({type(exc).__name__}): {exc}; rerun with "
         "TAP_ORACLE_WMS_LOGLEVEL=debug for the traceback"
     ), EXIT_SYNC_FAILED
-
-
-def _host_of(exc: requests.exceptions.RequestException) -> str:
-    request = getattr(exc, "request", None)
-    url = getattr(request, "url", None)
-    return urlparse(url).netloc if url else "the server"
 
 
 def main(argv: list[str] | None = None, tap_class: type[TapOracleWMS] = TapOracleWMS) -> None:

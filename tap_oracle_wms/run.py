@@ -15,6 +15,7 @@ from singer_sdk.singerlib.messages import StateMessage
 
 from tap_oracle_wms.engine import BUFFER_PAGES, Engine
 from tap_oracle_wms.lgfapi.client import Client, Hooks
+from tap_oracle_wms.lgfapi.errors import reason
 from tap_oracle_wms.lgfapi.wire import UTC
 from tap_oracle_wms.output import BufferedMsgSpecWriter
 from tap_oracle_wms.progress import Progress
@@ -106,7 +107,7 @@ class SyncRun:
     def fail(self, stream: str, error: BaseException) -> None:
         """Remember a stream that failed for good; the other streams go on."""
         with self.lock:
-            self.failures.setdefault(stream, " ".join(str(error).split()))
+            self.failures.setdefault(stream, reason(error))
             self.errors.setdefault(stream, error)
         self.progress.note(stream, "failed")
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+import socket
 
 import pytest
 from clirun import PREFIX, api_requests, assert_one_line_failure, run_tap
 from local_server import Answer, serving
-from tapruns import oauth_config, tap_config
+from tapruns import discover, oauth_config, tap_config
 
 # --- what the server answers (the CLI line; the classification: test_credentials.py, test_retries.py) ---
 
@@ -103,6 +104,43 @@ def test_html_answer_is_reported_as_a_proxy_or_login_page(tmp_path, login_page):
         "sync failed: HTTP 200 from GET /env/wms/lgfapi/v10/entity/ answered "
         "HTML, not JSON: a proxy or login page? Check base_url.",
         1,
+    )
+
+
+# --- no answer at all ---------------------------------------------------------------------------
+
+
+def closed_port() -> int:
+    """A loopback port nobody listens on (bound, then released)."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        return listener.getsockname()[1]
+
+
+def test_unreachable_host_during_discovery_is_one_line_naming_it(tmp_path, sandbox):
+    """No server at base_url: 'cannot reach' the host, what to check, not urllib3's text."""
+    port = closed_port()
+    config = tap_config(sandbox, "wave", base_url=f"http://127.0.0.1:{port}/sandbox", max_retries=0)
+    run = run_tap(tmp_path, config, "--discover")
+    assert_one_line_failure(
+        run,
+        f"sync failed: cannot reach 127.0.0.1:{port} (ConnectionError) after retrying; "
+        "check base_url, oauth_token_url and the network",
+        1,
+    )
+
+
+def test_unreachable_host_during_a_sync_names_it_for_each_stream(tmp_path, sandbox):
+    """With a catalog (as Meltano runs it) each failed stream gives the same words, not urllib3's text."""
+    catalog = discover(tap_config(sandbox, "wave", "location"))  # both selected: named exactly
+    port = closed_port()
+    config = tap_config(sandbox, base_url=f"http://127.0.0.1:{port}/sandbox", max_retries=0)
+    run = run_tap(tmp_path, config, catalog=catalog)
+    why = (
+        f"cannot reach 127.0.0.1:{port} (ConnectionError) after retrying; "
+        "check base_url, oauth_token_url and the network"
+    )
+    assert_one_line_failure(
+        run, f"sync failed: all 2 selected streams failed, none is complete: location: {why}; wave: {why}", 1
     )
 
 

@@ -34,6 +34,7 @@ from tap_oracle_wms.lgfapi.errors import (
     RetriableError,
     RunFatalError,
     failure_text,
+    reason,
     redacted_query,
     tls_failure,
 )
@@ -203,7 +204,7 @@ class Client:
             except RunFatalError:
                 raise
             except (ApiError, requests.exceptions.RequestException) as exc:
-                raise RunFatalError(f"the entity API at base_url does not answer: {exc}") from exc
+                raise RunFatalError(f"the entity API at base_url does not answer: {reason(exc)}") from exc
             if response.status_code == HTTPStatus.NOT_FOUND:
                 msg = (
                     f"base_url does not serve the lgfapi entity API: HTTP 404 from GET "

@@ -7,14 +7,12 @@ decide what a failure means for the run (one stream failed, or the run stops).
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlparse
+
+import requests
 
 from tap_oracle_wms.lgfapi.secrets import is_secret_name
 from tap_oracle_wms.lgfapi.wire import error_body, looks_like_json
-
-if TYPE_CHECKING:
-    import requests
 
 
 class ApiError(Exception):
@@ -75,6 +73,37 @@ def tls_failure(host: str, exc: BaseException | None = None) -> str:
         f"TLS certificate verification failed for {host}; if a proxy re-signs TLS traffic, "
         "set ca_bundle to its CA certificate file"
     )
+
+
+def host_of(exc: requests.exceptions.RequestException) -> str:
+    """The host and port a failed request was sent to, for its message."""
+    url = getattr(getattr(exc, "request", None), "url", None)
+    return urlparse(url).netloc if url else "the server"
+
+
+def network_failure(exc: requests.exceptions.RequestException) -> str:
+    """One line for a request the network failed, each retry: no host reached, or an answer cut short."""
+    if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
+        return (
+            f"cannot reach {host_of(exc)} ({type(exc).__name__}) after retrying; "
+            "check base_url, oauth_token_url and the network"
+        )
+    return (
+        f"the answer from {host_of(exc)} broke off ({type(exc).__name__}: {exc}) "
+        "after retrying; check the network and any proxy"
+    )
+
+
+def reason(exc: BaseException) -> str:
+    """Why a stream failed, in one line: urllib3's text of a network failure is no line for people.
+
+    A response over request_timeout keeps its own words (transport.late), which name the setting.
+    """
+    if isinstance(exc, requests.exceptions.RequestException) and not isinstance(
+        exc, requests.exceptions.ReadTimeout
+    ):
+        return network_failure(exc)
+    return " ".join(str(exc).split())
 
 
 def failure_text(response: requests.Response, *, entity: str, auth_method: str) -> str:
