@@ -42,7 +42,7 @@ def plan(stream: EntityStream) -> drift.Plan:
     try:
         kept = drift.decode(context_state(stream, None).get(drift.KEY, {}))
     except ValueError as exc:
-        raise StateError([f"state: stream '{stream.name}' has {exc}; fix or remove it"]) from None
+        raise StateError([f"state: stream '{stream.name}': {exc}; fix or remove it"]) from None
     start = starting_bound(stream, None)
     lower = None if start is None else start - dt.timedelta(seconds=int(stream.config["lookback_seconds"]))
     stream.drift_plan = drift.Plan(kept, drift.window(stream.run.started_at, hours), lower)

@@ -184,5 +184,5 @@ def state_problems(bookmarks: Mapping[str, Any], started_at: dt.datetime) -> lis
             try:
                 decode(bookmark[KEY])
             except ValueError as exc:
-                problems.append(f": stream '{stream}' has {exc}; fix or remove it")
+                problems.append(f": stream '{stream}': {exc}; fix or remove it")
     return problems

@@ -255,7 +255,7 @@ def test_kept_counts_that_are_not_counts_stop_the_run_naming_the_stream(sandbox)
         }
     }
     state["bookmarks"][ENTITY][drift.KEY] = {"yesterday": 3}
-    with pytest.raises(StateError, match=f"stream '{ENTITY}' has 'drift_counts' has key 'yesterday'"):
+    with pytest.raises(StateError, match=f"stream '{ENTITY}': 'drift_counts' has key 'yesterday'"):
         sync(tap_config(sandbox, ENTITY), state=state)
 
 

@@ -167,7 +167,7 @@ def test_drift_counts_that_are_not_counts_are_named(tmp_path, sandbox, counts, p
     path = state_file(tmp_path, state)
     run = run_tap(tmp_path, tap_config(sandbox, "wave"), "--state", path)
     assert run.code == 2
-    assert f"--state file '{path}': stream 'wave' has {problem}" in run.stderr
+    assert f"--state file '{path}': stream 'wave': {problem}" in run.stderr
     assert sandbox.requests == []
 
 
