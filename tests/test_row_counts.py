@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from local_server import Answer, serving
@@ -143,3 +146,31 @@ def test_counts_with_start_date_count_what_the_load_reads(sandbox):
     assert 0 < counts[("inventory", "total")] == len(loaded) < len(sandbox.truth("inventory"))
     load_days = {t.astimezone(UTC).date().isoformat() for t in loaded}  # two if the run straddles midnight
     assert sum(counts[("inventory", day)] for day in load_days) == len(loaded)
+
+
+def test_the_demo_comparison_sums_day_buckets_apart_from_the_drift_check_hours(sandbox, tmp_path):
+    """scripts/reconcile.py (make demo) says 'by day' of the days only; each hour is still compared."""
+    sandbox.activity(entity="inventory", inserts=4, updates=6, deletes=1)
+    settle()
+    config = tap_config(sandbox, "inventory", row_count_days=3)
+    out = sync(config, catalog=with_counts(discover(config)))
+    for stream in ("inventory", "wms_row_counts"):  # as target-jsonl writes them
+        lines = [json.dumps(record) for record in out.records(stream)]
+        (tmp_path / f"{stream}.jsonl").write_text("\n".join(lines) + "\n")
+    counts = counts_of(out)
+    days = sum(n for (_, bucket), n in counts.items() if bucket != "total" and "T" not in bucket)
+    hours = sum(1 for _, bucket in counts if "T" in bucket)
+    script = Path(__file__).parent.parent / "scripts" / "reconcile.py"
+    run = subprocess.run([sys.executable, script, tmp_path], capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stdout + run.stderr
+    total = counts[("inventory", "total")]
+    assert run.stdout.splitlines()[1].split() == [
+        "inventory",
+        f"{total:,}",
+        f"{total:,}",
+        f"{days:,}",
+        f"{days:,}",
+        "0",
+    ]
+    assert f"the last 3 UTC days of mod_ts, summed; each day, and each of the {hours} hours" in run.stdout
+    assert run.stdout.splitlines()[-1] == "every difference is zero"
