@@ -23,7 +23,7 @@ from typing_extensions import override
 
 from tap_oracle_wms.inputs import REPLICATION_KEYS, aware
 from tap_oracle_wms.lgfapi import query
-from tap_oracle_wms.lgfapi.errors import ApiError, RunFatalError
+from tap_oracle_wms.lgfapi.errors import ApiError, RunFatalError, reason
 from tap_oracle_wms.lgfapi.wire import UTC, filter_timestamp
 
 if TYPE_CHECKING:
@@ -100,7 +100,7 @@ class RowCountStream(Stream):
         except RunFatalError:
             raise
         except (ApiError, requests.exceptions.RequestException) as exc:
-            self.logger.error("Stream '%s' failed and is left for the next run: %s", NAME, exc)
+            self.logger.error("Stream '%s' failed and is left for the next run: %s", NAME, reason(exc))
             self.run.fail(NAME, exc)
             return
         self.run.progress.end(NAME)

@@ -20,7 +20,7 @@ from typing_extensions import override
 from tap_oracle_wms import drift
 from tap_oracle_wms.bookmarks import keep_forward, starting_bound
 from tap_oracle_wms.lgfapi import query
-from tap_oracle_wms.lgfapi.errors import ApiError, RunFatalError
+from tap_oracle_wms.lgfapi.errors import ApiError, RunFatalError, reason
 from tap_oracle_wms.lgfapi.paging import Listing, list_rows
 from tap_oracle_wms.progress import DropRepeatedStart
 from tap_oracle_wms.records import RecordShaper
@@ -212,7 +212,7 @@ class EntityStream(Stream):
 
     def fail(self, context: Context | None, exc: BaseException) -> None:
         """End this stream (or partition) for good, without moving a bookmark past unread rows."""
-        self.logger.error("Stream '%s' failed and is left for the next run: %s", self.name, exc)
+        self.logger.error("Stream '%s' failed and is left for the next run: %s", self.name, reason(exc))
         self.run.fail(self.name, exc)
         # An unsorted stream's bookmark is promoted from progress markers when the stream ends;
         # without them it stays where the run found it (a sorted one is resumable as is).

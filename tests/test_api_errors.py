@@ -142,6 +142,7 @@ def test_unreachable_host_during_a_sync_names_it_for_each_stream(tmp_path, sandb
     assert_one_line_failure(
         run, f"sync failed: all 2 selected streams failed, none is complete: location: {why}; wave: {why}", 1
     )
+    assert f"Stream 'wave' failed and is left for the next run: {why}" in run.stderr
 
 
 def test_debug_logging_keeps_the_traceback(tmp_path, sandbox):
