@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from clirun import config_error
-from tapruns import discover, sync, tap_config
+from tapruns import discover, instant, settle, sync, tap_config
 from test_row_counts import counts_of, with_counts
+
+from tap_oracle_wms.lgfapi.wire import filter_timestamp
 
 STATUSES = [0, 10]
 
@@ -47,3 +51,17 @@ def test_a_range_takes_a_pair(tmp_path, sandbox):
         "stream_filters for stream 'wave': 'status_id__range' takes two values (a pair), got [0, 10, 20]",
         stream_filters={"wave": {"status_id__range": [0, 10, 20]}},
     )
+
+
+def test_a_create_ts_filter_scopes_the_backdated_pass_too(sandbox):
+    """Rows created after a create_ts__lt filter's bound stay out, even those the backdated pass reads."""
+    bound = filter_timestamp(dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
+    config = tap_config(sandbox, "order_hdr", stream_filters={"order_hdr": {"create_ts__lt": bound}})
+    first = sync(config)
+    settle()
+    backdate = (dt.datetime.now(dt.UTC) - instant(first.bookmark("order_hdr"))).total_seconds() + 3600
+    burst = sandbox.activity(entity="order_hdr", inserts=3, updates=0, deletes=0, backdate_s=backdate)
+    settle()
+    second = sync(config, state=first.last_state)
+    assert burst["backdated_ids"]
+    assert not set(burst["backdated_ids"]) & {r["id"] for r in second.records("order_hdr")}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING, Any
 
-from tap_oracle_wms.lgfapi.wire import filter_text, filter_timestamp
+from tap_oracle_wms.lgfapi.wire import filter_text, filter_timestamp, parse_timestamp
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -76,21 +76,36 @@ def within(
 
 
 def backdated_query(
-    params: Mapping[str, Any], replication_key: str, lower: str, started_at: dt.datetime
+    params: Mapping[str, Any],
+    replication_key: str,
+    lower: str,
+    started_at: dt.datetime,
+    tz: dt.tzinfo = dt.UTC,
 ) -> dict[str, Any]:
     """The second pass: rows created in [lower, run start) whose `replication_key` is before `lower`.
 
     Rows created after the last run can carry an older mod_ts (interface loads keep the source's
     stamp, docs/lgfapi.md 2.9); filters are ANDed, so they need a query of their own. Rows with a
-    later mod_ts are the first pass's, so none is read twice.
+    later mod_ts are the first pass's, so none is read twice. A stream filter on the same
+    create_ts bound keeps its scope: the narrower bound is sent (naive values in `tz`).
     """
     out = {k: v for k, v in params.items() if not k.startswith(f"{replication_key}__")}
     out.update(
         {
             "ordering": "id",
-            "create_ts__gte": lower,
-            "create_ts__lt": filter_timestamp(started_at),
+            "create_ts__gte": _narrower(params.get("create_ts__gte"), lower, tz, later=True),
+            "create_ts__lt": _narrower(
+                params.get("create_ts__lt"), filter_timestamp(started_at), tz, later=False
+            ),
             f"{replication_key}__lt": lower,
         }
     )
     return out
+
+
+def _narrower(theirs: Any, ours: str, tz: dt.tzinfo, *, later: bool) -> Any:
+    """The stream filter's bound when it is narrower than the pass's own (or ours if it is no date-time)."""
+    other, mine = parse_timestamp(theirs, tz), parse_timestamp(ours, tz)
+    if other is None or mine is None:
+        return ours
+    return theirs if (other > mine if later else other < mine) else ours
