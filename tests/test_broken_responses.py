@@ -8,9 +8,9 @@ from http.server import BaseHTTPRequestHandler
 from typing import ClassVar
 
 import pytest
-from clirun import PREFIX, run_tap
+from clirun import PREFIX, assert_one_line_failure, run_tap
 from local_server import serving
-from tapruns import discover
+from tapruns import discover, tap_config
 
 from tap_oracle_wms.lgfapi.transport import ResponseTooLargeError
 
@@ -92,3 +92,17 @@ def test_a_page_within_max_response_mb_is_read():
     with serving(answering(body=gzip.compress(body), headers_sent={"Content-Encoding": "gzip"})) as url:
         catalog = discover({"base_url": url, **SETTINGS})
     assert "wave" in [entry["tap_stream_id"] for entry in catalog["streams"]]
+
+
+def test_json_that_is_no_lgfapi_page_names_base_url(tmp_path, sandbox):
+    """Another JSON service at base_url: the stream fails with a line asking whether base_url is right."""
+    catalog = discover(tap_config(sandbox, "wave"))
+    settings = {**SETTINGS, "drift_window_hours": 0, "concurrency": 1, "sequenced_ordering": "honoured"}
+    with serving(answering(body=b'{"detail": "welcome"}')) as url:
+        run = run_tap(tmp_path, {"base_url": url, **settings}, catalog=catalog)
+    assert_one_line_failure(
+        run,
+        "sync failed: the only selected stream failed: wave: Stream 'wave': the page has no 'results' list; "
+        "is base_url right?",
+        1,
+    )
