@@ -85,3 +85,27 @@ def test_a_token_with_a_newline_is_a_clear_token_error(tmp_path, sandbox):
         "word of text (HTTP 200): check oauth_token_url.",
         1,
     )
+
+
+class TokenWithoutAccessToken(BaseHTTPRequestHandler):
+    """A JSON answer at the token URL that holds no access_token (another service's)."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        send_json(self, 200, {"status": "ok"})
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_token_answer_without_access_token_names_oauth_token_url(tmp_path, sandbox):
+    """JSON without access_token from the token URL: one line naming oauth_token_url, exit 1."""
+    with serving(TokenWithoutAccessToken) as url:
+        config = oauth_config(sandbox, "wave", oauth_token_url=url + "/token")
+        run = run_tap(tmp_path, config, "--discover")
+    assert_one_line_failure(
+        run,
+        "sync failed: OAuth2 token request to oauth_token_url answered no access_token (HTTP 200): "
+        "check oauth_token_url.",
+        1,
+    )
