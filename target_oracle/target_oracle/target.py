@@ -17,6 +17,7 @@ import oracledb
 import sqlalchemy as sa
 from singer_sdk import typing as th
 from singer_sdk.exceptions import (
+    ConfigValidationError,
     ConformedNameClashException,
     InvalidJSONSchema,
     InvalidRecord,
@@ -402,6 +403,11 @@ class TargetOracle(SQLTarget):
         """Run the target; a bad record or schema ends it with one line and exit code 1."""
         try:
             super().invoke(about=about, about_format=about_format, config=config, file_input=file_input)
+        except ConfigValidationError as exc:
+            # Each error names its setting; the SDK's CLI would add "Config validation failed" after them.
+            for error in exc.errors or [str(exc)]:
+                cls.logger.error("%s", error)
+            sys.exit(1)
         except USER_ERRORS as exc:
             cls.logger.error("%s", str(exc).splitlines()[0])
             cls.logger.debug("where it was raised", exc_info=True)  # a traceback only when debugging

@@ -126,6 +126,31 @@ def test_bad_setting_value_names_the_setting(tmp_path):
     assert "'lower' is not one of ['upper', 'preserve'] in config['identifier_case']" in done.stderr
 
 
+@pytest.mark.parametrize(
+    ("setting", "value", "line"),
+    [
+        (
+            "batch_size_rows",
+            0,
+            "setting 'batch_size_rows': must be 1 or more (rows per batch and transaction)",
+        ),
+        (
+            "identifier_case",
+            "lower",
+            "'lower' is not one of ['upper', 'preserve'] in config['identifier_case']",
+        ),
+    ],
+    ids=["ours", "the-sdks"],
+)
+def test_a_bad_setting_is_one_error_line_naming_it(tmp_path, setting, value, line):
+    """The SDK followed the line naming the setting with a second, 'Config validation failed', which
+    named nothing and was the last line a scheduler shows."""
+    done = run_cli(tmp_path, {"dry_run_sql_path": str(tmp_path / "s.sql"), setting: value}, [])
+    assert done.returncode == 1
+    assert sum("ERROR" in entry for entry in done.stderr.splitlines()) == 1
+    assert done.stderr.splitlines()[-1].endswith(line)
+
+
 def test_record_breaking_its_schema_is_one_line_naming_stream_key_and_field(tmp_path):
     """A bad record stops the run with exit 1 in one line: stream, record key, field, rule; no value."""
     lines = [
