@@ -86,7 +86,7 @@ class FieldNamingValidator(BaseJSONSchemaValidator):
             raise InvalidJSONSchema(msg) from None
         # multipleOf is checked in decimal by a second validator: fastjsonschema's code reads the
         # record's Decimal through repr() and every number of such a property would crash.
-        self.check = fastjsonschema.compile(without_multiple_of(schema), use_default=False, use_formats=False)
+        self.check = fastjsonschema.compile(compiled_rules(schema), use_default=False, use_formats=False)
         self.multiples = decimal_validator(schema) if has_multiple_of(schema) else None
         self.stream = stream
         self.keys = keys
@@ -199,14 +199,20 @@ def has_multiple_of(schema: Any) -> bool:
     return False
 
 
-def without_multiple_of(schema: Any) -> Any:
-    """The schema without its multipleOf rules (decimal_validator checks them)."""
+def compiled_rules(schema: Any) -> Any:
+    """The schema without its multipleOf rules (decimal_validator checks them) and contentMediaType.
+
+    fastjsonschema asserts contentMediaType (text that is no JSON fails); JSON Schema and the SDK's
+    validator take it as an annotation, and the loader binds such text as a JSON string.
+    """
     if isinstance(schema, dict):
         return {
-            k: without_multiple_of(v) for k, v in schema.items() if not (k == "multipleOf" and is_rule(v))
+            k: compiled_rules(v)
+            for k, v in schema.items()
+            if not (k == "multipleOf" and is_rule(v)) and not (k == "contentMediaType" and isinstance(v, str))
         }
     if isinstance(schema, list):
-        return [without_multiple_of(v) for v in schema]
+        return [compiled_rules(v) for v in schema]
     return schema
 
 

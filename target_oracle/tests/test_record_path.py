@@ -338,7 +338,7 @@ def test_a_changed_schema_makes_a_new_sink(tmp_path):
 # --- multipleOf, decided exactly in decimal (the compiled validator cannot read a Decimal) -----------
 
 
-def multiple_of_problem(properties: dict, row: dict) -> str | None:
+def validation_problem(properties: dict, row: dict) -> str | None:
     """The one-line refusal the validator keeps for ``row``, or None when it passes."""
     validator = FieldNamingValidator("item", {"type": "object", "properties": properties}, ["id"])
     validator.validate(row)
@@ -360,7 +360,7 @@ CENTS = {"type": "number", "multipleOf": 0.01}
     ids=["in anyOf", "in an object", "past 28 digits", "a long integer part"],
 )
 def test_a_value_that_is_no_multiple_is_refused_wherever_the_rule_is(properties, row, field):
-    problem = multiple_of_problem({"id": {"type": "integer"}, **properties}, {"id": 1, **row})
+    problem = validation_problem({"id": {"type": "integer"}, **properties}, {"id": 1, **row})
     assert problem is not None
     assert problem.startswith(f"stream 'item' record key id=1 field '{field}': does not match its schema (")
     assert "1.3" not in problem  # the rule, never the value
@@ -372,14 +372,21 @@ def test_a_value_that_is_no_multiple_is_refused_wherever_the_rule_is(properties,
     [Decimal("12.34"), 5, Decimal("-0"), Decimal("1E+400"), Decimal("123456789012345678901234567890.01")],
 )
 def test_multiples_pass_exactly(value):
-    assert multiple_of_problem({"n": CENTS}, {"n": value}) is None
+    assert validation_problem({"n": CENTS}, {"n": value}) is None
 
 
 def test_a_property_named_multipleof_keeps_its_own_rules():
     """Only the keyword is taken out of the compiled schema, not a property of that name."""
-    problem = multiple_of_problem({"multipleOf": {"type": "integer", "maximum": 5}}, {"multipleOf": 999})
+    problem = validation_problem({"multipleOf": {"type": "integer", "maximum": 5}}, {"multipleOf": 999})
     assert problem is not None
     assert "field 'multipleOf': does not match its schema (maximum 5)" in problem
+
+
+def test_content_media_type_annotates_and_refuses_nothing():
+    """As for the SDK's validator, it says what the text holds; the compiled check refused text that
+    is no JSON ('does not match its schema (None None)'), which the README loads as a JSON string."""
+    schema = {"t": {"type": "string", "contentMediaType": "application/json"}}
+    assert validation_problem(schema, {"t": "not json"}) is None
 
 
 def test_a_lone_surrogate_in_text_is_loaded_as_a_replacement_character_with_one_warning(run_target, caplog):
