@@ -33,14 +33,29 @@ from typing_extensions import override
 
 from .binds import BadValueError
 from .connector import OracleConnector, TableRuleError
-from .settings import Settings
+from .settings import SECRET_SETTINGS, Settings
 from .sink import BadNameError, OracleSink
 from .typemap import IncompatibleColumnError
 
 
 def _secret(name: str, description: str) -> th.Property[Any]:
-    """A secret setting. It has no JSON type on purpose: a type error would print the value."""
-    return th.Property(name, th.CustomType({}), secret=True, description=description)
+    """A secret setting: a string (the SDK's reader of TARGET_ORACLE_* needs a type).
+
+    A type error would print the value: ``invoke`` logs ``shown_config_error`` in its place.
+    """
+    return th.Property(name, th.StringType, secret=True, description=description)
+
+
+def shown_config_error(error: str) -> str:
+    """A config error as logged: one about a secret names the setting, never its value.
+
+    The SDK writes a schema error as ``<message> in config['<setting>']``, and the message quotes
+    the value (``['pw'] is not of type 'string', 'null'``).
+    """
+    for name in SECRET_SETTINGS:
+        if error.endswith(f" in config[{name!r}]"):
+            return f"setting '{name}': must be a string (the value is not shown)"
+    return error
 
 
 def _choice(name: str, default: str, allowed: list[str], description: str) -> th.Property[Any]:
@@ -263,7 +278,7 @@ class TargetOracle(SQLTarget):
         ),
         th.Property(
             "tcp_connect_timeout",
-            th.NumberType,
+            th.IntegerType,  # whole seconds: Meltano's decimal kind and the SDK's ENV reader fail a number
             default=20,
             description="Seconds to wait for the network connection.",
         ),
@@ -406,7 +421,7 @@ class TargetOracle(SQLTarget):
         except ConfigValidationError as exc:
             # Each error names its setting; the SDK's CLI would add "Config validation failed" after them.
             for error in exc.errors or [str(exc)]:
-                cls.logger.error("%s", error)
+                cls.logger.error("%s", shown_config_error(error))
             sys.exit(1)
         except USER_ERRORS as exc:
             cls.logger.error("%s", str(exc).splitlines()[0])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -91,11 +92,43 @@ def test_secret_in_a_bad_url_is_not_echoed(tmp_path):
     assert_no_secret(done.stdout, done.stderr)
 
 
-def test_secret_of_the_wrong_type_is_not_echoed(tmp_path):
-    """A password that is not a string fails by name, without the SDK printing its value."""
-    done = run_cli(tmp_path, {"user": "u", "dsn": "x", "password": {"p": SECRET}}, [])
+@pytest.mark.parametrize("value", [{"p": SECRET}, [SECRET], True], ids=["object", "list", "boolean"])
+@pytest.mark.parametrize("setting", ["password", "wallet_password", "sqlalchemy_url"])
+def test_secret_of_the_wrong_type_is_not_echoed(tmp_path, setting, value):
+    """A secret that is not a string fails by name, without the SDK printing its value."""
+    done = run_cli(tmp_path, {"user": "u", "dsn": "x", setting: value}, [])
     assert done.returncode == 1
-    assert "setting 'password': must be a string" in done.stderr
+    assert done.stderr.splitlines()[-1].endswith(
+        f"setting '{setting}': must be a string (the value is not shown)"
+    )
+    assert_no_secret(done.stdout, done.stderr)
+
+
+def test_settings_from_the_environment_with_config_env(tmp_path):
+    """--config ENV reads TARGET_ORACLE_* (secrets and the timeout too): the secrets' schema had no type,
+    which the SDK's reader of the environment met with a traceback, and the timeout stayed text."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TARGET_ORACLE_")}
+    env |= {
+        "TARGET_ORACLE_USER": "loader",
+        "TARGET_ORACLE_PASSWORD": SECRET,
+        "TARGET_ORACLE_WALLET_PASSWORD": SECRET,
+        "TARGET_ORACLE_DSN": "db_alias",
+        "TARGET_ORACLE_TCP_CONNECT_TIMEOUT": "5",
+        "TARGET_ORACLE_DRY_RUN_SQL_PATH": str(tmp_path / "s.sql"),
+    }
+    lines = [json.dumps(schema_message("item", ITEM_SCHEMA)), json.dumps(record("item", {"id": 1}))]
+    done = subprocess.run(
+        [*TARGET, "--config", "ENV"],
+        input="".join(line + "\n" for line in lines),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=tmp_path,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr[-500:]
+    assert 'MERGE INTO "ITEM"' in (tmp_path / "s.sql").read_text()
     assert_no_secret(done.stdout, done.stderr)
 
 
