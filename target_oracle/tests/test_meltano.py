@@ -108,3 +108,15 @@ def test_meltano_yml_declares_every_setting_of_the_target():
         name for name, p in declared.items() if p.get("secret")
     }
     assert loader["pip_url"] == "-e ./target_oracle"
+
+
+def test_no_setting_of_the_loader_has_a_kind_meltano_cannot_write():
+    """Meltano 4.4 casts a `decimal` setting's value to Decimal and then cannot write the config file
+    (`Object of type Decimal is not JSON serializable`): the generated definition's
+    tcp_connect_timeout failed every run that set it."""
+    definitions = [
+        yaml.safe_load((REPO_ROOT / "plugin" / "target-oracle.meltano.yml").read_text())["settings"],
+        next(p for p in yaml.safe_load((REPO_ROOT / "meltano.yml").read_text())["plugins"]["loaders"]
+             if p["name"] == "target-oracle")["settings"],
+    ]  # fmt: skip
+    assert [s["name"] for settings in definitions for s in settings if s.get("kind") == "decimal"] == []
