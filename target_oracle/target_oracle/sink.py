@@ -247,7 +247,8 @@ def _short(value: Any, limit: int = 40) -> str:
         # Python will not write it as text (its int-string limit): its size says enough.
         return f"(an integer of about {int(value.bit_length() * math.log10(2))} digits)"
     text = serialize_json(value)
-    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+    size = len(value) if isinstance(value, str) else len(text)  # a string's own length, not its JSON's
+    return text if len(text) <= limit else f"{text[:limit]}... ({size} characters)"
 
 
 #: Integers of more bits than this have more digits than Python writes as text (4,300).

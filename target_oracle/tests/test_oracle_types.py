@@ -82,12 +82,13 @@ def test_lower_case_rowid_is_kept_as_sent_in_preserve_mode(run_target):
 
 
 def test_key_too_long_for_its_share_is_one_line(run_target):
-    """A key value beyond the bytes the key length leaves it stops the run by name, no ORA- error."""
+    """A key value beyond the bytes the key length leaves it stops the run by name, no ORA- error; the
+    key's length is the value's, as in the column's part of the line (it counted the JSON quotes)."""
     schema = {"a": {"type": "string"}, "b": {"type": "string"}}
     run = run_target([schema_message("t", schema, keys=["a", "b"]), record("t", {"a": "x" * 3199, "b": "y"})])
     assert run.exit_code == 1
     assert (
-        "stream 't' record key a=\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx... (3201 characters)"
+        "stream 't' record key a=\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx... (3199 characters)"
         in last_line(run)
     )
     assert 'column "A" (VARCHAR2(3198 BYTE)): a value of 3199 characters' in last_line(run)
