@@ -45,7 +45,7 @@ from .binds import (
     converter,
     timestamp_text,
 )
-from .connector import OracleConnector, TableRuleError
+from .connector import OracleConnector, TableRuleError, qualified_name
 from .oracle_rules import LOB_COMPARE, LOB_TYPES, MAX_PRECISION, UNIQUE_KEY
 from .statements import LoadColumn
 from .typemap import INTEGER_TYPE, TIMESTAMP_TZ, IncompatibleColumnError, OracleType
@@ -614,10 +614,11 @@ class OracleSink(SQLSink[OracleConnector]):
                     statements.merge(table.ref, columns, keys, version_column=version), rows, types
                 )
             session.commit()
+        into = qualified_name(table.ref)  # overwrite's rows go into <TABLE>$NEW until the end
         if self.connector.settings.dry_run:
-            self.logger.info("dry run: would %s %d row(s) into %s", how, len(rows), self.full_table_name)
+            self.logger.info("dry run: would %s %d row(s) into %s", how, len(rows), into)
         else:
-            self.logger.info("Committed %d row(s) to %s by %s", len(rows), self.full_table_name, how)
+            self.logger.info("Committed %d row(s) to %s by %s", len(rows), into, how)
 
     @cached_property
     def ledger_key(self) -> str:

@@ -273,6 +273,13 @@ def test_overwrite_keeps_the_old_rows_until_the_new_ones_are_all_loaded(run_targ
     assert script.index('DROP TABLE "ITEM$NEW" PURGE') > insert_at
 
 
+def test_overwrite_row_counts_name_the_table_the_rows_go_into(run_target):
+    """The line said 'into "ITEM"' while the rows went into ITEM$NEW, replaced only at the end."""
+    messages = [schema_message("item", ITEM_SCHEMA), record("item", {"id": 1})]
+    run = run_target(messages, load_method="overwrite")
+    assert 'dry run: would MERGE 1 row(s) into "ITEM$NEW"' in run.log
+
+
 def test_overwrite_run_that_fails_leaves_the_table_as_it_was(run_target, existing_tables):
     """A failing overwrite run touches none of the table's rows (finding 5)."""
     _existing_item(existing_tables)
