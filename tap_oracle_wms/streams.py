@@ -120,7 +120,7 @@ class EntityStream(Stream):
         props = self.schema.get("properties", {})
         if not (self.config["backdated_rows"] and self.incremental and rk and lower and "create_ts" in props):
             return None
-        params = query.backdated_query(first, rk, lower, self.run.started_at, self.run.client.timezone)
+        params = query.backdated_query(first, rk, lower, self.run.started_at)
         return params if "ordering" in first else {k: v for k, v in params.items() if k != "ordering"}
 
     def probe_filters(self) -> dict[str, Any] | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 from clirun import config_error
@@ -65,3 +66,26 @@ def test_a_create_ts_filter_scopes_the_backdated_pass_too(sandbox):
     second = sync(config, state=first.last_state)
     assert burst["backdated_ids"]
     assert not set(burst["backdated_ids"]) & {r["id"] for r in second.records("order_hdr")}
+
+
+def test_a_naive_create_ts_bound_keeps_its_scope_whatever_tenant_timezone_says(sandbox):
+    """The API reads a naive bound in the user's zone (New York); tenant_timezone left at UTC must not widen it.
+
+    Read as UTC, a bound two hours ahead in New York looks earlier than the window's start, and the
+    backdated pass sent the window's start instead: rows created before the filter's bound came.
+    """
+    config = tap_config(sandbox, "order_hdr")
+    first = sync(config)
+    settle()
+    sandbox.activity(entity="order_hdr", inserts=2, updates=0, deletes=0)
+    settle()
+    second = sync(config, state=first.last_state)
+    settle()
+    burst = sandbox.activity(entity="order_hdr", inserts=3, updates=0, deletes=0, backdate_s=3600)
+    settle()
+    later = dt.datetime.now(ZoneInfo("America/New_York")) + dt.timedelta(hours=2)
+    bound = later.replace(tzinfo=None).isoformat(timespec="seconds")
+    filtered = tap_config(sandbox, "order_hdr", stream_filters={"order_hdr": {"create_ts__gte": bound}})
+    third = sync(filtered, state=second.last_state)
+    assert burst["backdated_ids"]
+    assert not third.records("order_hdr")

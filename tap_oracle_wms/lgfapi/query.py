@@ -80,22 +80,21 @@ def backdated_query(
     replication_key: str,
     lower: str,
     started_at: dt.datetime,
-    tz: dt.tzinfo = dt.UTC,
 ) -> dict[str, Any]:
     """The second pass: rows created in [lower, run start) whose `replication_key` is before `lower`.
 
     Rows created after the last run can carry an older mod_ts (interface loads keep the source's
     stamp, docs/lgfapi.md 2.9); filters are ANDed, so they need a query of their own. Rows with a
     later mod_ts are the first pass's, so none is read twice. A stream filter on the same
-    create_ts bound keeps its scope: the narrower bound is sent (naive values in `tz`).
+    create_ts bound keeps its scope: the narrower bound is sent.
     """
     out = {k: v for k, v in params.items() if not k.startswith(f"{replication_key}__")}
     out.update(
         {
             "ordering": "id",
-            "create_ts__gte": _narrower(params.get("create_ts__gte"), lower, tz, later=True),
+            "create_ts__gte": _narrower(params.get("create_ts__gte"), lower, later=True),
             "create_ts__lt": _narrower(
-                params.get("create_ts__lt"), filter_timestamp(started_at), tz, later=False
+                params.get("create_ts__lt"), filter_timestamp(started_at), later=False
             ),
             f"{replication_key}__lt": lower,
         }
@@ -103,9 +102,20 @@ def backdated_query(
     return out
 
 
-def _narrower(theirs: Any, ours: str, tz: dt.tzinfo, *, later: bool) -> Any:
-    """The stream filter's bound when it is narrower than the pass's own (or ours if it is no date-time)."""
-    other, mine = parse_timestamp(theirs, tz), parse_timestamp(ours, tz)
+def _narrower(theirs: Any, ours: str, *, later: bool) -> Any:
+    """The stream filter's bound when it may be narrower than the pass's own (ours if it is no date-time).
+
+    The API reads a naive bound in the user's zone, which tenant_timezone only claims to be: a
+    naive bound is ours only if it is wider in every zone on Earth (UTC-12 to UTC+14), so a wrong
+    tenant_timezone costs rows read again, never rows from outside the filter.
+    """
+    other, mine = parse_timestamp(theirs, dt.UTC), parse_timestamp(ours, dt.UTC)
     if other is None or mine is None:
         return ours
+    if dt.datetime.fromisoformat(theirs).tzinfo is None:  # the instant it may be, the narrowest way
+        other += _WEST if later else -_EAST
     return theirs if (other > mine if later else other < mine) else ours
+
+
+#: How far behind and ahead of UTC the world's clocks are (UTC-12, UTC+14).
+_WEST, _EAST = dt.timedelta(hours=12), dt.timedelta(hours=14)
