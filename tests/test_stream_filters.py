@@ -69,7 +69,7 @@ def test_a_create_ts_filter_scopes_the_backdated_pass_too(sandbox):
 
 
 def test_a_naive_create_ts_bound_keeps_its_scope_whatever_tenant_timezone_says(sandbox):
-    """The API reads a naive bound in the user's zone (New York); tenant_timezone left at UTC must not widen it.
+    """The API reads a naive bound in the user's zone (New York); tenant_timezone at UTC must not widen it.
 
     Read as UTC, a bound two hours ahead in New York looks earlier than the window's start, and the
     backdated pass sent the window's start instead: rows created before the filter's bound came.

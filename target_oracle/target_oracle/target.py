@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
+import os
 import re
 import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from functools import cached_property
+from pathlib import Path
 from typing import IO, Any, ClassVar
 
 import msgspec
 import oracledb
+import singer_sdk.configuration
 import sqlalchemy as sa
+from dotenv import dotenv_values
 from singer_sdk import typing as th
 from singer_sdk.exceptions import (
     ConfigValidationError,
@@ -56,6 +61,44 @@ def shown_config_error(error: str) -> str:
         if error.endswith(f" in config[{name!r}]"):
             return f"setting '{name}': must be a string (the value is not shown)"
     return error
+
+
+def env_setting_problems(schema: dict[str, Any], prefix: str, environ: dict[str, str]) -> list[str]:
+    """What the SDK's reader of ``--config ENV`` would meet with a traceback: no integer, no JSON.
+
+    It reads ``int(value)`` for an integer setting and JSON for an object or a non-string list.
+    Only a whole number is echoed; JSON may hold a secret (stream_map_config), so only its error is.
+    """
+    problems = []
+    for name, prop in schema.get("properties", {}).items():
+        variable = prefix + name.upper().replace("-", "_")
+        value = environ.get(variable)
+        kinds = prop.get("type", [])
+        kinds = [kinds] if isinstance(kinds, str) else kinds
+        if value is None:
+            continue
+        where = f"setting '{name}' (env {variable})"
+        if "integer" in kinds:
+            try:
+                int(value)
+            except ValueError:
+                problems.append(f"{where}: must be a whole number, got {value!r}")
+        elif "object" in kinds or ("array" in kinds and prop.get("items", {}).get("type") != ["string"]):
+            try:
+                json.loads(value)
+            except json.JSONDecodeError as exc:
+                problems.append(f"{where}: must be JSON ({exc.msg}, at character {exc.pos + 1})")
+    return problems
+
+
+def environment(start: Path) -> dict[str, str]:
+    """The environment as the SDK's reader sees it: the first .env above `start` overrides it."""
+    values = dict(os.environ)
+    for folder in (start, *start.parents):
+        if (folder / ".env").is_file():
+            values |= {k: v for k, v in dotenv_values(folder / ".env").items() if v is not None}
+            break
+    return values
 
 
 def _choice(name: str, default: str, allowed: list[str], description: str) -> th.Property[Any]:
@@ -416,6 +459,17 @@ class TargetOracle(SQLTarget):
         file_input: Any = None,
     ) -> None:
         """Run the target; a bad record or schema ends it with one line and exit code 1."""
+        if getattr(config, "parse_env", False):  # --config ENV
+            # The SDK reads the first .env above its configuration package, and lets it override.
+            prefix = cls.name.upper().replace("-", "_") + "_"
+            where = Path(singer_sdk.configuration.__file__).parent
+            schema = copy.deepcopy(cls.config_jsonschema)
+            cls.append_builtin_config(schema)  # stream_maps and the other settings of the SDK
+            problems = env_setting_problems(schema, prefix, environment(where))
+            for problem in problems:
+                cls.logger.error("%s", problem)
+            if problems:
+                sys.exit(1)
         try:
             super().invoke(about=about, about_format=about_format, config=config, file_input=file_input)
         except ConfigValidationError as exc:

@@ -132,6 +132,39 @@ def test_settings_from_the_environment_with_config_env(tmp_path):
     assert_no_secret(done.stdout, done.stderr)
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "line"),
+    [
+        ("TARGET_ORACLE_TCP_CONNECT_TIMEOUT", "1.5", "must be a whole number, got '1.5'"),
+        ("TARGET_ORACLE_PORT", "abc", "must be a whole number, got 'abc'"),
+        ("TARGET_ORACLE_STREAM_MAPS", "{not json", "must be JSON (Expecting property name"),
+    ],
+)
+def test_a_bad_setting_in_the_environment_is_one_line_naming_it(tmp_path, variable, value, line):
+    """The SDK's reader of TARGET_ORACLE_* met a value that is no integer or JSON with a traceback."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TARGET_ORACLE_")}
+    env |= {
+        "TARGET_ORACLE_PASSWORD": SECRET,
+        "TARGET_ORACLE_DRY_RUN_SQL_PATH": str(tmp_path / "s.sql"),
+        variable: value,
+    }
+    done = subprocess.run(
+        [*TARGET, "--config", "ENV"],
+        input="",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=tmp_path,
+        env=env,
+    )
+    setting = variable.removeprefix("TARGET_ORACLE_").lower()
+    assert done.returncode == 1
+    assert f"setting '{setting}' (env {variable}): {line}" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert_no_secret(done.stdout, done.stderr)
+
+
 @pytest.mark.parametrize("dsn", [f"loader/{SECRET}@127.0.0.1:1/FREEPDB1", f"loader/{SECRET}@db_alias"])
 def test_dsn_holding_a_password_is_refused_without_showing_it(tmp_path, dsn):
     """python-oracledb takes ``user/password@connect_string``; its parse error quoted the whole dsn."""
