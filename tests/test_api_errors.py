@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import socket
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 from clirun import PREFIX, api_requests, assert_one_line_failure, run_tap
@@ -143,6 +144,54 @@ def test_unreachable_host_during_a_sync_names_it_for_each_stream(tmp_path, sandb
         run, f"sync failed: all 2 selected streams failed, none is complete: location: {why}; wave: {why}", 1
     )
     assert f"Stream 'wave' failed and is left for the next run: {why}" in run.stderr
+
+
+def test_a_host_name_that_does_not_resolve_is_named_so(tmp_path, sandbox):
+    """A typo in base_url's host: the name does not resolve, which 'cannot reach' left to guess."""
+    config = tap_config(sandbox, "wave", base_url="https://wms.invalid/prod", max_retries=0)
+    run = run_tap(tmp_path, config, "--discover")
+    assert_one_line_failure(
+        run,
+        "sync failed: the host name of wms.invalid does not resolve (NameResolutionError) after retrying; "
+        "check base_url, oauth_token_url and the DNS",
+        1,
+    )
+
+
+class ClosesWithoutAnswer(BaseHTTPRequestHandler):
+    """Takes each request and closes the connection without a word (a proxy or balancer dropping it)."""
+
+    def do_GET(self) -> None:
+        self.close_connection = True
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_server_closing_without_an_answer_is_not_called_unreachable(tmp_path, sandbox):
+    """The host was reached and hung up: the line says so, not 'cannot reach ... check base_url'."""
+    with serving(ClosesWithoutAnswer) as url:
+        run = run_tap(tmp_path, tap_config(sandbox, "wave", base_url=url, max_retries=0), "--discover")
+        host = url.split("/")[2]
+    assert_one_line_failure(
+        run,
+        f"sync failed: {host} closed the connection without an answer (ConnectionError) after retrying; "
+        "check the network and any proxy",
+        1,
+    )
+
+
+def test_a_proxy_that_cannot_be_reached_is_named_without_its_credentials(tmp_path, sandbox):
+    """HTTPS_PROXY with a password in it: the line names the proxy as the failure, never its URL."""
+    config = tap_config(sandbox, "wave", base_url="https://wms.invalid/prod", max_retries=0)
+    proxy = f"http://proxyuser:Pr0xyPassw0rd@127.0.0.1:{closed_port()}"
+    env = {"HTTPS_PROXY": proxy, "TAP_ORACLE_WMS_LOGLEVEL": "debug"}
+    run = run_tap(tmp_path, config, "--discover", env=env)
+    assert run.stderr.rstrip().splitlines()[-1] == (
+        f"{PREFIX}sync failed: cannot reach wms.invalid through the proxy (ProxyError) after retrying; "
+        "check HTTPS_PROXY, HTTP_PROXY and NO_PROXY"
+    )
+    assert "Pr0xyPassw0rd" not in run.stderr + run.stdout
 
 
 def test_debug_logging_keeps_the_traceback(tmp_path, sandbox):

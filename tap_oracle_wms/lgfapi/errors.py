@@ -10,6 +10,7 @@ from http import HTTPStatus
 from urllib.parse import parse_qsl, urlencode, urlparse
 
 import requests
+import urllib3
 
 from tap_oracle_wms.lgfapi.secrets import is_secret_name
 from tap_oracle_wms.lgfapi.wire import error_body, looks_like_json
@@ -82,16 +83,41 @@ def host_of(exc: requests.exceptions.RequestException) -> str:
 
 
 def network_failure(exc: requests.exceptions.RequestException) -> str:
-    """One line for a request the network failed, each retry: no host reached, or an answer cut short."""
+    """One line for a request the network failed, each retry: no host reached, or an answer cut short.
+
+    The proxy's URL is never shown: it may carry a user and password (HTTPS_PROXY).
+    """
+    host, cause = host_of(exc), _cause(exc)
+    if isinstance(cause, urllib3.exceptions.NameResolutionError):
+        return (
+            f"the host name of {host} does not resolve (NameResolutionError) after retrying; "
+            "check base_url, oauth_token_url and the DNS"
+        )
+    if isinstance(exc, requests.exceptions.ProxyError):
+        return (
+            f"cannot reach {host} through the proxy (ProxyError) after retrying; "
+            "check HTTPS_PROXY, HTTP_PROXY and NO_PROXY"
+        )
+    if isinstance(cause, urllib3.exceptions.ProtocolError):  # connected, then hung up on
+        return (
+            f"{host} closed the connection without an answer ({type(exc).__name__}) after retrying; "
+            "check the network and any proxy"
+        )
     if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
         return (
-            f"cannot reach {host_of(exc)} ({type(exc).__name__}) after retrying; "
+            f"cannot reach {host} ({type(exc).__name__}) after retrying; "
             "check base_url, oauth_token_url and the network"
         )
     return (
-        f"the answer from {host_of(exc)} broke off ({type(exc).__name__}: {exc}) "
+        f"the answer from {host} broke off ({type(exc).__name__}: {exc}) "
         "after retrying; check the network and any proxy"
     )
+
+
+def _cause(exc: requests.exceptions.RequestException) -> BaseException | None:
+    """urllib3's reason a request failed (requests wraps it, often in a MaxRetryError)."""
+    cause = exc.args[0] if exc.args and isinstance(exc.args[0], BaseException) else None
+    return cause.reason if isinstance(cause, urllib3.exceptions.MaxRetryError) else cause
 
 
 def reason(exc: BaseException) -> str:
