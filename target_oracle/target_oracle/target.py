@@ -60,7 +60,10 @@ def shown_config_error(error: str) -> str:
     for name in SECRET_SETTINGS:
         if error.endswith(f" in config[{name!r}]"):
             return f"setting '{name}': must be a string (the value is not shown)"
-    return error
+    return _DECIMAL_REPR.sub(r"\1", error)  # config numbers are read as Decimal: shown as written
+
+
+_DECIMAL_REPR = re.compile(r"Decimal\('([^']*)'\)")
 
 
 def env_setting_problems(schema: dict[str, Any], prefix: str, environ: dict[str, str]) -> list[str]:

@@ -217,6 +217,20 @@ def test_a_bad_setting_is_one_error_line_naming_it(tmp_path, setting, value, lin
     assert done.stderr.splitlines()[-1].endswith(line)
 
 
+@pytest.mark.parametrize(("value", "shown"), [("1.5", "1.5"), ("1e400", "1E+400")])
+def test_a_fraction_for_an_integer_setting_is_shown_as_a_number(tmp_path, value, shown):
+    """Config numbers are read as Decimal: the SDK's line said "Decimal('1.5') is not of type ..."."""
+    config = tmp_path / "raw.json"
+    config.write_text(f'{{"dry_run_sql_path": "{tmp_path / "s.sql"}", "tcp_connect_timeout": {value}}}')
+    done = subprocess.run(
+        [*TARGET, "--config", str(config)], input="", capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[-1].endswith(
+        f"{shown} is not of type 'integer', 'null' in config['tcp_connect_timeout']"
+    )
+
+
 def test_record_breaking_its_schema_is_one_line_naming_stream_key_and_field(tmp_path):
     """A bad record stops the run with exit 1 in one line: stream, record key, field, rule; no value."""
     lines = [
