@@ -105,10 +105,13 @@ def shown(name: str, value: Any) -> str:
 
 
 class _Number:
-    """A number read from JSON as a Decimal, shown as it was written (1.5, not Decimal('1.5'))."""
+    """A number read from JSON as a Decimal, shown as it was written (1.5, not Decimal('1.5')).
 
-    def __init__(self, value: Decimal) -> None:
-        self.text = str(value)
+    JSON's true, false and null are shown so too (not Python's True, False, None).
+    """
+
+    def __init__(self, value: Decimal | bool | None) -> None:
+        self.text = json.dumps(value) if value is None or isinstance(value, bool) else str(value)
 
     def __repr__(self) -> str:
         return self.text
@@ -116,7 +119,7 @@ class _Number:
 
 def _as_written(value: Any) -> Any:
     """`value` with every Decimal (the SDK reads config numbers as Decimal) shown as the number it is."""
-    if isinstance(value, Decimal):
+    if value is None or isinstance(value, (Decimal, bool)):
         return _Number(value)
     if isinstance(value, list):
         return [_as_written(v) for v in value]

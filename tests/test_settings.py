@@ -113,6 +113,12 @@ def test_page_size_outside_1_to_1250_is_named(tmp_path, sandbox, page_size):
     )
 
 
+@pytest.mark.parametrize(("value", "shown"), [(True, "true"), (False, "false"), ([None], "[null]")])
+def test_a_json_literal_in_a_setting_error_is_shown_as_json(tmp_path, sandbox, value, shown):
+    """The file says true, false and null: the line said True, False and None, words it does not hold."""
+    config_error(tmp_path, sandbox, f"page_size must be an integer from 1 to 1250, got {shown}", page_size=value)
+
+
 @pytest.mark.parametrize("start_date", ["yesterday", "2024-13-01", "01/02/2024"])
 def test_bad_start_date_is_named(tmp_path, sandbox, start_date):
     """start_date is an ISO-8601 date or date-time."""
