@@ -116,7 +116,8 @@ def test_page_size_outside_1_to_1250_is_named(tmp_path, sandbox, page_size):
 @pytest.mark.parametrize(("value", "shown"), [(True, "true"), (False, "false"), ([None], "[null]")])
 def test_a_json_literal_in_a_setting_error_is_shown_as_json(tmp_path, sandbox, value, shown):
     """The file says true, false and null: the line said True, False and None, words it does not hold."""
-    config_error(tmp_path, sandbox, f"page_size must be an integer from 1 to 1250, got {shown}", page_size=value)
+    line = f"page_size must be an integer from 1 to 1250, got {shown}"
+    config_error(tmp_path, sandbox, line, page_size=value)
 
 
 @pytest.mark.parametrize("start_date", ["yesterday", "2024-13-01", "01/02/2024"])
