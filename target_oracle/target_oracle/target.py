@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import re
+import socket
 import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -487,6 +488,12 @@ class TargetOracle(SQLTarget):
         except sa.exc.DBAPIError as exc:
             # The driver's message only: SQLAlchemy's wrapper would add the statement text.
             cls.logger.error("database error: %s", " ".join(str(exc.orig).split()))
+            sys.exit(1)
+        except socket.gaierror as exc:  # python-oracledb lets the resolver's error through
+            cls.logger.error(
+                "database error: the database's host name does not resolve (%s); check host, dsn or sqlalchemy_url",
+                exc.strerror,
+            )
             sys.exit(1)
         except oracledb.Error as exc:  # from a cursor with declared bind types (no SQLAlchemy wrapper)
             cls.logger.error("database error: %s", " ".join(str(exc).split()))

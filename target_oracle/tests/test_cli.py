@@ -83,6 +83,22 @@ def test_failed_connection_is_one_line_and_shows_no_password(tmp_path):
     assert_no_secret(done.stdout, done.stderr)
 
 
+def test_a_database_host_name_that_does_not_resolve_is_one_line(tmp_path):
+    """python-oracledb lets the resolver's socket.gaierror through: it ended in '-2' and a traceback."""
+    config = {
+        "sqlalchemy_url": f"oracle+oracledb://loader:{SECRET}@db.invalid:1521/?service_name=FREEPDB1",
+        "tcp_connect_timeout": 3,
+    }
+    done = run_cli(tmp_path, config, [json.dumps(schema_message("item", ITEM_SCHEMA))])
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[-1].endswith(
+        "database error: the database's host name does not resolve (Name or service not known); "
+        "check host, dsn or sqlalchemy_url"
+    )
+    assert "Traceback" not in done.stderr
+    assert_no_secret(done.stdout, done.stderr)
+
+
 def test_secret_in_a_bad_url_is_not_echoed(tmp_path):
     """An unparsable sqlalchemy_url fails by name; neither it nor its password is printed."""
     config = {"sqlalchemy_url": f"oracle+oracledb://u:{SECRET}@h:port-typo/"}
