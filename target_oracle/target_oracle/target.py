@@ -491,7 +491,8 @@ class TargetOracle(SQLTarget):
             sys.exit(1)
         except socket.gaierror as exc:  # python-oracledb lets the resolver's error through
             cls.logger.error(
-                "database error: the database's host name does not resolve (%s); check host, dsn or sqlalchemy_url",
+                "database error: the database's host name does not resolve (%s); "
+                "check host, dsn or sqlalchemy_url",
                 exc.strerror,
             )
             sys.exit(1)
