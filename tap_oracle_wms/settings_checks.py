@@ -176,7 +176,11 @@ def schema_errors(config: MutableMapping[str, Any], schema: Mapping[str, Any]) -
 
 
 def _url_errors(name: str, value: Any, *, allow_http: bool) -> list[str]:
-    url = urlparse(str(value))
+    try:
+        url = urlparse(str(value))
+        url.port  # noqa: B018 (a port that is no number raises here, not in the first request)
+    except ValueError:
+        url = urlparse("")
     if url.scheme not in {"http", "https"} or not url.hostname:
         return [f"{name} must be {EXPECTED[name]}, got {shown(name, _without_userinfo(str(value)))}"]
     if url.username or url.password:
@@ -192,7 +196,12 @@ def _url_errors(name: str, value: Any, *, allow_http: bool) -> list[str]:
 
 
 def _without_userinfo(text: str) -> str:
-    return re.sub(r"//[^/@]*@", "//***@", text)
+    """`text` with all before its last '@' hidden (but a scheme): a password may hold '/' or ':'."""
+    head, at, tail = text.rpartition("@")
+    if not at:
+        return text
+    scheme = head[: head.index("://") + 3] if "://" in head else ""
+    return f"{scheme}***@{tail}"
 
 
 def rule_errors(config: Mapping[str, Any], *, skip: Iterable[str] = ()) -> list[str]:

@@ -69,6 +69,24 @@ def test_base_url_with_embedded_credentials_is_refused_without_echoing_them(tmp_
     )
 
 
+@pytest.mark.parametrize(
+    ("base_url", "shown"),
+    [
+        ("admin:hunter22@wms.example.com/env", "***@wms.example.com/env"),  # no scheme
+        ("https://admin:hunter22@[wms.example.com/env", "https://***@[wms.example.com/env"),  # bad IPv6
+        ("https://admin:hunt/er22@/env", "https://***@/env"),  # a '/' in the password, no host
+    ],
+)
+def test_a_malformed_base_url_with_credentials_is_shown_without_them(tmp_path, sandbox, base_url, shown):
+    """Without '//' the userinfo was not recognised and the password was echoed; '[' crashed the check."""
+    config_error(
+        tmp_path,
+        sandbox,
+        f"base_url must be the https URL of the WMS environment, e.g. {EXAMPLE_URL}, got '{shown}'",
+        base_url=base_url,
+    )
+
+
 def test_base_url_including_the_api_path_is_refused(tmp_path, sandbox):
     """base_url ends before /wms/lgfapi; the tap adds the API path itself."""
     config_error(
