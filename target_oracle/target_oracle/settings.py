@@ -30,11 +30,14 @@ IDENTIFIER_LIMITS = (30, 128)
 #: python-oracledb's ``user/password@connect_string`` form of a dsn (its parse errors quote the whole dsn).
 _DSN_CREDENTIALS = re.compile(r"^\s*[^\s/@():=]+/[^@]*@")
 
+#: Longest tcp_connect_timeout, a day: 1e20 s overflowed python-oracledb's deadline ('timestamp out of range').
+MAX_CONNECT_TIMEOUT = 86400
+
 #: Settings with a lowest sensible value (the JSON schema says only their type).
 _RANGES = {
     "batch_size_rows": (1, "1 or more (rows per batch and transaction)"),
     "staging_min_rows": (0, "0 or more (0 turns the staging table off)"),
-    "tcp_connect_timeout": (0, "above 0 (seconds)"),
+    "tcp_connect_timeout": (0, "above 0 and at most 86400 (seconds)"),
     # python-oracledb's thin mode connects to Oracle Database 12.1 and later (its Introduction).
     "database_version": (12, "12 or later (python-oracledb's thin mode needs Oracle Database 12.1)"),
 }
@@ -180,6 +183,8 @@ class Settings:
             value = config.get(setting)
             if value is not None and (value < least or (value == least and allowed.startswith("above"))):
                 raise fail(setting, f"must be {allowed}")
+        if (config.get("tcp_connect_timeout") or 0) > MAX_CONNECT_TIMEOUT:  # the driver's clock overflows
+            raise fail("tcp_connect_timeout", f"must be {_RANGES['tcp_connect_timeout'][1]}")
         max_ident = config.get("max_identifier_length")
         if max_ident is not None and max_ident not in IDENTIFIER_LIMITS:
             raise fail("max_identifier_length", "must be 30 (before 12.2) or 128 (12.2 and later)")

@@ -158,12 +158,14 @@ def test_dsn_without_credentials_is_taken_as_it_is(dsn):
         ("batch_size_rows", -5),
         ("staging_min_rows", -1),
         ("tcp_connect_timeout", 0),
+        ("tcp_connect_timeout", 10**20),
         ("database_version", 11),
     ],
 )
-def test_counts_and_timeouts_below_their_range_are_refused_by_name(tmp_path, setting, value):
+def test_counts_and_timeouts_outside_their_range_are_refused_by_name(tmp_path, setting, value):
     """batch_size_rows 0 made a transaction per record, staging_min_rows -1 staged every batch, a timeout
-    of 0 is no wait at all, release 11 is one the driver cannot reach: each was taken without a word."""
+    of 0 is no wait at all (one of 1e20 s overflowed the driver's clock: 'timestamp out of range'), release
+    11 is one the driver cannot reach: each was taken without a word."""
     config = {**BASE, "dry_run_sql_path": str(tmp_path / "x.sql"), setting: value}
     with pytest.raises(ConfigValidationError, match=f"setting '{setting}': must be "):
         Settings.from_config(config)
