@@ -30,7 +30,7 @@ IDENTIFIER_LIMITS = (30, 128)
 #: python-oracledb's ``user/password@connect_string`` form of a dsn (its parse errors quote the whole dsn).
 _DSN_CREDENTIALS = re.compile(r"^\s*[^\s/@():=]+/[^@]*@")
 
-#: Longest tcp_connect_timeout, a day: 1e20 s overflowed python-oracledb's deadline ('timestamp out of range').
+#: Longest tcp_connect_timeout, a day: 1e20 s overflowed python-oracledb's deadline (time_t).
 MAX_CONNECT_TIMEOUT = 86400
 
 #: Settings with a lowest sensible value (the JSON schema says only their type).
