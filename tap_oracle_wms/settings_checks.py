@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dateutil.parser import isoparse
 from singer_sdk.typing import DEFAULT_JSONSCHEMA_VALIDATOR, extend_validator_with_defaults
 
-from tap_oracle_wms.lgfapi.secrets import is_secret_name
+from tap_oracle_wms.lgfapi.secrets import is_secret_name, without_userinfo
 from tap_oracle_wms.lgfapi.wire import filter_text, is_loopback
 
 if TYPE_CHECKING:
@@ -105,10 +105,7 @@ def shown(name: str, value: Any) -> str:
 
 
 class _Number:
-    """A number read from JSON as a Decimal, shown as it was written (1.5, not Decimal('1.5')).
-
-    JSON's true, false and null are shown so too (not Python's True, False, None).
-    """
+    """A JSON number (read as a Decimal), true, false or null, shown as written (not Decimal('1.5'), True)."""
 
     def __init__(self, value: Decimal | bool | None) -> None:
         self.text = json.dumps(value) if value is None or isinstance(value, bool) else str(value)
@@ -182,7 +179,7 @@ def _url_errors(name: str, value: Any, *, allow_http: bool) -> list[str]:
     except ValueError:
         url = urlparse("")
     if url.scheme not in {"http", "https"} or not url.hostname:
-        return [f"{name} must be {EXPECTED[name]}, got {shown(name, _without_userinfo(str(value)))}"]
+        return [f"{name} must be {EXPECTED[name]}, got {shown(name, without_userinfo(str(value)))}"]
     if url.username or url.password:
         return [f"{name} must not contain credentials (user:password@); use the credential settings"]
     if url.query or url.fragment:
@@ -193,15 +190,6 @@ def _url_errors(name: str, value: Any, *, allow_http: bool) -> list[str]:
             "allow_insecure_http=true)"
         ]
     return []
-
-
-def _without_userinfo(text: str) -> str:
-    """`text` with all before its last '@' hidden (but a scheme): a password may hold '/' or ':'."""
-    head, at, tail = text.rpartition("@")
-    if not at:
-        return text
-    scheme = head[: head.index("://") + 3] if "://" in head else ""
-    return f"{scheme}***@{tail}"
 
 
 def rule_errors(config: Mapping[str, Any], *, skip: Iterable[str] = ()) -> list[str]:

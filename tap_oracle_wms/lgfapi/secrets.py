@@ -44,6 +44,15 @@ def is_secret_name(name: str) -> bool:
     return bool(_SECRET_NAME.search(name)) and not name.endswith(("_url", "_dir", "_path", "_file"))
 
 
+def without_userinfo(url: str) -> str:
+    """`url` with all before its last '@' hidden (but a scheme): a password may hold '/' or ':'."""
+    head, at, tail = url.rpartition("@")
+    if not at:
+        return url
+    scheme = head[: head.index("://") + 3] if "://" in head else ""
+    return f"{scheme}***@{tail}"
+
+
 def register_secrets(config: Mapping[str, Any]) -> None:
     """Remember this run's secret values (and their Basic-header encodings) for redaction."""
     for name, value in config.items():
