@@ -14,6 +14,8 @@ LGFAPI_SCOPE = "urn:resource:fusion:scm:logistics:wms:lgfapi/"
 MAX_PAGE_SIZE = 1250  # docs/lgfapi.md 2.3
 # Threads and sockets per run stay bounded whatever a user types (one per request in flight).
 MAX_CONCURRENCY = 32
+#: A year: a look-back of 1e14 s put mod_ts__gte before year 1 (an OverflowError mid-run).
+LOOKBACK_LIMIT = 366 * 86400
 STRING_LIST = th.ArrayType(th.StringType)
 
 SETTINGS: dict[str, Any] = th.PropertiesList(
@@ -127,9 +129,9 @@ SETTINGS: dict[str, Any] = th.PropertiesList(
     ),
     th.Property(
         "lookback_seconds",
-        th.IntegerType(minimum=0),
+        th.IntegerType(minimum=0, maximum=LOOKBACK_LIMIT),
         default=300,
-        description="Incremental runs re-read this many seconds before the bookmark, for "
+        description="Incremental runs re-read this many seconds (at most a year) before the bookmark, for "
         "rows committed late with an older mod_ts.",
     ),
     th.Property(

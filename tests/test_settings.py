@@ -138,6 +138,16 @@ def test_a_json_literal_in_a_setting_error_is_shown_as_json(tmp_path, sandbox, v
     config_error(tmp_path, sandbox, line, page_size=value)
 
 
+def test_a_lookback_beyond_a_year_is_refused(tmp_path, sandbox):
+    """lookback_seconds 1e14 passed the check and ended the sync in an OverflowError (year before 1)."""
+    config_error(
+        tmp_path,
+        sandbox,
+        "lookback_seconds must be a whole number of seconds from 0 to 31622400, got 99999999999999",
+        lookback_seconds=99999999999999,
+    )
+
+
 @pytest.mark.parametrize("start_date", ["yesterday", "2024-13-01", "01/02/2024"])
 def test_bad_start_date_is_named(tmp_path, sandbox, start_date):
     """start_date is an ISO-8601 date or date-time."""
