@@ -146,6 +146,19 @@ def test_unreachable_host_during_a_sync_names_it_for_each_stream(tmp_path, sandb
     assert f"Stream 'wave' failed and is left for the next run: {why}" in run.stderr
 
 
+def test_a_retry_after_a_network_failure_says_why_in_the_same_words(tmp_path, sandbox):
+    """Each "Backing off" line names the host and what failed, not urllib3's nested exception text."""
+    port = closed_port()
+    config = tap_config(sandbox, "wave", base_url=f"http://127.0.0.1:{port}/sandbox", max_retries=1)
+    run = run_tap(tmp_path, config, "--discover")
+    retries = [line for line in run.stderr.splitlines() if "Backing off" in line]
+    assert len(retries) == 1
+    assert retries[0].endswith(
+        f"failing with cannot reach 127.0.0.1:{port} (ConnectionError); "
+        "check base_url, oauth_token_url and the network"
+    )
+
+
 def test_a_host_name_that_does_not_resolve_is_named_so(tmp_path, sandbox):
     """A typo in base_url's host: the name does not resolve, which 'cannot reach' left to guess."""
     config = tap_config(sandbox, "wave", base_url="https://wms.invalid/prod", max_retries=0)

@@ -303,7 +303,11 @@ class Client:
             self.hooks.request(tally, True)
         exc = details.get("exception")
         response = getattr(exc, "response", None)
-        why = f"status {response.status_code}: {response.reason}" if response is not None else repr(exc)
+        why = (
+            f"status {response.status_code}: {response.reason}"
+            if response is not None
+            else reason(exc, retried=False)
+        )
         self.logger.error(
             "Backing off %0.2f seconds after %d tries for entity '%s', failing with %s",
             details.get("wait") or 0.0,

@@ -82,35 +82,36 @@ def host_of(exc: requests.exceptions.RequestException) -> str:
     return urlparse(url).netloc if url else "the server"
 
 
-def network_failure(exc: requests.exceptions.RequestException) -> str:
-    """One line for a request the network failed, each retry: no host reached, or an answer cut short.
+def network_failure(exc: requests.exceptions.RequestException, *, retried: bool = True) -> str:
+    """One line for a request the network failed (each retry, or this one): no host, or a cut answer.
 
     The proxy's URL is never shown: it may carry a user and password (HTTPS_PROXY).
     """
+    after = " after retrying" if retried else ""
     host, cause = host_of(exc), _cause(exc)
     if isinstance(cause, urllib3.exceptions.NameResolutionError):
         return (
-            f"the host name of {host} does not resolve (NameResolutionError) after retrying; "
+            f"the host name of {host} does not resolve (NameResolutionError){after}; "
             "check base_url, oauth_token_url and the DNS"
         )
     if isinstance(exc, requests.exceptions.ProxyError):
         return (
-            f"cannot reach {host} through the proxy (ProxyError) after retrying; "
+            f"cannot reach {host} through the proxy (ProxyError){after}; "
             "check HTTPS_PROXY, HTTP_PROXY and NO_PROXY"
         )
     if isinstance(cause, urllib3.exceptions.ProtocolError):  # connected, then hung up on
         return (
-            f"{host} closed the connection without an answer ({type(exc).__name__}) after retrying; "
+            f"{host} closed the connection without an answer ({type(exc).__name__}){after}; "
             "check the network and any proxy"
         )
     if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
         return (
-            f"cannot reach {host} ({type(exc).__name__}) after retrying; "
+            f"cannot reach {host} ({type(exc).__name__}){after}; "
             "check base_url, oauth_token_url and the network"
         )
     return (
-        f"the answer from {host} broke off ({type(exc).__name__}: {exc}) "
-        "after retrying; check the network and any proxy"
+        f"the answer from {host} broke off ({type(exc).__name__}: {exc}){after}; "
+        "check the network and any proxy"
     )
 
 
@@ -120,7 +121,7 @@ def _cause(exc: requests.exceptions.RequestException) -> BaseException | None:
     return cause.reason if isinstance(cause, urllib3.exceptions.MaxRetryError) else cause
 
 
-def reason(exc: BaseException) -> str:
+def reason(exc: BaseException, *, retried: bool = True) -> str:
     """Why a stream failed, in one line: urllib3's text of a network failure is no line for people.
 
     A response over request_timeout keeps its own words (transport.late), which name the setting.
@@ -128,8 +129,8 @@ def reason(exc: BaseException) -> str:
     if isinstance(exc, requests.exceptions.RequestException) and not isinstance(
         exc, requests.exceptions.ReadTimeout
     ):
-        return network_failure(exc)
-    return " ".join(str(exc).split())
+        return network_failure(exc, retried=retried)
+    return " ".join(str(exc).split()) or repr(exc)
 
 
 def failure_text(response: requests.Response, *, entity: str, auth_method: str) -> str:
