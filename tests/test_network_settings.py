@@ -63,49 +63,34 @@ def test_a_ca_bundle_that_is_no_certificate_bundle_is_a_setting_error(tmp_path, 
     )
 
 
-class TokenWithNewline(BaseHTTPRequestHandler):
-    """A token endpoint whose access_token holds a newline."""
+def token_answer(body: dict) -> type[BaseHTTPRequestHandler]:
+    """A token endpoint answering every POST with `body` (HTTP 200)."""
 
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        send_json(self, 200, {"access_token": "abc\ndef", "expires_in": 3600})
+    class TokenAnswer(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            send_json(self, 200, body)
 
-    def log_message(self, *args: object) -> None:
-        pass
+        def log_message(self, *args: object) -> None:
+            pass
+
+    return TokenAnswer
 
 
-def test_a_token_with_a_newline_is_a_clear_token_error(tmp_path, sandbox):
-    """An access_token that cannot be a header value: one line naming oauth_token_url, exit 1."""
-    with serving(TokenWithNewline) as url:
+@pytest.mark.parametrize(
+    ("answer", "why"),
+    [
+        (
+            {"access_token": "abc\ndef", "expires_in": 3600},
+            "answered an access_token that is not one word of text (HTTP 200): check oauth_token_url.",
+        ),
+        ({"status": "ok"}, "answered no access_token (HTTP 200): check oauth_token_url."),
+    ],
+    ids=["a token with a newline (no header value)", "JSON without access_token (another service's)"],
+)
+def test_a_token_answer_the_tap_cannot_use_names_oauth_token_url(tmp_path, sandbox, answer, why):
+    """An access_token that cannot be a header value, or none: one line naming oauth_token_url, exit 1."""
+    with serving(token_answer(answer)) as url:
         config = oauth_config(sandbox, "wave", oauth_token_url=url + "/token")
         run = run_tap(tmp_path, config, "--discover")
-    assert_one_line_failure(
-        run,
-        "sync failed: OAuth2 token request to oauth_token_url answered an access_token that is not one "
-        "word of text (HTTP 200): check oauth_token_url.",
-        1,
-    )
-
-
-class TokenWithoutAccessToken(BaseHTTPRequestHandler):
-    """A JSON answer at the token URL that holds no access_token (another service's)."""
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        send_json(self, 200, {"status": "ok"})
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-def test_a_token_answer_without_access_token_names_oauth_token_url(tmp_path, sandbox):
-    """JSON without access_token from the token URL: one line naming oauth_token_url, exit 1."""
-    with serving(TokenWithoutAccessToken) as url:
-        config = oauth_config(sandbox, "wave", oauth_token_url=url + "/token")
-        run = run_tap(tmp_path, config, "--discover")
-    assert_one_line_failure(
-        run,
-        "sync failed: OAuth2 token request to oauth_token_url answered no access_token (HTTP 200): "
-        "check oauth_token_url.",
-        1,
-    )
+    assert_one_line_failure(run, f"sync failed: OAuth2 token request to oauth_token_url {why}", 1)

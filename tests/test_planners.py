@@ -145,30 +145,23 @@ def test_backdated_pass_reads_rows_created_since_the_bound_with_an_older_key():
     }
 
 
-def test_backdated_pass_keeps_a_narrower_create_ts_filter_of_the_stream():
-    """A stream filter on create_ts still scopes the second pass: the narrower bound of each side is sent."""
+@pytest.mark.parametrize(
+    ("theirs", "sent"),
+    [
+        (("2026-03-01T11:00:00Z", "2026-03-01T11:30:00Z"), ("2026-03-01T11:00:00Z", "2026-03-01T11:30:00Z")),
+        (("2024-01-01", "2027-01-01T00:00:00Z"), ("2026-03-01T09:59:00+00:00", "2026-03-01T12:00:00+00:00")),
+    ],
+    ids=["a narrower filter is kept", "inside a wider filter the pass's own bounds are sent"],
+)
+def test_backdated_pass_sends_the_narrower_create_ts_bound_of_each_side(theirs, sent):
+    """A stream filter on create_ts still scopes the second pass: each bound is the narrower of the two."""
     first = {
         "mod_ts__gte": "2026-03-01T09:59:00+00:00",
-        "create_ts__gte": "2026-03-01T11:00:00Z",
-        "create_ts__lt": "2026-03-01T11:30:00Z",
+        "create_ts__gte": theirs[0],
+        "create_ts__lt": theirs[1],
     }
     second = query.backdated_query(first, "mod_ts", first["mod_ts__gte"], STARTED)
-    assert (second["create_ts__gte"], second["create_ts__lt"]) == (
-        "2026-03-01T11:00:00Z",
-        "2026-03-01T11:30:00Z",
-    )
-
-
-def test_backdated_pass_keeps_its_own_bounds_inside_a_wider_create_ts_filter():
-    """A create_ts filter wider than the pass's window changes nothing: the pass's own bounds are sent."""
-    first = {
-        "mod_ts__gte": "2026-03-01T09:59:00+00:00",
-        "create_ts__gte": "2024-01-01",
-        "create_ts__lt": "2027-01-01T00:00:00Z",
-    }
-    second = query.backdated_query(first, "mod_ts", first["mod_ts__gte"], STARTED)
-    assert second["create_ts__gte"] == "2026-03-01T09:59:00+00:00"
-    assert second["create_ts__lt"] == "2026-03-01T12:00:00+00:00"
+    assert (second["create_ts__gte"], second["create_ts__lt"]) == sent
 
 
 # --- page sizes ----------------------------------------------------------------------------------
