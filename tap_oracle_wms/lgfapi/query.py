@@ -106,16 +106,14 @@ def _narrower(theirs: Any, ours: str, *, later: bool) -> Any:
     """The stream filter's bound when it may be narrower than the pass's own (ours if it is no date-time).
 
     The API reads a naive bound in the user's zone, which tenant_timezone only claims to be: a
-    naive bound is ours only if it is wider in every zone on Earth (UTC-12 to UTC+14), so a wrong
-    tenant_timezone costs rows read again, never rows from outside the filter.
+    naive bound is read in the zone that makes it narrowest (UTC-12 for a lower bound, UTC+14 for
+    an upper one), so a wrong tenant_timezone costs rows read again, never rows from outside the filter.
     """
-    other, mine = parse_timestamp(theirs, dt.UTC), parse_timestamp(ours, dt.UTC)
+    other, mine = parse_timestamp(theirs, _WEST if later else _EAST), parse_timestamp(ours, dt.UTC)
     if other is None or mine is None:
         return ours
-    if dt.datetime.fromisoformat(theirs).tzinfo is None:  # the instant it may be, the narrowest way
-        other += _WEST if later else -_EAST
     return theirs if (other > mine if later else other < mine) else ours
 
 
-#: How far behind and ahead of UTC the world's clocks are (UTC-12, UTC+14).
-_WEST, _EAST = dt.timedelta(hours=12), dt.timedelta(hours=14)
+#: The world's furthest clocks behind and ahead of UTC.
+_WEST, _EAST = dt.timezone(dt.timedelta(hours=-12)), dt.timezone(dt.timedelta(hours=14))
